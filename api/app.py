@@ -1,0 +1,66 @@
+"""The FastAPI app factory: routes, error mapping, body limit, and the recovery loop in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from api.body_limit import BodySizeLimit
+from api.errors import install_error_handlers
+from api.routes import files, health, models, predictions
+from api.state import ApiState, build_state
+from sdq import __version__
+from sdq.recovery import reap_once
+from sdq.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def recovery_loop(state: ApiState) -> None:
+    """Requeue jobs whose worker died, every `reaper_interval_s`, for as long as the API runs."""
+    settings = state.settings
+    while True:
+        try:
+            await reap_once(
+                state.store,
+                state.enqueue,
+                now=time.time(),
+                heartbeat_ttl_s=settings.heartbeat_ttl_s,
+                max_attempts=settings.max_attempts,
+                retention_s=settings.job_retention_s,
+            )
+        except Exception:
+            log.exception("recovery pass failed; retrying next interval")
+        await asyncio.sleep(settings.reaper_interval_s)
+
+
+def create_app(settings: Settings, redis_url: str) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = build_state(settings, redis_url)
+        app.state.sdq = state
+        reaper = asyncio.create_task(recovery_loop(state), name="recovery")
+        try:
+            yield
+        finally:
+            reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reaper
+            await state.close()
+
+    app = FastAPI(
+        title="sdq",
+        version=__version__,
+        summary="Queue-based serving for diffusion models (Replicate-style predictions API).",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (predictions, models, files, health):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

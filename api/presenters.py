@@ -1,0 +1,44 @@
+"""Rendering jobs as Replicate-style prediction objects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sdq.job import Job
+
+
+def iso_time(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def output_url(base_url: str, key: str) -> str:
+    return f"{base_url}/v1/files/{key}"
+
+
+def prediction(job: Job, base_url: str) -> dict[str, Any]:
+    """The prediction object of Replicate's API for one job."""
+    get_url = f"{base_url}/v1/predictions/{job.id}"
+    metrics: dict[str, Any] = {
+        name: value for name, value in job.metrics.model_dump().items() if value is not None
+    }
+    return {
+        "id": job.id,
+        "model": job.model,
+        "version": job.model,
+        "input": job.input,
+        "output": [output_url(base_url, key) for key in job.output] if job.output else None,
+        "error": job.error,
+        "logs": job.logs,
+        "status": job.status.replicate_name,
+        "source": "api",
+        "data_removed": False,
+        "created_at": iso_time(job.created_at),
+        "started_at": iso_time(job.started_at),
+        "completed_at": iso_time(job.completed_at),
+        "urls": {"get": get_url, "cancel": f"{get_url}/cancel"},
+        "metrics": metrics,
+        "attempt": job.attempt,
+    }

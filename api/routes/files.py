@@ -1,0 +1,29 @@
+"""Serving generated output files by their storage key."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, Response
+
+from api.deps import State
+from api.errors import NotFound
+from sdq.storage import OutputNotFound, is_valid_key
+
+router = APIRouter(tags=["files"])
+
+_CACHE = "public, max-age=31536000, immutable"
+
+
+@router.get("/v1/files/{job_id}/{name}")
+async def get_file(job_id: str, name: str, state: State) -> Response:
+    key = f"{job_id}/{name}"
+    if not is_valid_key(key):
+        raise NotFound(f"no output {key}")
+    path = state.storage.local_path(key)
+    if path is not None:
+        return FileResponse(path, media_type="image/png", headers={"Cache-Control": _CACHE})
+    try:
+        data = state.storage.get(key)
+    except OutputNotFound:
+        raise NotFound(f"no output {key}") from None
+    return Response(data, media_type="image/png", headers={"Cache-Control": _CACHE})

@@ -1,0 +1,27 @@
+"""Liveness (the process answers) and readiness (Redis answers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import State
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, Any]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(state: State) -> JSONResponse:
+    try:
+        await state.store.redis.ping()
+    except Exception as error:
+        body = {"status": "unavailable", "redis": f"{type(error).__name__}: {error}"}
+        return JSONResponse(body, status_code=503)
+    return JSONResponse({"status": "ok", "redis": "ok"})

@@ -1,0 +1,55 @@
+"""The served models, with their queue depth and workers."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.deps import BaseUrl, State
+from api.errors import NotFound
+from sdq import heartbeat, keys
+from sdq.heartbeat import Heartbeat, WorkerState
+from sdq.settings import ModelSpec
+
+router = APIRouter(tags=["models"])
+
+
+def _model(spec: ModelSpec, base_url: str, queued: int, workers: list[Heartbeat]) -> dict[str, Any]:
+    mine = [w for w in workers if w.model == spec.id]
+    return {
+        "owner": spec.owner,
+        "name": spec.name,
+        "id": spec.id,
+        "url": f"{base_url}/v1/models/{spec.id}",
+        "visibility": "public",
+        "queued": queued,
+        "in_flight": sum(1 for w in mine if w.state is WorkerState.BUSY),
+        "workers": len(mine),
+        "limits": {"min_size": spec.min_size, "max_size": spec.max_size},
+    }
+
+
+async def _describe(state: State, base_url: str, specs: list[ModelSpec]) -> list[dict[str, Any]]:
+    settings = state.settings
+    workers = await state.store.run(heartbeat.live_workers(time.time(), settings.heartbeat_ttl_s))
+    pipe = state.store.redis.pipeline(transaction=False)
+    for spec in specs:
+        pipe.llen(keys.queue(spec.id))
+    depths = await pipe.execute()
+    return [_model(s, base_url, int(d), workers) for s, d in zip(specs, depths, strict=True)]
+
+
+@router.get("/v1/models")
+async def list_models(state: State, base_url: BaseUrl) -> dict[str, Any]:
+    results = await _describe(state, base_url, state.settings.models)
+    return {"previous": None, "next": None, "results": results}
+
+
+@router.get("/v1/models/{owner}/{name}")
+async def get_model(owner: str, name: str, state: State, base_url: BaseUrl) -> dict[str, Any]:
+    spec = state.settings.model(f"{owner}/{name}")
+    if spec is None:
+        raise NotFound(f"model {owner}/{name} is not served here")
+    return (await _describe(state, base_url, [spec]))[0]

@@ -1,0 +1,151 @@
+"""The native predictions API, shaped like Replicate's: create, get, list, cancel, Prefer: wait."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import BaseUrl, State
+from api.errors import NotFound, Unavailable
+from api.prefer import parse_prefer_wait
+from api.presenters import prediction
+from api.waiting import wait_for_terminal
+from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input
+from sdq.job import Job, JobStatus, new_job_id
+from sdq.settings import ModelSpec, Settings
+from sdq.store import create_job, delete_job, get_job, list_jobs, request_cancel, transition
+
+router = APIRouter(tags=["predictions"])
+
+PAGE_SIZE = 100
+
+
+class PredictionRequest(BaseModel):
+    """The body of a create call; `model` or `version` names the model on `POST /v1/predictions`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: dict[str, Any]
+    model: str | None = Field(default=None, description="A served model id, e.g. sdq/tiny")
+    version: str | None = Field(default=None, description="`owner/name[:version]` of the model")
+
+
+def resolve_model(settings: Settings, name: str | None, field: str) -> ModelSpec:
+    served = ", ".join(m.id for m in settings.models)
+    if not name:
+        raise InvalidInput([InvalidField(field, f"name a model; served models: {served}")])
+    spec = settings.model(name.split(":", 1)[0])
+    if spec is None:
+        raise InvalidInput([InvalidField(field, f"unknown model {name!r}; served models: {served}")])
+    return spec
+
+
+async def _create(
+    state: State, base_url: str, spec: ModelSpec, raw_input: dict[str, Any], prefer: str | None
+) -> dict[str, Any]:
+    settings = state.settings
+    wait_s = parse_prefer_wait(prefer, settings.max_wait_s)
+    limits = InputLimits.for_model(spec, settings.max_prompt_chars)
+    request = parse_input(raw_input, limits)
+    job = Job(
+        id=new_job_id(),
+        model=spec.id,
+        input=request.model_dump(),
+        created_at=time.time(),
+    )
+    if not await state.store.run(create_job(job, settings.job_retention_s)):
+        raise Unavailable("job id collision; retry the request")
+    try:
+        await state.enqueue(job.id, spec.id)
+    except Exception as error:
+        await state.store.run(delete_job(job.id))
+        raise Unavailable(f"could not enqueue the job: {type(error).__name__}") from error
+    if wait_s is not None:
+        job = await wait_for_terminal(state.store, state.blocking_redis, job.id, wait_s) or job
+    return prediction(job, base_url)
+
+
+@router.post("/v1/models/{owner}/{name}/predictions", status_code=201)
+async def create_model_prediction(
+    owner: str,
+    name: str,
+    body: PredictionRequest,
+    state: State,
+    base_url: BaseUrl,
+    prefer: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    spec = state.settings.model(f"{owner}/{name}")
+    if spec is None:
+        served = ", ".join(m.id for m in state.settings.models)
+        raise NotFound(f"model {owner}/{name} is not served here; served models: {served}")
+    return await _create(state, base_url, spec, body.input, prefer)
+
+
+@router.post("/v1/predictions", status_code=201)
+async def create_prediction(
+    body: PredictionRequest,
+    state: State,
+    base_url: BaseUrl,
+    prefer: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    field = "version" if body.version and not body.model else "model"
+    spec = resolve_model(state.settings, body.model or body.version, field)
+    return await _create(state, base_url, spec, body.input, prefer)
+
+
+async def _job_or_404(state: State, prediction_id: str) -> Job:
+    job = await state.store.run(get_job(prediction_id))
+    if job is None:
+        raise NotFound(f"prediction {prediction_id} not found")
+    return job
+
+
+@router.get("/v1/predictions/{prediction_id}")
+async def get_prediction(prediction_id: str, state: State, base_url: BaseUrl) -> dict[str, Any]:
+    return prediction(await _job_or_404(state, prediction_id), base_url)
+
+
+@router.get("/v1/predictions")
+async def list_predictions(
+    state: State,
+    base_url: BaseUrl,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=PAGE_SIZE)] = PAGE_SIZE,
+) -> dict[str, Any]:
+    page = await state.store.run(list_jobs(cursor, limit))
+    next_url = None
+    if page.next_cursor:
+        next_url = f"{base_url}/v1/predictions?cursor={page.next_cursor}&limit={limit}"
+    return {
+        "previous": None,
+        "next": next_url,
+        "results": [prediction(job, base_url) for job in page.jobs],
+    }
+
+
+@router.post("/v1/predictions/{prediction_id}/cancel")
+async def cancel_prediction(
+    prediction_id: str, state: State, base_url: BaseUrl, response: Response
+) -> dict[str, Any]:
+    """Queued: canceled at once and never started. Running: stopped at the next denoising step."""
+    status = await state.store.run(request_cancel(prediction_id))
+    if status is None:
+        raise NotFound(f"prediction {prediction_id} not found")
+    if status is JobStatus.QUEUED:
+        await state.store.run(
+            transition(
+                "cancel_queued",
+                prediction_id,
+                retention_s=state.settings.job_retention_s,
+                event="completed",
+                fields={"completed_at": time.time()},
+            )
+        )
+        # If a worker claimed it in between, the claim won: ask the running job to stop instead.
+        await state.store.run(request_cancel(prediction_id))
+    job = await _job_or_404(state, prediction_id)
+    response.status_code = 200
+    return prediction(job, base_url)

@@ -1,0 +1,34 @@
+"""Waiting for a job to finish by blocking on its event stream (no polling loop)."""
+
+from __future__ import annotations
+
+import time
+
+import redis.asyncio as aioredis
+
+from sdq import keys
+from sdq.events import EventType
+from sdq.job import Job
+from sdq.store import AsyncJobStore, get_job
+
+_READ_BATCH = 100
+
+
+async def wait_for_terminal(
+    store: AsyncJobStore, blocking: aioredis.Redis, job_id: str, timeout_s: float
+) -> Job | None:
+    """Block on the job's events until `completed` arrives or `timeout_s` passes; return the job."""
+    deadline = time.monotonic() + timeout_s
+    stream = keys.job_events(job_id)
+    last_id = "0-0"
+    finished = False
+    while not finished:
+        remaining_ms = int((deadline - time.monotonic()) * 1000)
+        if remaining_ms <= 0:
+            break
+        reply = await blocking.xread({stream: last_id}, count=_READ_BATCH, block=remaining_ms)
+        for _, entries in reply or []:
+            for entry_id, fields in entries:
+                last_id = entry_id
+                finished = finished or fields.get("type") == EventType.COMPLETED
+    return await store.run(get_job(job_id))

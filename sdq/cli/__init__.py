@@ -1,0 +1,21 @@
+"""The `sdq` command line: run the stack or its parts, submit jobs, make the tiny model."""
+
+from __future__ import annotations
+
+import typer
+
+from sdq.cli import client_commands, model_commands, serve_commands
+
+app = typer.Typer(
+    name="sdq",
+    help="Queue-based, autoscaled serving for diffusion models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+serve_commands.register(app)
+client_commands.register(app)
+app.add_typer(model_commands.app, name="models")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,174 @@
+"""`sdq up`, `sdq api`, `sdq worker`, `sdq demo`: running the stack or one of its parts."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sdq.client import SdqClient
+from sdq.logs import configure_logging
+from sdq.settings import ModelSpec, Settings, load_settings
+from sdq.stack import StackInfo, running_stack
+
+console = Console(stderr=True)
+
+HostOpt = Annotated[str | None, typer.Option(help="Address to listen on.")]
+PortOpt = Annotated[int | None, typer.Option(help="Port to listen on.")]
+DataDirOpt = Annotated[Path | None, typer.Option(help="Where Redis, models and outputs live.")]
+ModelOpt = Annotated[
+    list[str] | None,
+    typer.Option("--model", help="Model to serve: ID or ID=SOURCE (repeatable)."),
+]
+
+
+def _settings(
+    host: str | None = None,
+    port: int | None = None,
+    data_dir: Path | None = None,
+    models: list[str] | None = None,
+) -> Settings:
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if models:
+        overrides["models"] = [ModelSpec.parse(m) for m in models]
+    try:
+        return load_settings(**overrides)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+def _require_redis(settings: Settings) -> str:
+    if not settings.redis_url:
+        raise typer.BadParameter("SDQ_REDIS_URL must be set (or use `sdq up`)")
+    return settings.redis_url
+
+
+def _wait_for_workers(client: SdqClient, settings: Settings, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    want = {m.id for m in settings.models}
+    while True:
+        ready = {m["id"] for m in client.models() if m["workers"] > 0}
+        if want <= ready:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"workers not ready within {timeout_s} s: {sorted(want - ready)}")
+        time.sleep(0.2)
+
+
+def _summary(info: StackInfo, settings: Settings) -> Table:
+    table = Table(title="sdq is up", show_header=False, title_justify="left")
+    table.add_row("API", info.url)
+    table.add_row("Docs", f"{info.url}/docs")
+    redis_label = f"{info.redis_url} (embedded)" if info.embedded_redis else info.redis_url
+    table.add_row("Redis", redis_label)
+    table.add_row("Models", ", ".join(m.id for m in settings.models))
+    table.add_row("Data dir", str(settings.data_dir.resolve()))
+    return table
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise _Interrupted()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def up(
+        host: HostOpt = None,
+        port: PortOpt = None,
+        data_dir: DataDirOpt = None,
+        model: ModelOpt = None,
+    ) -> None:
+        """Run everything on this machine: Redis (embedded unless SDQ_REDIS_URL), API, workers."""
+        settings = _settings(host, port, data_dir, model)
+        configure_logging(settings, "up")
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            with running_stack(settings) as (info, supervisor):
+                client = SdqClient(info.url)
+                with console.status("starting API and workers (loading models)…"):
+                    client.wait_ready(timeout_s=120)
+                    _wait_for_workers(client, settings, timeout_s=600)
+                console.print(_summary(info, settings))
+                console.print("Press Ctrl-C to stop.")
+                while True:
+                    supervisor.tick()
+                    time.sleep(0.5)
+        except (KeyboardInterrupt, _Interrupted):
+            console.print("stopping: workers finish their current image first…")
+
+    @app.command()
+    def api(host: HostOpt = None, port: PortOpt = None) -> None:
+        """Run the API server alone (what the API container runs)."""
+        import uvicorn
+
+        from api.app import create_app
+
+        settings = _settings(host, port)
+        configure_logging(settings, "api")
+        redis_url = _require_redis(settings)
+        uvicorn.run(
+            create_app(settings, redis_url),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=70,
+        )
+
+    @app.command()
+    def worker(
+        model: Annotated[str, typer.Option("--model", help="The served model id to work for.")],
+    ) -> None:
+        """Run one GPU worker for one model (what the worker container runs)."""
+        from worker.celery_worker import run_worker
+
+        settings = _settings()
+        run_worker(settings, _require_redis(settings), model)
+
+    @app.command()
+    def demo(
+        out: Annotated[Path, typer.Option(help="Where to write the image.")] = Path("demo.png"),
+        prompt: Annotated[str, typer.Option(help="What to draw.")] = "a pretty dog",
+        data_dir: DataDirOpt = None,
+        port: PortOpt = None,
+    ) -> None:
+        """Start the stack, generate one image with the tiny model, write it to disk, stop."""
+        from sdq.embedded_redis import free_port
+
+        settings = _settings(port=port or free_port(), data_dir=data_dir)
+        configure_logging(settings, "demo")
+        with running_stack(settings) as (info, _supervisor):
+            client = SdqClient(info.url)
+            with console.status("starting Redis, API and a worker…"):
+                client.wait_ready(timeout_s=120)
+                _wait_for_workers(client, settings, timeout_s=600)
+            model_id = settings.models[0].id
+            inputs = {"prompt": prompt, "width": 512, "height": 512, "num_inference_steps": 20}
+            with console.status(f"generating {prompt!r} with {model_id}…"):
+                started = time.perf_counter()
+                prediction = client.wait(client.create(model_id, inputs, wait_s=60))
+            if prediction["status"] != "succeeded":
+                raise typer.Exit(f"prediction {prediction['status']}: {prediction['error']}")
+            elapsed = time.perf_counter() - started
+            client.download(prediction["output"][0], out)
+            client.close()
+        console.print(
+            f"[green]wrote {out.resolve()}[/] ({prediction['id']}, "
+            f"pipeline {prediction['metrics']['predict_time']:.2f} s, end to end {elapsed:.2f} s)"
+        )

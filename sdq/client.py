@@ -1,0 +1,96 @@
+"""A small HTTP client for sdq's predictions API (used by `sdq submit` and `sdq demo`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+TERMINAL = {"succeeded", "failed", "canceled", "aborted"}
+
+
+class SdqClient:
+    def __init__(self, base_url: str, timeout_s: float = 90.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout_s)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def create(self, model: str, inputs: dict[str, Any], wait_s: int | None = None) -> dict[str, Any]:
+        headers = {"Prefer": f"wait={wait_s}"} if wait_s else {}
+        response = self.http.post(
+            "/v1/predictions", json={"model": model, "input": inputs}, headers=headers
+        )
+        _raise_for_problem(response)
+        result: dict[str, Any] = response.json()
+        return result
+
+    def get(self, prediction_id: str) -> dict[str, Any]:
+        response = self.http.get(f"/v1/predictions/{prediction_id}")
+        _raise_for_problem(response)
+        result: dict[str, Any] = response.json()
+        return result
+
+    def wait(
+        self,
+        prediction: dict[str, Any],
+        on_update: Callable[[dict[str, Any]], None] | None = None,
+        interval_s: float = 0.25,
+        timeout_s: float = 3600,
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while prediction["status"] not in TERMINAL:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"prediction {prediction['id']} did not finish in {timeout_s} s")
+            time.sleep(interval_s)
+            prediction = self.get(prediction["id"])
+            if on_update:
+                on_update(prediction)
+        return prediction
+
+    def download(self, url: str, path: Path) -> Path:
+        response = self.http.get(url)
+        _raise_for_problem(response)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(response.content)
+        return path
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                if self.http.get("/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.base_url} was not ready within {timeout_s} s")
+            time.sleep(0.1)
+
+    def models(self) -> list[dict[str, Any]]:
+        response = self.http.get("/v1/models")
+        _raise_for_problem(response)
+        results: list[dict[str, Any]] = response.json()["results"]
+        return results
+
+
+class ApiProblem(Exception):
+    def __init__(self, status: int, body: Any) -> None:
+        detail = body.get("detail") if isinstance(body, dict) else body
+        super().__init__(f"HTTP {status}: {detail}")
+        self.status = status
+        self.body = body
+
+
+def _raise_for_problem(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text
+    raise ApiProblem(response.status_code, body)

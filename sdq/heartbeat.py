@@ -1,0 +1,88 @@
+"""Worker heartbeats: who is alive, serving which model, idle or busy with which job."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+from sdq import keys
+from sdq.store import Op
+
+
+class WorkerState(StrEnum):
+    IDLE = "idle"
+    BUSY = "busy"
+
+
+class Heartbeat(BaseModel):
+    """What a live worker says about itself, refreshed every few seconds with a short TTL."""
+
+    worker_id: str
+    host: str
+    pid: int
+    model: str
+    state: WorkerState = WorkerState.IDLE
+    job_id: str | None = None
+    started_at: float
+    seen_at: float
+
+
+_PUBLISH = """
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+return 1
+"""
+
+# KEYS: workers index; ARGV: oldest live score, key prefix. Prunes dead entries, returns live JSON.
+_LIVE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local out = {}
+for i = 1, #ids do
+  local doc = redis.call('GET', ARGV[2] .. ids[i])
+  if doc then out[#out + 1] = doc end
+end
+return out
+"""
+
+_REMOVE = """
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
+
+
+def publish(beat: Heartbeat, ttl_s: float) -> Op[bool]:
+    return Op(
+        keys=(keys.worker(beat.worker_id), keys.workers_index()),
+        args=(beat.model_dump_json(), str(int(ttl_s * 1000)), str(beat.seen_at), beat.worker_id),
+        decode=lambda raw: bool(raw),
+        script=_PUBLISH,
+    )
+
+
+def remove(worker_id: str) -> Op[bool]:
+    """Say goodbye on a clean shutdown, so nobody waits for the TTL."""
+    return Op(
+        keys=(keys.worker(worker_id), keys.workers_index()),
+        args=(worker_id,),
+        decode=lambda raw: bool(raw),
+        script=_REMOVE,
+    )
+
+
+def live_workers(now: float, ttl_s: float) -> Op[list[Heartbeat]]:
+    """Every worker whose heartbeat has not expired."""
+
+    def decode(raw: list[Any]) -> list[Heartbeat]:
+        return [Heartbeat.model_validate(json.loads(doc)) for doc in raw]
+
+    return Op(
+        keys=(keys.workers_index(),),
+        args=(str(now - ttl_s), keys.worker("")),
+        decode=decode,
+        script=_LIVE,
+    )

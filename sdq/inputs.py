@@ -1,0 +1,115 @@
+"""The generation input (Replicate's Stable Diffusion field names) and its limits, checked before enqueue."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from sdq.schedulers import DEFAULT_SCHEDULER, find_scheduler, scheduler_names
+from sdq.settings import ModelSpec
+
+MAX_SEED = 2**32 - 1
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """The limits that depend on the model and the deployment rather than on the field alone."""
+
+    min_size: int = 64
+    max_size: int = 2048
+    max_prompt_chars: int = 2000
+
+    @classmethod
+    def for_model(cls, spec: ModelSpec, max_prompt_chars: int) -> InputLimits:
+        return cls(spec.min_size, spec.max_size, max_prompt_chars)
+
+
+class GenerationInput(BaseModel):
+    """One text-to-image request; validated with `InputLimits` as context."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=1)
+    negative_prompt: str = ""
+    width: int = 512
+    height: int = 512
+    num_inference_steps: int = Field(default=20, ge=1, le=150)
+    guidance_scale: float = Field(default=7.5, ge=0, le=30)
+    num_outputs: int = Field(default=1, ge=1, le=8)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    scheduler: str = DEFAULT_SCHEDULER
+
+    @field_validator("prompt", "negative_prompt")
+    @classmethod
+    def _prompt_length(cls, value: str, info: ValidationInfo) -> str:
+        limit = _limits(info).max_prompt_chars
+        if len(value) > limit:
+            raise ValueError(f"must be at most {limit} characters (got {len(value)})")
+        return value
+
+    @field_validator("width", "height")
+    @classmethod
+    def _size(cls, value: int, info: ValidationInfo) -> int:
+        limits = _limits(info)
+        if not limits.min_size <= value <= limits.max_size:
+            raise ValueError(f"must be between {limits.min_size} and {limits.max_size} (got {value})")
+        if value % 8:
+            raise ValueError(f"must be a multiple of 8 (got {value})")
+        return value
+
+    @field_validator("scheduler")
+    @classmethod
+    def _known_scheduler(cls, value: str) -> str:
+        choice = find_scheduler(value)
+        if choice is None:
+            raise ValueError(f"unknown scheduler {value!r}; choose one of {scheduler_names()}")
+        return choice.name
+
+
+def _limits(info: ValidationInfo) -> InputLimits:
+    context = info.context
+    return context if isinstance(context, InputLimits) else InputLimits()
+
+
+@dataclass(frozen=True)
+class InvalidField:
+    """One rejected field: where it is (dotted) and why, naming the limit."""
+
+    field: str
+    description: str
+
+
+class InvalidInput(Exception):
+    """The input broke one or more limits; `fields` names each."""
+
+    def __init__(self, fields: list[InvalidField]) -> None:
+        self.fields = fields
+        super().__init__("; ".join(f"{f.field}: {f.description}" for f in fields))
+
+
+def invalid_fields(error: ValidationError, prefix: str = "input") -> list[InvalidField]:
+    """Turn pydantic's errors into field/description pairs with dotted paths."""
+    found = []
+    for item in error.errors(include_url=False):
+        path = ".".join(str(part) for part in (prefix, *item["loc"]) if part != "")
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "is not a known input field"
+        found.append(InvalidField(path, message))
+    return found
+
+
+def parse_input(raw: Any, limits: InputLimits) -> GenerationInput:
+    """Validate raw input and fix its seed, so the stored job always reproduces."""
+    if not isinstance(raw, dict):
+        raise InvalidInput([InvalidField("input", "must be an object")])
+    try:
+        parsed = GenerationInput.model_validate(raw, context=limits)
+    except ValidationError as error:
+        raise InvalidInput(invalid_fields(error)) from None
+    if parsed.seed is None:
+        parsed = parsed.model_copy(update={"seed": secrets.randbelow(MAX_SEED + 1)})
+    return parsed

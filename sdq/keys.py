@@ -1,0 +1,40 @@
+"""The Redis key schema: every key sdq writes is named here and nowhere else."""
+
+from __future__ import annotations
+
+PREFIX = "sdq"
+
+
+def job(job_id: str) -> str:
+    """Hash: the job record."""
+    return f"{PREFIX}:job:{job_id}"
+
+
+def job_events(job_id: str) -> str:
+    """Stream: the job's append-only events."""
+    return f"{PREFIX}:job:{job_id}:events"
+
+
+def jobs_index() -> str:
+    """Sorted set: every job id, scored by creation time (microseconds)."""
+    return f"{PREFIX}:jobs"
+
+
+def running_jobs() -> str:
+    """Set: ids of jobs in the running state (what the reaper checks)."""
+    return f"{PREFIX}:running"
+
+
+def worker(worker_id: str) -> str:
+    """String (JSON) with a TTL: a worker's heartbeat."""
+    return f"{PREFIX}:worker:{worker_id}"
+
+
+def workers_index() -> str:
+    """Sorted set: worker ids scored by their last heartbeat (unix seconds)."""
+    return f"{PREFIX}:workers"
+
+
+def queue(model_id: str) -> str:
+    """The Celery queue (a Redis list) of one model's generation jobs."""
+    return f"{PREFIX}.gen.{model_id.replace('/', '.')}"

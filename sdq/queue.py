@@ -1,0 +1,43 @@
+"""The Celery app shared by the producer (API) and the consumer (worker): broker, queues, delivery rules."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from sdq import keys
+from sdq.settings import Settings
+
+GENERATE_TASK = "sdq.generate"
+
+
+def make_celery(settings: Settings, redis_url: str) -> Celery:
+    """The Celery app: no result backend (the job store is the truth), at-least-once delivery."""
+    app = Celery("sdq", broker=redis_url, set_as_current=False)
+    app.conf.update(
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        task_serializer="json",
+        accept_content=["json"],
+        task_soft_time_limit=settings.job_soft_time_limit_s,
+        task_time_limit=settings.job_hard_time_limit_s,
+        worker_prefetch_multiplier=1,
+        worker_concurrency=1,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        worker_enable_remote_control=False,
+        # A model load can take minutes on a real checkpoint; the child must not be killed for it.
+        worker_proc_alive_timeout=600,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "visibility_timeout": settings.broker_visibility_timeout_s,
+        },
+        task_default_queue=keys.queue(settings.models[0].id),
+    )
+    return app
+
+
+def send_generate(app: Celery, job_id: str, model_id: str) -> None:
+    """Put one generation job on its model's queue (blocking; the API runs it in a thread)."""
+    app.send_task(GENERATE_TASK, args=[job_id], queue=keys.queue(model_id), ignore_result=True)

@@ -1,0 +1,89 @@
+"""Recovery of jobs whose worker died mid-run: detected by an expired heartbeat, requeued or failed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sdq import heartbeat
+from sdq.job import Job, JobStatus
+from sdq.store import AsyncJobStore, get_job, running_job_ids, transition
+
+log = logging.getLogger(__name__)
+
+
+class Recovery(StrEnum):
+    REQUEUE = "requeue"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class RecoveryDecision:
+    job: Job
+    action: Recovery
+    reason: str
+
+
+def decide_recovery(
+    running: list[Job], live_worker_ids: set[str], max_attempts: int
+) -> list[RecoveryDecision]:
+    """Pure: which running jobs lost their worker, and whether each gets another attempt."""
+    decisions = []
+    for job in running:
+        if job.status is not JobStatus.RUNNING or job.worker_id in live_worker_ids:
+            continue
+        lost = f"worker {job.worker_id} stopped sending heartbeats during attempt {job.attempt}"
+        if job.attempt >= max_attempts:
+            reason = f"{lost}; giving up after {job.attempt} of {max_attempts} attempts"
+            decisions.append(RecoveryDecision(job, Recovery.FAIL, reason))
+        else:
+            decisions.append(RecoveryDecision(job, Recovery.REQUEUE, lost))
+    return decisions
+
+
+Enqueue = Callable[[str, str], Awaitable[None]]
+
+
+async def reap_once(
+    store: AsyncJobStore,
+    enqueue: Enqueue,
+    *,
+    now: float,
+    heartbeat_ttl_s: float,
+    max_attempts: int,
+    retention_s: int,
+) -> list[RecoveryDecision]:
+    """One pass: find running jobs of dead workers and requeue (or fail) each, fenced by attempt."""
+    ids = await store.run(running_job_ids())
+    if not ids:
+        return []
+    live = {b.worker_id for b in await store.run(heartbeat.live_workers(now, heartbeat_ttl_s))}
+    running = [job for job_id in ids if (job := await store.run(get_job(job_id))) is not None]
+    applied = []
+    for decision in decide_recovery(running, live, max_attempts):
+        job = decision.job
+        requeue = decision.action is Recovery.REQUEUE
+        changed = await store.run(
+            transition(
+                "requeue" if requeue else "finish",
+                job.id,
+                to=None if requeue else JobStatus.FAILED,
+                attempt=job.attempt,
+                worker_id=job.worker_id or "",
+                retention_s=retention_s,
+                event="requeued" if requeue else "completed",
+                event_data={"reason": decision.reason},
+                fields={"cancel_requested": False}
+                if requeue
+                else {"error": decision.reason, "completed_at": now},
+            )
+        )
+        if changed is None:
+            continue  # the job moved on meanwhile (finished, or reaped by another replica)
+        if requeue:
+            await enqueue(job.id, job.model)
+        log.warning("%s job: %s", decision.action.value, decision.reason, extra={"job_id": job.id})
+        applied.append(decision)
+    return applied

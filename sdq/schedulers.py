@@ -1,0 +1,60 @@
+"""The sampler names sdq accepts (Replicate's and AUTOMATIC1111's) and the diffusers scheduler each means."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SchedulerChoice:
+    """A named sampler: the diffusers scheduler class and the config overrides it implies."""
+
+    name: str
+    class_name: str
+    config: dict[str, Any] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+
+
+SCHEDULERS: tuple[SchedulerChoice, ...] = (
+    SchedulerChoice("Euler", "EulerDiscreteScheduler", aliases=("K_EULER", "EulerDiscrete")),
+    SchedulerChoice(
+        "Euler a",
+        "EulerAncestralDiscreteScheduler",
+        aliases=("K_EULER_ANCESTRAL", "EulerAncestralDiscrete", "euler_a"),
+    ),
+    SchedulerChoice("DDIM", "DDIMScheduler"),
+    SchedulerChoice(
+        "DPM++ 2M", "DPMSolverMultistepScheduler", aliases=("DPMSolverMultistep", "dpmpp_2m")
+    ),
+    SchedulerChoice(
+        "DPM++ 2M Karras",
+        "DPMSolverMultistepScheduler",
+        {"use_karras_sigmas": True},
+        aliases=("dpmpp_2m_karras",),
+    ),
+    SchedulerChoice("LMS", "LMSDiscreteScheduler", aliases=("KLMS", "LMSDiscrete")),
+    SchedulerChoice("PNDM", "PNDMScheduler"),
+    SchedulerChoice("Heun", "HeunDiscreteScheduler", aliases=("HeunDiscrete",)),
+    SchedulerChoice("UniPC", "UniPCMultistepScheduler", aliases=("UniPCMultistep",)),
+)
+
+DEFAULT_SCHEDULER = "Euler a"
+
+
+def _key(name: str) -> str:
+    return name.strip().lower().replace("_", " ").replace("-", " ")
+
+
+_BY_KEY: dict[str, SchedulerChoice] = {
+    _key(alias): choice for choice in SCHEDULERS for alias in (choice.name, *choice.aliases)
+}
+
+
+def find_scheduler(name: str) -> SchedulerChoice | None:
+    """Look a sampler up by any of its names, ignoring case, `_` and `-`."""
+    return _BY_KEY.get(_key(name))
+
+
+def scheduler_names() -> list[str]:
+    return [choice.name for choice in SCHEDULERS]

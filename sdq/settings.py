@@ -1,0 +1,121 @@
+"""The one settings object of every sdq process: `SDQ_`-prefixed, validated at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import json
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TINY_MODEL_ID = "sdq/tiny"
+
+
+class ModelSpec(BaseModel):
+    """One served model: its public id, where its weights come from, and its size bounds."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+    source: str | None = Field(
+        default=None,
+        description="A Hugging Face id or a local folder; defaults to the id itself.",
+    )
+    min_size: int = Field(default=64, ge=8)
+    max_size: int = Field(default=2048, ge=8)
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> ModelSpec:
+        if self.min_size > self.max_size:
+            raise ValueError(f"min_size {self.min_size} exceeds max_size {self.max_size}")
+        return self
+
+    @classmethod
+    def parse(cls, text: str) -> ModelSpec:
+        """Parse the CLI shorthand `ID` or `ID=SOURCE`."""
+        model_id, _, source = text.partition("=")
+        return cls(id=model_id.strip(), source=source.strip() or None)
+
+    @property
+    def owner(self) -> str:
+        return self.id.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.id.split("/", 1)[1]
+
+
+class Settings(BaseSettings):
+    """Every tunable of sdq; read once per process from the environment (`SDQ_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="SDQ_", extra="ignore", validate_default=True)
+
+    redis_url: str | None = Field(
+        default=None, description="Redis to use; unset means `sdq up` starts an embedded one."
+    )
+    data_dir: Path = Path(".sdq")
+    models: Annotated[list[ModelSpec], NoDecode] = Field(default_factory=lambda: [ModelSpec(id=TINY_MODEL_ID)])
+    host: str = "127.0.0.1"
+    port: int = Field(default=7860, ge=1, le=65535)
+    public_url: str | None = Field(
+        default=None, description="Base URL put in links (urls.get, output); else the request's."
+    )
+
+    job_retention_s: int = Field(default=24 * 3600, ge=60)
+    job_soft_time_limit_s: int = Field(default=600, ge=1)
+    job_hard_time_limit_s: int = Field(default=660, ge=1)
+    broker_visibility_timeout_s: int = Field(default=900, ge=1)
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    heartbeat_interval_s: float = Field(default=2.0, gt=0)
+    heartbeat_ttl_s: float = Field(default=10.0, gt=0)
+    reaper_interval_s: float = Field(default=3.0, gt=0)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_prompt_chars: int = Field(default=2000, ge=1)
+    max_wait_s: int = Field(default=60, ge=1, le=60)
+
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    torch_threads: int | None = Field(default=None, ge=1)
+    worker_id: str | None = None
+
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _models_shorthand(cls, value: object) -> object:
+        """Accept `id[=source],id2` besides JSON, so `SDQ_MODELS=sdq/tiny` works."""
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [ModelSpec.parse(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _limits_consistent(self) -> Settings:
+        if self.job_hard_time_limit_s <= self.job_soft_time_limit_s:
+            raise ValueError("job_hard_time_limit_s must exceed job_soft_time_limit_s")
+        if self.broker_visibility_timeout_s <= self.job_hard_time_limit_s:
+            raise ValueError("broker_visibility_timeout_s must exceed job_hard_time_limit_s")
+        if self.heartbeat_ttl_s <= self.heartbeat_interval_s:
+            raise ValueError("heartbeat_ttl_s must exceed heartbeat_interval_s")
+        ids = [m.id for m in self.models]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate model ids in models: {ids}")
+        if not self.models:
+            raise ValueError("at least one model must be served")
+        return self
+
+    def model(self, model_id: str) -> ModelSpec | None:
+        return next((m for m in self.models if m.id == model_id), None)
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.data_dir / "outputs"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the process's settings from the environment, with explicit overrides on top."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,65 @@
+"""One machine's whole stack: embedded Redis (unless SDQ_REDIS_URL), the API, one worker per model."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sdq.embedded_redis import EmbeddedRedis
+from sdq.settings import Settings
+from sdq.supervisor import ProcessSpec, Supervisor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    url: str
+    redis_url: str
+    embedded_redis: bool
+
+
+def stack_processes(settings: Settings) -> list[ProcessSpec]:
+    """The API and one worker per served model, run through this same CLI."""
+    cli = [sys.executable, "-m", "sdq.cli"]
+    specs = [ProcessSpec("api", [*cli, "api"])]
+    specs += [ProcessSpec(f"worker[{m.id}]", [*cli, "worker", "--model", m.id]) for m in settings.models]
+    return specs
+
+
+def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
+    """The settings the children inherit, so every process agrees on them."""
+    return {
+        "SDQ_REDIS_URL": redis_url,
+        "SDQ_DATA_DIR": str(settings.data_dir.resolve()),
+        "SDQ_MODELS": "[" + ",".join(m.model_dump_json() for m in settings.models) + "]",
+        "SDQ_HOST": settings.host,
+        "SDQ_PORT": str(settings.port),
+    }
+
+
+@contextlib.contextmanager
+def running_stack(settings: Settings, stop_grace_s: float = 30.0) -> Iterator[tuple[StackInfo, Supervisor]]:
+    """Start everything, yield while it runs (the caller ticks the supervisor), stop in order."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        redis_url = settings.redis_url
+        embedded = redis_url is None
+        if redis_url is None:
+            server = stack.enter_context(EmbeddedRedis(settings.data_dir / "redis"))
+            redis_url = server.url
+        supervisor = Supervisor(stack_processes(settings), child_env(settings, redis_url))
+        supervisor.start()
+        stack.callback(supervisor.stop, stop_grace_s)
+        url = f"http://{settings.host}:{settings.port}"
+        yield StackInfo(url, redis_url, embedded), supervisor
+
+
+def supervise_forever(supervisor: Supervisor, interval_s: float = 0.5) -> None:
+    while True:
+        supervisor.tick()
+        time.sleep(interval_s)

@@ -1,0 +1,79 @@
+"""Output storage: where generated files go and how they are read back (local folder; S3 later)."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+_KEY = re.compile(r"^[a-z0-9]{8,64}/[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class OutputNotFound(Exception):
+    """No output is stored under that key."""
+
+
+class OutputStorage(Protocol):
+    """Stores output files under keys `job_id/name`; the API turns keys into URLs."""
+
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def local_path(self, key: str) -> Path | None:
+        """A file the API can stream directly, when the backend is a local folder."""
+        ...
+
+
+def output_key(job_id: str, name: str) -> str:
+    key = f"{job_id}/{name}"
+    if not _KEY.match(key):
+        raise ValueError(f"invalid output key {key!r}")
+    return key
+
+
+def is_valid_key(key: str) -> bool:
+    return bool(_KEY.match(key))
+
+
+class LocalOutputStorage:
+    """Outputs as files under one folder; writes are atomic (temp file, fsync, rename)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        if not is_valid_key(key):
+            raise OutputNotFound(key)
+        return self.root / key
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise OutputNotFound(key) from None
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def local_path(self, key: str) -> Path | None:
+        path = self._path(key)
+        return path if path.is_file() else None

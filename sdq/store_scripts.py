@@ -1,0 +1,94 @@
+"""The Lua scripts that change job records atomically in Redis (one round trip, no torn writes)."""
+
+from __future__ import annotations
+
+# KEYS: job hash, events stream, jobs index, running set
+# ARGV: retention_s, created_us, event_data, then field/value pairs of the record.
+CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local retention = tonumber(ARGV[1])
+local pairs_ = {}
+for i = 4, #ARGV do pairs_[#pairs_ + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(pairs_))
+redis.call('EXPIRE', KEYS[1], retention)
+local created_us = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[3], created_us, string.match(KEYS[1], '[^:]+$'))
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (created_us - retention * 1000000))
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', 1000, '*', 'type', 'queued', 'data', ARGV[3])
+redis.call('EXPIRE', KEYS[2], retention)
+return 1
+"""
+
+# KEYS: job hash, events stream, running set
+# ARGV: allowed_from (comma list), new_status, fence_attempt ('' = any), fence_worker ('' = any),
+#       bump_attempt ('1' / '0'), retention_s, event_type, event_data (JSON object), then
+#       field/value pairs to set. Returns {0, current_status} or {1, HGETALL...}.
+TRANSITION = """
+local cur = redis.call('HMGET', KEYS[1], 'status', 'attempt', 'worker_id')
+if not cur[1] then return {0, ''} end
+if not string.find(',' .. ARGV[1] .. ',', ',' .. cur[1] .. ',', 1, true) then
+  return {0, cur[1]}
+end
+if ARGV[3] ~= '' and cur[2] ~= ARGV[3] then return {0, cur[1]} end
+if ARGV[4] ~= '' and cur[3] ~= ARGV[4] then return {0, cur[1]} end
+local attempt = tonumber(cur[2])
+if ARGV[5] == '1' then attempt = attempt + 1 end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'attempt', attempt)
+if #ARGV > 8 then
+  local pairs_ = {}
+  for i = 9, #ARGV do pairs_[#pairs_ + 1] = ARGV[i] end
+  redis.call('HSET', KEYS[1], unpack(pairs_))
+end
+if ARGV[2] == 'running' then
+  redis.call('SADD', KEYS[3], string.match(KEYS[1], '[^:]+$'))
+else
+  redis.call('SREM', KEYS[3], string.match(KEYS[1], '[^:]+$'))
+end
+local data = cjson.decode(ARGV[8])
+data['attempt'] = attempt
+data['status'] = ARGV[2]
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', 1000, '*', 'type', ARGV[7], 'data', cjson.encode(data))
+local terminal = {succeeded = true, failed = true, canceled = true, aborted = true}
+if terminal[ARGV[2]] then
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[6]))
+end
+local out = {1}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all do out[#out + 1] = all[i] end
+return out
+"""
+
+# KEYS: job hash; ARGV: none. Queued jobs are not touched here (the caller cancels them through
+# TRANSITION); a running job gets its cancel flag, which the worker reads between steps.
+REQUEST_CANCEL = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return '' end
+if status == 'running' then redis.call('HSET', KEYS[1], 'cancel_requested', '1') end
+return status
+"""
+
+# KEYS: jobs index; ARGV: max score (inclusive, '+inf' for the first page), cursor id ('' = none),
+#       limit, job key prefix. Returns flat {id, n_fields, field, value, ...} for each live job, newest first.
+LIST = """
+local limit = tonumber(ARGV[3])
+local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], '-inf', 'WITHSCORES', 'LIMIT', 0,
+                       limit * 2 + 20)
+local out = {}
+local taken = 0
+for i = 1, #ids, 2 do
+  local id = ids[i]
+  local skip = ARGV[2] ~= '' and ids[i + 1] == ARGV[1] and id >= ARGV[2]
+  if not skip then
+    local all = redis.call('HGETALL', ARGV[4] .. id)
+    if #all > 0 then
+      out[#out + 1] = ids[i + 1]
+      out[#out + 1] = #all
+      for j = 1, #all do out[#out + 1] = all[j] end
+      taken = taken + 1
+      if taken >= limit then break end
+    end
+  end
+end
+return out
+"""

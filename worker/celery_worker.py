@@ -1,0 +1,67 @@
+"""The Celery worker process for one model: prefork, one child, the pipeline loaded in the child."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init, worker_process_shutdown
+
+from sdq import keys
+from sdq.logs import configure_logging
+from sdq.queue import GENERATE_TASK, make_celery
+from sdq.settings import Settings
+from worker.job_runner import run_job
+from worker.runtime import WorkerRuntime, start_runtime
+
+log = logging.getLogger(__name__)
+
+_runtime: WorkerRuntime | None = None
+
+
+def build_worker_app(settings: Settings, redis_url: str, model_id: str) -> Celery:
+    """The Celery app with the generate task, and the child's model load wired to its start."""
+    app = make_celery(settings, redis_url)
+
+    @app.task(name=GENERATE_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
+    def generate_task(self: Any, job_id: str) -> None:
+        if _runtime is None:
+            raise RuntimeError("worker runtime is not initialised")
+        run_job(_runtime, job_id)
+
+    @worker_process_init.connect(weak=False)
+    def _load(**_: Any) -> None:
+        global _runtime
+        configure_logging(settings, "worker")
+        _runtime = start_runtime(settings, redis_url, model_id)
+        log.info("ready: %s loaded, worker %s consuming", model_id, _runtime.worker_id)
+
+    @worker_process_shutdown.connect(weak=False)
+    def _close(**_: Any) -> None:
+        if _runtime is not None:
+            _runtime.close()
+
+    return app
+
+
+def run_worker(settings: Settings, redis_url: str, model_id: str) -> None:
+    """Serve one model's queue until SIGTERM (warm shutdown: the current image is finished)."""
+    if settings.model(model_id) is None:
+        served = ", ".join(m.id for m in settings.models)
+        raise SystemExit(f"model {model_id!r} is not served (served: {served})")
+    configure_logging(settings, "worker")
+    app = build_worker_app(settings, redis_url, model_id)
+    worker = app.Worker(
+        queues=[keys.queue(model_id)],
+        pool="prefork",
+        concurrency=1,
+        prefetch_multiplier=1,
+        loglevel=settings.log_level.upper(),
+        without_mingle=True,
+        without_gossip=True,
+        without_heartbeat=True,
+        optimization="fair",
+    )
+    worker.start()
+    raise SystemExit(worker.exitcode)

@@ -1,0 +1,75 @@
+"""Running one text-to-image generation on a loaded pipeline: scheduler, seeds, cancel between steps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import diffusers
+import torch
+from PIL.Image import Image
+
+from sdq.inputs import GenerationInput
+from sdq.schedulers import find_scheduler
+from worker.pipeline import LoadedModel
+
+
+class GenerationCanceled(Exception):
+    """The job was canceled while it ran; raised from the step callback to stop the loop."""
+
+
+class SchedulerCache:
+    """One scheduler instance per sampler name, all built from the model's own scheduler config."""
+
+    def __init__(self, base: Any) -> None:
+        self._config = base.config
+        self._built: dict[str, Any] = {}
+
+    def get(self, name: str) -> Any:
+        if name not in self._built:
+            choice = find_scheduler(name)
+            if choice is None:
+                raise ValueError(f"unknown scheduler {name!r}")
+            cls = getattr(diffusers, choice.class_name)
+            self._built[name] = cls.from_config(self._config, **choice.config)
+        return self._built[name]
+
+
+def generators(seed: int, count: int) -> list[torch.Generator]:
+    """One CPU generator per image, seeded seed, seed+1, ...: the same on every device."""
+    return [torch.Generator(device="cpu").manual_seed(seed + i) for i in range(count)]
+
+
+def generate(
+    model: LoadedModel,
+    schedulers: SchedulerCache,
+    request: GenerationInput,
+    should_cancel: Callable[[], bool],
+) -> list[Image]:
+    """Generate `num_outputs` images; raises GenerationCanceled when asked to stop."""
+    pipe = model.pipeline
+    pipe.scheduler = schedulers.get(request.scheduler)
+
+    def on_step_end(
+        _pipe: Any, _step: int, _timestep: Any, callback_kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        if should_cancel():
+            raise GenerationCanceled()
+        return callback_kwargs
+
+    if should_cancel():
+        raise GenerationCanceled()
+    assert request.seed is not None, "the API fixes the seed before enqueue"
+    with torch.inference_mode():
+        result = pipe(
+            prompt=request.prompt,
+            negative_prompt=request.negative_prompt or None,
+            width=request.width,
+            height=request.height,
+            num_inference_steps=request.num_inference_steps,
+            guidance_scale=request.guidance_scale,
+            num_images_per_prompt=request.num_outputs,
+            generator=generators(request.seed, request.num_outputs),
+            callback_on_step_end=on_step_end,
+        )
+    return list(result.images)

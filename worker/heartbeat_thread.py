@@ -1,0 +1,79 @@
+"""The worker's heartbeat publisher: a daemon thread that refreshes the record with a short TTL."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+
+from sdq import heartbeat
+from sdq.heartbeat import Heartbeat, WorkerState
+from sdq.store import JobStore
+
+log = logging.getLogger(__name__)
+
+
+class HeartbeatPublisher:
+    """Publishes idle/busy and the current job every `interval_s`, and at once on each change."""
+
+    def __init__(
+        self, store: JobStore, worker_id: str, model: str, interval_s: float, ttl_s: float
+    ) -> None:
+        self._store = store
+        self._interval_s = interval_s
+        self._ttl_s = ttl_s
+        now = time.time()
+        self._beat = Heartbeat(
+            worker_id=worker_id,
+            host=os.environ.get("POD_NAME") or socket.gethostname(),
+            pid=os.getpid(),
+            model=model,
+            started_at=now,
+            seen_at=now,
+        )
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._publish()
+        self._thread.start()
+
+    def busy(self, job_id: str) -> None:
+        self._set(WorkerState.BUSY, job_id)
+
+    def idle(self) -> None:
+        self._set(WorkerState.IDLE, None)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=5)
+        try:
+            self._store.run(heartbeat.remove(self._beat.worker_id))
+        except Exception:  # the TTL removes it anyway
+            log.warning("could not remove heartbeat", exc_info=True)
+
+    def _set(self, state: WorkerState, job_id: str | None) -> None:
+        with self._lock:
+            self._beat = self._beat.model_copy(update={"state": state, "job_id": job_id})
+        self._publish()
+
+    def _publish(self) -> None:
+        with self._lock:
+            self._beat = self._beat.model_copy(update={"seen_at": time.time()})
+            beat = self._beat
+        try:
+            self._store.run(heartbeat.publish(beat, self._ttl_s))
+        except Exception:
+            log.warning("heartbeat publish failed", exc_info=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._interval_s)
+            self._wake.clear()
+            if not self._stop.is_set():
+                self._publish()

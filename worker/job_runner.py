@@ -1,0 +1,113 @@
+"""One delivery of a generation job: claim it, generate, store outputs, write the one terminal state."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+
+from sdq.inputs import GenerationInput
+from sdq.job import Job, JobMetrics, JobStatus
+from sdq.logs import current_job_id
+from sdq.storage import output_key
+from sdq.store import cancel_requested, transition
+from worker.generation import GenerationCanceled, generate
+from worker.png import encode_png
+from worker.runtime import WorkerRuntime
+
+log = logging.getLogger(__name__)
+
+
+def run_job(runtime: WorkerRuntime, job_id: str) -> JobStatus | None:
+    """Run the job if it is still queued; a redelivery of a started or finished job does nothing.
+
+    Returns the terminal status written, or None when this delivery had nothing to do (or lost
+    its claim to recovery meanwhile, in which case its outputs are removed again).
+    """
+    token = current_job_id.set(job_id)
+    try:
+        job = runtime.store.run(
+            transition(
+                "claim",
+                job_id,
+                retention_s=runtime.settings.job_retention_s,
+                event="started",
+                event_data={"worker_id": runtime.worker_id},
+                fields={
+                    "worker_id": runtime.worker_id,
+                    "started_at": time.time(),
+                    "cancel_requested": False,
+                },
+            )
+        )
+        if job is None:
+            log.info("skipping delivery: job is not queued (already started, finished or gone)")
+            return None
+        runtime.heartbeat.busy(job.id)
+        try:
+            return _execute(runtime, job)
+        finally:
+            runtime.heartbeat.idle()
+    finally:
+        current_job_id.reset(token)
+
+
+def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
+    request = GenerationInput.model_validate(job.input)
+    assert job.started_at is not None and request.seed is not None
+    log.info("started attempt %d on %s", job.attempt, runtime.worker_id)
+    keys: list[str] = []
+    fields: dict[str, Any] = {}
+    started = time.perf_counter()
+    try:
+        images = generate(
+            runtime.model,
+            runtime.schedulers,
+            request,
+            should_cancel=lambda: runtime.store.run(cancel_requested(job.id)),
+        )
+        predict_time = time.perf_counter() - started
+        for index, image in enumerate(images):
+            key = output_key(job.id, f"out-{job.attempt}-{index}.png")
+            data = encode_png(image, request, job.model, request.seed + index)
+            runtime.storage.put(key, data, "image/png")
+            keys.append(key)
+        status, fields = JobStatus.SUCCEEDED, {"output": keys}
+    except GenerationCanceled:
+        predict_time = time.perf_counter() - started
+        status, fields = JobStatus.CANCELED, {}
+    except SoftTimeLimitExceeded:
+        predict_time = time.perf_counter() - started
+        limit = runtime.settings.job_soft_time_limit_s
+        status, fields = JobStatus.FAILED, {"error": f"job exceeded its time limit of {limit} s"}
+    except Exception as error:
+        predict_time = time.perf_counter() - started
+        log.exception("generation failed")
+        status, fields = JobStatus.FAILED, {"error": f"{type(error).__name__}: {error}"}
+    completed_at = time.time()
+    metrics = JobMetrics(
+        queue_wait=round(job.started_at - job.created_at, 6),
+        predict_time=round(predict_time, 6),
+        total_time=round(completed_at - job.created_at, 6),
+    )
+    done = runtime.store.run(
+        transition(
+            "finish",
+            job.id,
+            to=status,
+            attempt=job.attempt,
+            worker_id=runtime.worker_id,
+            retention_s=runtime.settings.job_retention_s,
+            event="completed",
+            fields=fields | {"completed_at": completed_at, "metrics": metrics},
+        )
+    )
+    if done is None:
+        log.warning("attempt %d was superseded (the job was recovered elsewhere)", job.attempt)
+        for key in keys:
+            runtime.storage.delete(key)
+        return None
+    log.info("%s in %.3f s (queue wait %.3f s)", status.value, predict_time, metrics.queue_wait)
+    return status

@@ -1,0 +1,61 @@
+"""Everything one worker process holds while it serves: settings, model, store, storage, heartbeat."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+
+import redis
+
+from sdq.settings import Settings
+from sdq.storage import LocalOutputStorage, OutputStorage
+from sdq.store import JobStore
+from worker.generation import SchedulerCache
+from worker.heartbeat_thread import HeartbeatPublisher
+from worker.pipeline import LoadedModel, load_model
+
+
+@dataclass
+class WorkerRuntime:
+    settings: Settings
+    worker_id: str
+    model: LoadedModel
+    schedulers: SchedulerCache
+    store: JobStore
+    storage: OutputStorage
+    heartbeat: HeartbeatPublisher
+
+    def close(self) -> None:
+        self.heartbeat.stop()
+        self.store.redis.close()
+
+
+def new_worker_id(settings: Settings) -> str:
+    """Unique per process start, so a restarted worker is never mistaken for the one that died."""
+    base = settings.worker_id or os.environ.get("POD_NAME") or socket.gethostname()
+    return f"{base}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def start_runtime(settings: Settings, redis_url: str, model_id: str) -> WorkerRuntime:
+    """Load the model, then announce the worker: a heartbeat exists only once it can serve."""
+    spec = settings.model(model_id)
+    if spec is None:
+        raise ValueError(f"model {model_id!r} is not among the served models")
+    model = load_model(spec, settings)
+    store = JobStore(redis.Redis.from_url(redis_url, decode_responses=True))
+    worker_id = new_worker_id(settings)
+    beat = HeartbeatPublisher(
+        store, worker_id, spec.id, settings.heartbeat_interval_s, settings.heartbeat_ttl_s
+    )
+    beat.start()
+    return WorkerRuntime(
+        settings=settings,
+        worker_id=worker_id,
+        model=model,
+        schedulers=SchedulerCache(model.pipeline.scheduler),
+        store=store,
+        storage=LocalOutputStorage(settings.outputs_dir),
+        heartbeat=beat,
+    )
