@@ -78,7 +78,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
-        body = {"title": str(error.detail), "detail": str(error.detail), "status": error.status_code}
+        body = {
+            "title": str(error.detail),
+            "detail": str(error.detail),
+            "status": error.status_code,
+        }
         return JSONResponse(body, status_code=error.status_code, headers=error.headers)
 
     app.add_exception_handler(ApiError, api_error)

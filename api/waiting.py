@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
 import redis.asyncio as aioredis
 
@@ -26,7 +27,10 @@ async def wait_for_terminal(
         remaining_ms = int((deadline - time.monotonic()) * 1000)
         if remaining_ms <= 0:
             break
-        reply = await blocking.xread({stream: last_id}, count=_READ_BATCH, block=remaining_ms)
+        reply = cast(
+            list[tuple[str, list[tuple[str, dict[str, str]]]]],
+            await blocking.xread({stream: last_id}, count=_READ_BATCH, block=remaining_ms),
+        )
         for _, entries in reply or []:
             for entry_id, fields in entries:
                 last_id = entry_id

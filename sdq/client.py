@@ -20,7 +20,9 @@ class SdqClient:
     def close(self) -> None:
         self.http.close()
 
-    def create(self, model: str, inputs: dict[str, Any], wait_s: int | None = None) -> dict[str, Any]:
+    def create(
+        self, model: str, inputs: dict[str, Any], wait_s: int | None = None
+    ) -> dict[str, Any]:
         headers = {"Prefer": f"wait={wait_s}"} if wait_s else {}
         response = self.http.post(
             "/v1/predictions", json={"model": model, "input": inputs}, headers=headers

@@ -76,7 +76,9 @@ class EmbeddedRedis:
                     self.stop()
                     log = self.data_dir / "redis.log"
                     tail = log.read_text()[-2000:] if log.exists() else ""
-                    raise RuntimeError(f"redis-server did not start on {self.url}:\n{tail}") from None
+                    raise RuntimeError(
+                        f"redis-server did not start on {self.url}:\n{tail}"
+                    ) from None
                 time.sleep(0.05)
         client.close()
         return self

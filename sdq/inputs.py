@@ -6,7 +6,14 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from sdq.schedulers import DEFAULT_SCHEDULER, find_scheduler, scheduler_names
 from sdq.settings import ModelSpec
@@ -55,7 +62,9 @@ class GenerationInput(BaseModel):
     def _size(cls, value: int, info: ValidationInfo) -> int:
         limits = _limits(info)
         if not limits.min_size <= value <= limits.max_size:
-            raise ValueError(f"must be between {limits.min_size} and {limits.max_size} (got {value})")
+            raise ValueError(
+                f"must be between {limits.min_size} and {limits.max_size} (got {value})"
+            )
         if value % 8:
             raise ValueError(f"must be a multiple of 8 (got {value})")
         return value
@@ -110,6 +119,10 @@ def parse_input(raw: Any, limits: InputLimits) -> GenerationInput:
         parsed = GenerationInput.model_validate(raw, context=limits)
     except ValidationError as error:
         raise InvalidInput(invalid_fields(error)) from None
+    choice = find_scheduler(parsed.scheduler)
+    if choice is not None and parsed.num_inference_steps < choice.min_steps:
+        message = f"must be at least {choice.min_steps} with scheduler {choice.name}"
+        raise InvalidInput([InvalidField("input.num_inference_steps", message)])
     if parsed.seed is None:
         parsed = parsed.model_copy(update={"seed": secrets.randbelow(MAX_SEED + 1)})
     return parsed

@@ -14,6 +14,7 @@ class SchedulerChoice:
     class_name: str
     config: dict[str, Any] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    min_steps: int = 1
 
 
 SCHEDULERS: tuple[SchedulerChoice, ...] = (
@@ -34,7 +35,8 @@ SCHEDULERS: tuple[SchedulerChoice, ...] = (
         aliases=("dpmpp_2m_karras",),
     ),
     SchedulerChoice("LMS", "LMSDiscreteScheduler", aliases=("KLMS", "LMSDiscrete")),
-    SchedulerChoice("PNDM", "PNDMScheduler"),
+    # PNDM's Runge-Kutta warm-up takes 4 steps; diffusers fails below that.
+    SchedulerChoice("PNDM", "PNDMScheduler", min_steps=4),
     SchedulerChoice("Heun", "HeunDiscreteScheduler", aliases=("HeunDiscrete",)),
     SchedulerChoice("UniPC", "UniPCMultistepScheduler", aliases=("UniPCMultistep",)),
 )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 import json
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -53,7 +53,9 @@ class Settings(BaseSettings):
         default=None, description="Redis to use; unset means `sdq up` starts an embedded one."
     )
     data_dir: Path = Path(".sdq")
-    models: Annotated[list[ModelSpec], NoDecode] = Field(default_factory=lambda: [ModelSpec(id=TINY_MODEL_ID)])
+    models: Annotated[list[ModelSpec], NoDecode] = Field(
+        default_factory=lambda: [ModelSpec(id=TINY_MODEL_ID)]
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)
     public_url: str | None = Field(

@@ -27,7 +27,9 @@ def stack_processes(settings: Settings) -> list[ProcessSpec]:
     """The API and one worker per served model, run through this same CLI."""
     cli = [sys.executable, "-m", "sdq.cli"]
     specs = [ProcessSpec("api", [*cli, "api"])]
-    specs += [ProcessSpec(f"worker[{m.id}]", [*cli, "worker", "--model", m.id]) for m in settings.models]
+    specs += [
+        ProcessSpec(f"worker[{m.id}]", [*cli, "worker", "--model", m.id]) for m in settings.models
+    ]
     return specs
 
 
@@ -43,7 +45,9 @@ def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_stack(settings: Settings, stop_grace_s: float = 30.0) -> Iterator[tuple[StackInfo, Supervisor]]:
+def running_stack(
+    settings: Settings, stop_grace_s: float = 30.0
+) -> Iterator[tuple[StackInfo, Supervisor]]:
     """Start everything, yield while it runs (the caller ticks the supervisor), stop in order."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:

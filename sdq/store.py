@@ -196,7 +196,7 @@ class JobStore:
 
     def run(self, op: Op[T]) -> T:
         if op.script is None:
-            return op.decode(self.redis.execute_command(*op.command))
+            return op.decode(self.redis.execute_command(*op.command))  # type: ignore[no-untyped-call]
         script = self._scripts.get(op.script)
         if script is None:
             script = self._scripts[op.script] = self.redis.register_script(op.script)
@@ -212,7 +212,7 @@ class AsyncJobStore:
 
     async def run(self, op: Op[T]) -> T:
         if op.script is None:
-            return op.decode(await self.redis.execute_command(*op.command))
+            return op.decode(await self.redis.execute_command(*op.command))  # type: ignore[no-untyped-call]
         script = self._scripts.get(op.script)
         if script is None:
             script = self._scripts[op.script] = self.redis.register_script(op.script)

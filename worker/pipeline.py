@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import transformers
 from diffusers import AutoPipelineForText2Image, DiffusionPipeline
+from diffusers.utils import logging as diffusers_logging
 
 from sdq.settings import TINY_MODEL_ID, ModelSpec, Settings
 from worker.tiny_model import make_tiny
@@ -45,6 +47,8 @@ def load_model(spec: ModelSpec, settings: Settings) -> LoadedModel:
     source = resolve_source(spec, settings)
     local = Path(source).is_dir()
     log.info("loading %s from %s on %s (%s)", spec.id, source, device, dtype)
+    diffusers_logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()
     pipeline = AutoPipelineForText2Image.from_pretrained(
         source, torch_dtype=dtype, local_files_only=local
     )

@@ -39,7 +39,9 @@ def resolve_model(settings: Settings, name: str | None, field: str) -> ModelSpec
         raise InvalidInput([InvalidField(field, f"name a model; served models: {served}")])
     spec = settings.model(name.split(":", 1)[0])
     if spec is None:
-        raise InvalidInput([InvalidField(field, f"unknown model {name!r}; served models: {served}")])
+        raise InvalidInput(
+            [InvalidField(field, f"unknown model {name!r}; served models: {served}")]
+        )
     return spec
 
 

@@ -50,7 +50,9 @@ def register(app: typer.Typer) -> None:
             prediction = client.create(model, inputs)
         except ApiProblem as problem:
             console.print(f"[red]{problem}[/]")
-            for field in problem.body.get("invalid_fields", []) if isinstance(problem.body, dict) else []:
+            for field in (
+                problem.body.get("invalid_fields", []) if isinstance(problem.body, dict) else []
+            ):
                 console.print(f"  {field['field']}: {field['description']}")
             raise typer.Exit(2) from None
         console.print(f"created {prediction['id']}")

@@ -164,7 +164,8 @@ def register(app: typer.Typer) -> None:
                 started = time.perf_counter()
                 prediction = client.wait(client.create(model_id, inputs, wait_s=60))
             if prediction["status"] != "succeeded":
-                raise typer.Exit(f"prediction {prediction['status']}: {prediction['error']}")
+                console.print(f"[red]prediction {prediction['status']}: {prediction['error']}[/]")
+                raise typer.Exit(1)
             elapsed = time.perf_counter() - started
             client.download(prediction["output"][0], out)
             client.close()

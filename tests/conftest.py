@@ -1,0 +1,71 @@
+"""Shared fixtures: a real redis-server on a free port, the tiny model, real API and worker processes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from sdq.embedded_redis import EmbeddedRedis, free_port
+from tests.helpers import Stack, process_env
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendonly=False) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: EmbeddedRedis) -> str:
+    return redis_server.url
+
+
+@pytest.fixture
+def redis_client(redis_server: EmbeddedRedis) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data dir for the session, so the tiny model is written once."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(data_dir: Path) -> Path:
+    from worker.tiny_model import make_tiny
+
+    return make_tiny(data_dir / "models" / "sdq-tiny")
+
+
+@pytest.fixture(scope="module")
+def stack(
+    redis_server: EmbeddedRedis,
+    data_dir: Path,
+    tiny_model_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    """API + one worker serving sdq/tiny, for a whole test module."""
+    logs = tmp_path_factory.mktemp("logs")
+    port = free_port()
+    running = Stack(
+        redis_server.url, data_dir, port, logs, process_env(redis_server.url, data_dir, port)
+    )
+    try:
+        running.start_api()
+        running.start_worker()
+        running.wait_for_workers()
+        yield running
+    except BaseException:
+        for log in logs.glob("*.log"):
+            sys.stderr.write(f"--- {log.name}\n{log.read_text()[-4000:]}\n")
+        raise
+    finally:
+        running.stop_all()

@@ -1,0 +1,150 @@
+"""Test helpers: starting sdq processes, waiting on conditions, reading predictions."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sdq.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def process_env(redis_url: str, data_dir: Path, port: int, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "SDQ_REDIS_URL": redis_url,
+            "SDQ_DATA_DIR": str(data_dir),
+            "SDQ_PORT": str(port),
+            "SDQ_HOST": "127.0.0.1",
+            "SDQ_TORCH_THREADS": "1",
+            "SDQ_HEARTBEAT_INTERVAL_S": "1",
+            "SDQ_HEARTBEAT_TTL_S": "4",
+            "SDQ_REAPER_INTERVAL_S": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "sdq.cli", *argv],
+        env=env,
+        cwd=REPO,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class Stack:
+    """A running API and worker(s) on real Redis, reachable over loopback HTTP."""
+
+    redis_url: str
+    data_dir: Path
+    port: int
+    logs: Path
+    env: dict[str, str]
+    api: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=90)
+
+    def start_api(self) -> None:
+        self.api = start(["api"], self.env, self.logs / "api.log")
+        with self.http() as client:
+
+            def ready() -> bool:
+                try:
+                    return client.get("/readyz").status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            wait_until(ready, 60, "the API to answer /readyz")
+
+    def start_worker(self, model: str = "sdq/tiny") -> subprocess.Popen[bytes]:
+        worker = start(["worker", "--model", model], self.env, self.logs / "worker.log")
+        self.workers.append(worker)
+        return worker
+
+    def wait_for_workers(self, count: int = 1, timeout: float = 120) -> None:
+        with self.http() as client:
+            wait_until(
+                lambda: client.get("/v1/models").json()["results"][0]["workers"] >= count,
+                timeout,
+                f"{count} worker(s) to report ready",
+            )
+
+    def stop_all(self) -> None:
+        for worker in self.workers:
+            stop(worker)
+        if self.api is not None:
+            stop(self.api)
+
+    def settings(self) -> Settings:
+        return Settings(redis_url=self.redis_url, data_dir=self.data_dir)
+
+
+TERMINAL = {"succeeded", "failed", "canceled", "aborted"}
+
+
+def wait_terminal(client: httpx.Client, prediction_id: str, timeout: float = 120) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        body: dict[str, Any] = client.get(f"/v1/predictions/{prediction_id}").json()
+        return body if body["status"] in TERMINAL else None
+
+    result: dict[str, Any] = wait_until(done, timeout, f"prediction {prediction_id} to finish", 0.1)
+    return result
+
+
+def wait_status(
+    client: httpx.Client, prediction_id: str, status: str, timeout: float = 60
+) -> dict[str, Any]:
+    def reached() -> dict[str, Any] | None:
+        body: dict[str, Any] = client.get(f"/v1/predictions/{prediction_id}").json()
+        return body if body["status"] == status else None
+
+    result: dict[str, Any] = wait_until(
+        reached, timeout, f"prediction {prediction_id} to be {status}", 0.05
+    )
+    return result

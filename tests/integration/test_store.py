@@ -1,0 +1,158 @@
+"""The job store on a real Redis: atomic, fenced transitions; terminal states never overwritten."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import redis
+
+from sdq import keys
+from sdq.job import Job, JobStatus, new_job_id
+from sdq.store import (
+    JobStore,
+    cancel_requested,
+    create_job,
+    get_job,
+    list_jobs,
+    request_cancel,
+    running_job_ids,
+    transition,
+)
+
+RETENTION = 3600
+
+
+def new_job(store: JobStore, created_at: float | None = None) -> Job:
+    job = Job(
+        id=new_job_id(),
+        model="sdq/tiny",
+        input={"prompt": "dog"},
+        created_at=created_at or time.time(),
+    )
+    assert store.run(create_job(job, RETENTION))
+    return job
+
+
+def claim(store: JobStore, job_id: str, worker: str) -> Job | None:
+    return store.run(
+        transition(
+            "claim",
+            job_id,
+            retention_s=RETENTION,
+            event="started",
+            fields={"worker_id": worker, "started_at": time.time()},
+        )
+    )
+
+
+def finish(
+    store: JobStore, job: Job, status: JobStatus, worker: str, **fields: object
+) -> Job | None:
+    return store.run(
+        transition(
+            "finish",
+            job.id,
+            to=status,
+            attempt=job.attempt,
+            worker_id=worker,
+            retention_s=RETENTION,
+            event="completed",
+            fields=fields,
+        )
+    )
+
+
+def test_create_and_read_back(redis_client: redis.Redis) -> None:
+    store = JobStore(redis_client)
+    job = new_job(store)
+    assert store.run(get_job(job.id)) == job
+    assert not store.run(create_job(job, RETENTION)), "an existing id is never overwritten"
+    assert 0 < redis_client.ttl(keys.job(job.id)) <= RETENTION
+    [event] = redis_client.xrange(keys.job_events(job.id))
+    assert event[1]["type"] == "queued"
+
+
+def test_claim_then_finish_once(redis_client: redis.Redis) -> None:
+    store = JobStore(redis_client)
+    job = new_job(store)
+    running = claim(store, job.id, "w1")
+    assert running is not None and running.status is JobStatus.RUNNING and running.attempt == 1
+    assert store.run(running_job_ids()) == {job.id}
+    assert claim(store, job.id, "w2") is None, "a redelivery does not start a running job again"
+    done = finish(store, running, JobStatus.SUCCEEDED, "w1", output=["k/out.png"], completed_at=1.0)
+    assert done is not None and done.status is JobStatus.SUCCEEDED and done.output == ["k/out.png"]
+    assert store.run(running_job_ids()) == set()
+    # Terminal is final: no second finish, no claim, whatever the fence says.
+    assert finish(store, running, JobStatus.FAILED, "w1", error="late") is None
+    assert claim(store, job.id, "w1") is None
+    final = store.run(get_job(job.id))
+    assert final is not None and final.status is JobStatus.SUCCEEDED and final.error is None
+    types = [fields["type"] for _, fields in redis_client.xrange(keys.job_events(job.id))]
+    assert types == ["queued", "started", "completed"]
+
+
+def test_fence_rejects_a_superseded_attempt(redis_client: redis.Redis) -> None:
+    store = JobStore(redis_client)
+    job = new_job(store)
+    first = claim(store, job.id, "w1")
+    assert first is not None
+    requeued = store.run(
+        transition(
+            "requeue", job.id, attempt=1, worker_id="w1", retention_s=RETENTION, event="requeued"
+        )
+    )
+    assert requeued is not None and requeued.status is JobStatus.QUEUED
+    second = claim(store, job.id, "w2")
+    assert second is not None and second.attempt == 2
+    assert finish(store, first, JobStatus.SUCCEEDED, "w1") is None, (
+        "the zombie attempt is fenced off"
+    )
+    assert finish(store, second, JobStatus.SUCCEEDED, "w1") is None, "wrong worker is fenced off"
+    assert finish(store, second, JobStatus.SUCCEEDED, "w2") is not None
+
+
+def test_concurrent_claims_have_one_winner(redis_client: redis.Redis) -> None:
+    store = JobStore(redis_client)
+    job = new_job(store)
+    wins: list[Job | None] = []
+    threads = [
+        threading.Thread(
+            target=lambda i=i: wins.append(claim(JobStore(redis_client), job.id, f"w{i}"))
+        )
+        for i in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(win is not None for win in wins) == 1
+
+
+def test_cancel_flag_only_on_running_jobs(redis_client: redis.Redis) -> None:
+    store = JobStore(redis_client)
+    job = new_job(store)
+    assert store.run(request_cancel(job.id)) is JobStatus.QUEUED
+    assert not store.run(cancel_requested(job.id))
+    claim(store, job.id, "w1")
+    assert store.run(request_cancel(job.id)) is JobStatus.RUNNING
+    assert store.run(cancel_requested(job.id))
+    assert store.run(request_cancel("nope")) is None
+
+
+def test_list_is_newest_first_with_a_stable_cursor(redis_client: redis.Redis) -> None:
+    store = JobStore(redis_client)
+    base = time.time()
+    made = [new_job(store, created_at=base + i // 2) for i in range(7)]  # pairs share a timestamp
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = store.run(list_jobs(cursor, 3))
+        seen += [j.id for j in page.jobs]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert len(seen) == len(set(seen)) == 7
+    created = [store.run(get_job(i)).created_at for i in seen]  # type: ignore[union-attr]
+    assert created == sorted(created, reverse=True)
+    assert set(seen) == {j.id for j in made}

@@ -1,0 +1,83 @@
+"""Input validation limits, one row per rule: each rejection names the field and the limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sdq.inputs import InputLimits, InvalidInput, parse_input
+
+LIMITS = InputLimits(min_size=64, max_size=2048, max_prompt_chars=2000)
+OK = {"prompt": "a pretty dog"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"width": 60}, "input.width", "between 64 and 2048"),
+        ({"width": 2056}, "input.width", "between 64 and 2048"),
+        ({"height": 100}, "input.height", "multiple of 8"),
+        ({"num_inference_steps": 0}, "input.num_inference_steps", "greater than or equal to 1"),
+        ({"num_inference_steps": 151}, "input.num_inference_steps", "less than or equal to 150"),
+        ({"guidance_scale": -0.1}, "input.guidance_scale", "greater than or equal to 0"),
+        ({"guidance_scale": 30.5}, "input.guidance_scale", "less than or equal to 30"),
+        ({"num_outputs": 0}, "input.num_outputs", "greater than or equal to 1"),
+        ({"num_outputs": 9}, "input.num_outputs", "less than or equal to 8"),
+        ({"prompt": "x" * 2001}, "input.prompt", "at most 2000 characters"),
+        ({"prompt": ""}, "input.prompt", "at least 1 character"),
+        ({"negative_prompt": "x" * 2001}, "input.negative_prompt", "at most 2000 characters"),
+        ({"scheduler": "Warp 9"}, "input.scheduler", "unknown scheduler 'Warp 9'; choose one of"),
+        ({"seed": -1}, "input.seed", "greater than or equal to 0"),
+        ({"seed": 2**32}, "input.seed", "less than or equal to 4294967295"),
+        (
+            {"scheduler": "PNDM", "num_inference_steps": 3},
+            "input.num_inference_steps",
+            "at least 4 with scheduler PNDM",
+        ),
+        ({"colour": "red"}, "input.colour", "not a known input field"),
+    ],
+)
+def test_rejections_name_field_and_limit(change: dict[str, Any], field: str, message: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_input(OK | change, LIMITS)
+    [problem] = caught.value.fields
+    assert problem.field == field
+    assert message in problem.description
+
+
+def test_prompt_is_required() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_input({"width": 64}, LIMITS)
+    assert [f.field for f in caught.value.fields] == ["input.prompt"]
+
+
+def test_model_bounds_come_from_the_limits() -> None:
+    small = InputLimits(min_size=64, max_size=256, max_prompt_chars=10)
+    with pytest.raises(InvalidInput, match="between 64 and 256"):
+        parse_input(OK | {"width": 512, "prompt": "dog"}, small)
+
+
+def test_defaults_and_a_fixed_seed() -> None:
+    parsed = parse_input(OK, LIMITS)
+    assert (parsed.width, parsed.height, parsed.num_inference_steps) == (512, 512, 20)
+    assert parsed.seed is not None and 0 <= parsed.seed < 2**32
+    assert parse_input(OK | {"seed": 7}, LIMITS).seed == 7
+
+
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [
+        ("K_EULER", "Euler"),
+        ("euler_a", "Euler a"),
+        ("DPMSolverMultistep", "DPM++ 2M"),
+        ("ddim", "DDIM"),
+    ],
+)
+def test_scheduler_aliases_are_canonicalised(given: str, canonical: str) -> None:
+    assert parse_input(OK | {"scheduler": given}, LIMITS).scheduler == canonical
+
+
+def test_input_must_be_an_object() -> None:
+    with pytest.raises(InvalidInput, match="must be an object"):
+        parse_input(["prompt"], LIMITS)

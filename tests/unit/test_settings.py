@@ -1,0 +1,58 @@
+"""Settings: SDQ_ environment, model shorthand, consistency checks at start-up."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from sdq.settings import ModelSpec, Settings
+
+
+def test_defaults_serve_the_tiny_model_on_7860(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SDQ_MODELS", raising=False)
+    settings = Settings()
+    assert [m.id for m in settings.models] == ["sdq/tiny"]
+    assert settings.port == 7860
+    assert settings.redis_url is None
+
+
+def test_environment_with_model_shorthand(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SDQ_REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("SDQ_MODELS", "sdq/tiny,stabilityai/sd-turbo,me/local=/models/x")
+    settings = Settings()
+    assert settings.redis_url == "redis://127.0.0.1:1/0"
+    assert [(m.id, m.source) for m in settings.models] == [
+        ("sdq/tiny", None),
+        ("stabilityai/sd-turbo", None),
+        ("me/local", "/models/x"),
+    ]
+
+
+def test_models_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SDQ_MODELS", '[{"id": "a/b", "max_size": 1024}]')
+    assert Settings().models == [ModelSpec(id="a/b", max_size=1024)]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"job_soft_time_limit_s": 100, "job_hard_time_limit_s": 100}, "must exceed job_soft"),
+        (
+            {"job_hard_time_limit_s": 1000, "broker_visibility_timeout_s": 900},
+            "must exceed job_hard",
+        ),
+        ({"heartbeat_interval_s": 5, "heartbeat_ttl_s": 5}, "heartbeat_ttl_s must exceed"),
+        ({"models": [ModelSpec(id="a/b"), ModelSpec(id="a/b")]}, "duplicate model ids"),
+        ({"models": []}, "at least one model"),
+        ({"port": 0}, "greater than or equal to 1"),
+    ],
+)
+def test_inconsistent_settings_fail_at_start_up(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Settings(**overrides)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["no-slash", "/name", "a/b/c", "a b/c"])
+def test_model_ids_are_owner_slash_name(bad: str) -> None:
+    with pytest.raises(ValidationError):
+        ModelSpec(id=bad)
