@@ -51,7 +51,10 @@ class Supervisor:
 
     def _spawn(self, child: _Child) -> None:
         env = os.environ | self._base_env | child.spec.env
-        child.process = subprocess.Popen(list(child.spec.argv), env=env, stdin=subprocess.DEVNULL)
+        # Own session: a terminal's Ctrl-C reaches only `sdq up`, which then stops children in order.
+        child.process = subprocess.Popen(
+            list(child.spec.argv), env=env, stdin=subprocess.DEVNULL, start_new_session=True
+        )
         child.started_at = time.monotonic()
         child.restart_at = None
         log.info("started %s (pid %d)", child.spec.name, child.process.pid)

@@ -1,0 +1,140 @@
+"""`sdq up` as a user runs it: embedded Redis, API, supervised workers; SIGKILL recovery; clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from sdq import keys
+from sdq.embedded_redis import EmbeddedRedis, free_port
+from sdq.heartbeat import WorkerState
+from tests.helpers import REPO, wait_terminal, wait_until
+
+LONG = {"width": 512, "height": 512, "num_inference_steps": 120, "guidance_scale": 1.0}
+
+
+def start_up(
+    data_dir: Path, port: int, log: Path, redis_url: str | None = None
+) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SDQ_")}
+    env |= {"PYTHONUNBUFFERED": "1", "SDQ_TORCH_THREADS": "1"}
+    if redis_url:
+        env["SDQ_REDIS_URL"] = redis_url
+    argv = [sys.executable, "-m", "sdq.cli", "up", "--port", str(port), "--data-dir", str(data_dir)]
+    return subprocess.Popen(
+        argv,
+        env=env,
+        cwd=REPO,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def ready(url: str) -> bool:
+    try:
+        models = httpx.get(f"{url}/v1/models", timeout=2).json()["results"]
+    except (httpx.TransportError, KeyError, json.JSONDecodeError):
+        return False
+    return all(m["workers"] >= 1 for m in models)
+
+
+@pytest.fixture
+def up_log(tmp_path: Path) -> Iterator[Path]:
+    log = tmp_path / "up.log"
+    try:
+        yield log
+    finally:
+        if log.exists():
+            sys.stderr.write(log.read_text()[-6000:])
+
+
+def test_sdq_up_serves_the_tiny_model_and_stops_cleanly(
+    tmp_path: Path, tiny_model_dir: Path, up_log: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    (data_dir / "models").mkdir(parents=True)
+    os.symlink(tiny_model_dir, data_dir / "models" / "sdq-tiny")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    up = start_up(data_dir, port, up_log)
+    try:
+        wait_until(lambda: ready(url), 120, "sdq up to be ready")
+        out = subprocess.run(  # the documented curl example, through the same HTTP
+            [
+                "curl", "-sS", "-X", "POST", f"{url}/v1/predictions",
+                "-H", "Content-Type: application/json", "-H", "Prefer: wait",
+                "-d", '{"model": "sdq/tiny", "input": {"prompt": "pretty dog", "width": 64, "height": 64}}',
+            ],
+            capture_output=True, check=True, text=True, timeout=90,
+        )  # fmt: skip
+        prediction = json.loads(out.stdout)
+        assert prediction["status"] == "succeeded", prediction
+        assert (data_dir / "redis" / "appendonlydir").is_dir() or list(
+            (data_dir / "redis").glob("*.aof*")
+        )
+        assert "sdq is up" in up_log.read_text()
+    finally:
+        up.send_signal(signal.SIGINT)  # Ctrl-C
+        assert up.wait(timeout=60) == 0
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{url}/healthz", timeout=2)
+
+
+def test_sigkilled_worker_job_runs_again_and_succeeds_exactly_once(
+    tmp_path: Path, tiny_model_dir: Path, redis_server: EmbeddedRedis, up_log: Path
+) -> None:
+    """With `sdq up`'s default settings: a supervisor restarts the worker, recovery requeues the job."""
+    data_dir = tmp_path / "data"
+    (data_dir / "models").mkdir(parents=True)
+    os.symlink(tiny_model_dir, data_dir / "models" / "sdq-tiny")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    r = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    r.flushdb()
+    up = start_up(data_dir, port, up_log, redis_url=redis_server.url)
+    try:
+        wait_until(lambda: ready(url), 120, "sdq up to be ready")
+        with httpx.Client(base_url=url, timeout=30) as client:
+            created = client.post(
+                "/v1/predictions", json={"model": "sdq/tiny", "input": {"prompt": "x"} | LONG}
+            )
+            job_id = created.json()["id"]
+
+            def busy_worker_pid() -> int | None:
+                for worker_id in r.zrange(keys.workers_index(), 0, -1):
+                    doc = r.get(keys.worker(worker_id))
+                    beat = json.loads(doc) if doc else {}
+                    if beat.get("state") == WorkerState.BUSY and beat.get("job_id") == job_id:
+                        return int(beat["pid"])
+                return None
+
+            pid = wait_until(busy_worker_pid, 60, "the worker to start the job")
+            time.sleep(1.0)  # well into the denoising loop
+            os.killpg(os.getpgid(pid), signal.SIGKILL)  # the whole worker: Celery parent and child
+            killed_at = time.monotonic()
+
+            done = wait_terminal(client, job_id, timeout=90)
+            recovered_in = time.monotonic() - killed_at
+        assert done["status"] == "succeeded", done
+        assert done["attempt"] == 2
+        assert recovered_in < 60, f"job finished {recovered_in:.1f} s after the kill"
+        events = [fields["type"] for _, fields in r.xrange(keys.job_events(job_id))]
+        assert events.count("completed") == 1, events
+        assert events.count("started") == 2 and "requeued" in events, events
+        assert len(done["output"]) == 1
+        assert sorted(p.name for p in (data_dir / "outputs" / job_id).iterdir()) == ["out-2-0.png"]
+    finally:
+        up.send_signal(signal.SIGTERM)
+        assert up.wait(timeout=60) == 0
+        r.close()
