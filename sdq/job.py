@@ -43,7 +43,6 @@ TRANSITIONS: dict[str, tuple[frozenset[JobStatus], JobStatus | None]] = {
     "finish": (frozenset({JobStatus.RUNNING}), None),
     "requeue": (frozenset({JobStatus.RUNNING}), JobStatus.QUEUED),
     "cancel_queued": (frozenset({JobStatus.QUEUED}), JobStatus.CANCELED),
-    "abort": (frozenset({JobStatus.QUEUED}), JobStatus.ABORTED),
 }
 
 

@@ -16,7 +16,10 @@ log = logging.getLogger(__name__)
 
 
 class HeartbeatPublisher:
-    """Publishes idle/busy and the current job every `interval_s`, and at once on each change."""
+    """Publishes idle/busy and the current job every `interval_s`, and promptly on each change.
+
+    A change only wakes the publishing thread: the job's hot path never waits on this write.
+    """
 
     def __init__(
         self, store: JobStore, worker_id: str, model: str, interval_s: float, ttl_s: float
@@ -60,7 +63,7 @@ class HeartbeatPublisher:
     def _set(self, state: WorkerState, job_id: str | None) -> None:
         with self._lock:
             self._beat = self._beat.model_copy(update={"state": state, "job_id": job_id})
-        self._publish()
+        self._wake.set()
 
     def _publish(self) -> None:
         with self._lock:
