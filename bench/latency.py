@@ -94,7 +94,9 @@ def run(jobs: int, warmup: int, size: int, steps: int) -> dict[str, Any]:
         "overhead": summarize(overhead),
         "overhead_parts": {
             "queue_wait (created -> claimed by the worker)": summarize(queue_wait),
-            "after_pipeline (PNG, storage, terminal write)": summarize(after_pipeline),
+            "worker bookkeeping (claim to pipeline start, PNG, storage, terminal write)": summarize(
+                after_pipeline
+            ),
             "response (terminal write -> client has the reply), approx": summarize(
                 [o - q - a for o, q, a in zip(overhead, queue_wait, after_pipeline, strict=True)]
             ),

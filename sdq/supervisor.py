@@ -10,6 +10,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sdq.child_process import own_session_dying_with_parent
+
 log = logging.getLogger(__name__)
 
 
@@ -51,9 +53,11 @@ class Supervisor:
 
     def _spawn(self, child: _Child) -> None:
         env = os.environ | self._base_env | child.spec.env
-        # Own session: a terminal's Ctrl-C reaches only `sdq up`, which then stops children in order.
         child.process = subprocess.Popen(
-            list(child.spec.argv), env=env, stdin=subprocess.DEVNULL, start_new_session=True
+            list(child.spec.argv),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=own_session_dying_with_parent,
         )
         child.started_at = time.monotonic()
         child.restart_at = None
@@ -88,9 +92,14 @@ class Supervisor:
         for proc in running:
             proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + grace_s
-        for proc in running:
-            try:
-                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
+        try:
+            for proc in running:
+                try:
+                    proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting, leave nothing behind
+            for proc in running:
                 proc.kill()
-                proc.wait()
+            raise

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 import redis
 
@@ -138,3 +139,26 @@ def test_sigkilled_worker_job_runs_again_and_succeeds_exactly_once(
         up.send_signal(signal.SIGTERM)
         assert up.wait(timeout=60) == 0
         r.close()
+
+
+def test_killing_sdq_up_outright_leaves_no_process_behind(
+    tmp_path: Path, tiny_model_dir: Path, up_log: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    (data_dir / "models").mkdir(parents=True)
+    os.symlink(tiny_model_dir, data_dir / "models" / "sdq-tiny")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    up = start_up(data_dir, port, up_log)
+    wait_until(lambda: ready(url), 120, "sdq up to be ready")
+    children = psutil.Process(up.pid).children(recursive=True)
+    names = {" ".join(c.cmdline()[:6]) for c in children}
+    assert any("redis-server" in n for n in names) and any("worker" in n for n in names), names
+    up.kill()
+    up.wait()
+    wait_until(
+        lambda: not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children),
+        60,
+        f"the children of the killed sdq up to exit: {names}",
+        interval=0.2,
+    )
