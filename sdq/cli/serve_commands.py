@@ -78,12 +78,9 @@ def _summary(info: StackInfo, settings: Settings) -> Table:
     return table
 
 
-class _Interrupted(Exception):
-    pass
-
-
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise _Interrupted()
+    """SIGTERM and SIGINT both mean: stop in order (a second one stops at once)."""
+    raise KeyboardInterrupt()
 
 
 def register(app: typer.Typer) -> None:
@@ -97,7 +94,9 @@ def register(app: typer.Typer) -> None:
         """Run everything on this machine: Redis (embedded unless SDQ_REDIS_URL), API, workers."""
         settings = _settings(host, port, data_dir, model)
         configure_logging(settings, "up")
+        # Both explicitly: a shell without job control starts background jobs with SIGINT ignored.
         signal.signal(signal.SIGTERM, _raise_interrupt)
+        signal.signal(signal.SIGINT, _raise_interrupt)
         try:
             with running_stack(settings) as (info, supervisor):
                 client = SdqClient(info.url)
@@ -109,7 +108,7 @@ def register(app: typer.Typer) -> None:
                 while True:
                     supervisor.tick()
                     time.sleep(0.5)
-        except (KeyboardInterrupt, _Interrupted):
+        except KeyboardInterrupt:
             console.print("stopping: workers finish their current image first…")
 
     @app.command()
