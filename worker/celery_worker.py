@@ -24,8 +24,8 @@ def build_worker_app(settings: Settings, redis_url: str, model_id: str) -> Celer
     """The Celery app with the generate task, and the child's model load wired to its start."""
     app = make_celery(settings, redis_url)
 
-    @app.task(name=GENERATE_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
-    def generate_task(self: Any, job_id: str) -> None:
+    @app.task(name=GENERATE_TASK, acks_late=True, reject_on_worker_lost=True)
+    def generate_task(job_id: str) -> None:
         if _runtime is None:
             raise RuntimeError("worker runtime is not initialised")
         run_job(_runtime, job_id)

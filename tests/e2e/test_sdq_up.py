@@ -51,6 +51,15 @@ def ready(url: str) -> bool:
 
 
 @pytest.fixture
+def up_data_dir(tmp_path: Path, tiny_model_dir: Path) -> Path:
+    """A fresh data dir that already holds the session's tiny model (saves writing it again)."""
+    data_dir = tmp_path / "data"
+    (data_dir / "models").mkdir(parents=True)
+    os.symlink(tiny_model_dir, data_dir / "models" / "sdq-tiny")
+    return data_dir
+
+
+@pytest.fixture
 def up_log(tmp_path: Path) -> Iterator[Path]:
     log = tmp_path / "up.log"
     try:
@@ -60,12 +69,8 @@ def up_log(tmp_path: Path) -> Iterator[Path]:
             sys.stderr.write(log.read_text()[-6000:])
 
 
-def test_sdq_up_serves_the_tiny_model_and_stops_cleanly(
-    tmp_path: Path, tiny_model_dir: Path, up_log: Path
-) -> None:
-    data_dir = tmp_path / "data"
-    (data_dir / "models").mkdir(parents=True)
-    os.symlink(tiny_model_dir, data_dir / "models" / "sdq-tiny")
+def test_sdq_up_serves_the_tiny_model_and_stops_cleanly(up_data_dir: Path, up_log: Path) -> None:
+    data_dir = up_data_dir
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     up = start_up(data_dir, port, up_log)
@@ -93,12 +98,10 @@ def test_sdq_up_serves_the_tiny_model_and_stops_cleanly(
 
 
 def test_sigkilled_worker_job_runs_again_and_succeeds_exactly_once(
-    tmp_path: Path, tiny_model_dir: Path, redis_server: EmbeddedRedis, up_log: Path
+    up_data_dir: Path, redis_server: EmbeddedRedis, up_log: Path
 ) -> None:
     """With `sdq up`'s default settings: a supervisor restarts the worker, recovery requeues the job."""
-    data_dir = tmp_path / "data"
-    (data_dir / "models").mkdir(parents=True)
-    os.symlink(tiny_model_dir, data_dir / "models" / "sdq-tiny")
+    data_dir = up_data_dir
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     r = redis.Redis.from_url(redis_server.url, decode_responses=True)
@@ -141,12 +144,8 @@ def test_sigkilled_worker_job_runs_again_and_succeeds_exactly_once(
         r.close()
 
 
-def test_killing_sdq_up_outright_leaves_no_process_behind(
-    tmp_path: Path, tiny_model_dir: Path, up_log: Path
-) -> None:
-    data_dir = tmp_path / "data"
-    (data_dir / "models").mkdir(parents=True)
-    os.symlink(tiny_model_dir, data_dir / "models" / "sdq-tiny")
+def test_killing_sdq_up_outright_leaves_no_process_behind(up_data_dir: Path, up_log: Path) -> None:
+    data_dir = up_data_dir
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     up = start_up(data_dir, port, up_log)
