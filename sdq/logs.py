@@ -23,7 +23,8 @@ class JobIdFilter(logging.Filter):
 
 
 def configure_logging(settings: Settings, component: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    # The real stderr: Celery swaps sys.stderr for a logging proxy in its pool processes.
+    handler = logging.StreamHandler(sys.__stderr__)
     handler.addFilter(JobIdFilter())
     if settings.log_format == "json":
         handler.setFormatter(

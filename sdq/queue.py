@@ -25,6 +25,7 @@ def make_celery(settings: Settings, redis_url: str) -> Celery:
         worker_prefetch_multiplier=1,
         worker_concurrency=1,
         worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
         worker_send_task_events=False,
         worker_enable_remote_control=False,
         # A model load can take minutes on a real checkpoint; the child must not be killed for it.

@@ -13,6 +13,7 @@ from sdq.logs import configure_logging
 from sdq.queue import GENERATE_TASK, make_celery
 from sdq.settings import Settings
 from worker.job_runner import run_job
+from worker.model_gate import ModelGate, gate_step
 from worker.runtime import WorkerRuntime, start_runtime
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,8 @@ _runtime: WorkerRuntime | None = None
 def build_worker_app(settings: Settings, redis_url: str, model_id: str) -> Celery:
     """The Celery app with the generate task, and the child's model load wired to its start."""
     app = make_celery(settings, redis_url)
+    gate = ModelGate()
+    app.steps["consumer"].add(gate_step(gate, timeout_s=app.conf.worker_proc_alive_timeout))
 
     @app.task(name=GENERATE_TASK, acks_late=True, reject_on_worker_lost=True)
     def generate_task(job_id: str) -> None:
@@ -34,7 +37,13 @@ def build_worker_app(settings: Settings, redis_url: str, model_id: str) -> Celer
     def _load(**_: Any) -> None:
         global _runtime
         configure_logging(settings, "worker")
-        _runtime = start_runtime(settings, redis_url, model_id)
+        try:
+            _runtime = start_runtime(settings, redis_url, model_id)
+        except BaseException:
+            log.exception("could not load model %s", model_id)
+            gate.failed.set()
+            raise
+        gate.ready.set()
         log.info("ready: %s loaded, worker %s consuming", model_id, _runtime.worker_id)
 
     @worker_process_shutdown.connect(weak=False)

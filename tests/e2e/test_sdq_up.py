@@ -69,7 +69,9 @@ def up_log(tmp_path: Path) -> Iterator[Path]:
             sys.stderr.write(log.read_text()[-6000:])
 
 
-def test_sdq_up_serves_the_tiny_model_and_stops_cleanly(up_data_dir: Path, up_log: Path) -> None:
+def test_sdq_up_serves_the_tiny_model_stops_cleanly_and_keeps_jobs_across_restarts(
+    up_data_dir: Path, up_log: Path
+) -> None:
     data_dir = up_data_dir
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -95,6 +97,16 @@ def test_sdq_up_serves_the_tiny_model_and_stops_cleanly(up_data_dir: Path, up_lo
         assert up.wait(timeout=60) == 0
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{url}/healthz", timeout=2)
+
+    # The embedded Redis persisted to the data dir: a new `sdq up` still has the job and its image.
+    up = start_up(data_dir, port, up_log)
+    try:
+        wait_until(lambda: ready(url), 120, "sdq up to be ready again")
+        assert httpx.get(f"{url}/v1/predictions/{prediction['id']}").json() == prediction
+        assert httpx.get(prediction["output"][0]).status_code == 200
+    finally:
+        up.send_signal(signal.SIGTERM)
+        assert up.wait(timeout=60) == 0
 
 
 def test_sigkilled_worker_job_runs_again_and_succeeds_exactly_once(

@@ -1,0 +1,85 @@
+"""A worker takes jobs only once its model is loaded, and stops when the model cannot load."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import redis
+
+from sdq import keys
+from sdq.embedded_redis import EmbeddedRedis, free_port
+from sdq.job import Job, new_job_id
+from sdq.queue import make_celery, send_generate
+from sdq.settings import Settings
+from sdq.store import JobStore, create_job
+from tests.helpers import process_env, start, stop, wait_until
+
+
+def test_no_job_is_taken_before_the_model_is_loaded(
+    redis_server: EmbeddedRedis,
+    redis_client: redis.Redis,
+    data_dir: Path,
+    tiny_model_dir: Path,
+    tmp_path: Path,
+) -> None:
+    store = JobStore(redis_client)
+    job = Job(
+        id=new_job_id(),
+        model="sdq/tiny",
+        input={"prompt": "x", "seed": 1, "width": 64, "height": 64},
+        created_at=time.time(),
+    )
+    store.run(create_job(job, 3600))
+    celery = make_celery(Settings(), redis_server.url)
+    send_generate(celery, job.id, "sdq/tiny")
+    celery.close()
+    queue = keys.queue("sdq/tiny")
+    assert redis_client.llen(queue) == 1
+
+    worker = start(
+        ["worker", "--model", "sdq/tiny"],
+        process_env(redis_server.url, data_dir, free_port()),
+        tmp_path / "w.log",
+    )
+    try:
+        violations = 0
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert worker.poll() is None, (tmp_path / "w.log").read_text()
+            taken = redis_client.llen(queue) == 0
+            loaded = redis_client.zcard(keys.workers_index()) > 0
+            if taken and not loaded:
+                violations += 1
+            if loaded and taken:
+                break
+            time.sleep(0.002)
+        assert violations == 0, "the job left the queue before any worker had its model loaded"
+        assert wait_until(
+            lambda: redis_client.hget(keys.job(job.id), "status") == "succeeded", 60, "the job"
+        )
+    finally:
+        stop(worker)
+
+
+def test_a_model_that_cannot_load_stops_the_worker_with_its_error(
+    redis_server: EmbeddedRedis, data_dir: Path, tmp_path: Path
+) -> None:
+    env = process_env(
+        redis_server.url,
+        data_dir,
+        free_port(),
+        SDQ_MODELS=json.dumps([{"id": "bad/model", "source": str(tmp_path / "missing")}]),
+        HF_HUB_OFFLINE="1",
+    )
+    log = tmp_path / "worker.log"
+    worker = start(["worker", "--model", "bad/model"], env, log)
+    try:
+        code = worker.wait(timeout=120)
+    finally:
+        stop(worker)
+    output = log.read_text()
+    assert code != 0, output
+    assert "could not load model bad/model" in output
+    assert "the model could not be loaded" in output
