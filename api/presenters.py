@@ -38,7 +38,7 @@ def prediction(job: Job, base_url: str) -> dict[str, Any]:
         "created_at": iso_time(job.created_at),
         "started_at": iso_time(job.started_at),
         "completed_at": iso_time(job.completed_at),
-        "urls": {"get": get_url, "cancel": f"{get_url}/cancel"},
+        "urls": {"get": get_url, "cancel": f"{get_url}/cancel", "stream": f"{get_url}/stream"},
         "metrics": metrics,
         "attempt": job.attempt,
     }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+from httpx_sse import connect_sse
 
 TERMINAL = {"succeeded", "failed", "canceled", "aborted"}
 
@@ -53,6 +55,14 @@ class SdqClient:
             if on_update:
                 on_update(prediction)
         return prediction
+
+    def stream(self, prediction: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The prediction's server-sent events as (type, data), until `completed`."""
+        with connect_sse(self.http, "GET", prediction["urls"]["stream"]) as source:
+            for event in source.iter_sse():
+                yield event.event, json.loads(event.data)
+                if event.event == "completed":
+                    return
 
     def download(self, url: str, path: Path) -> Path:
         response = self.http.get(url)

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_prompt_chars: int = Field(default=2000, ge=1)
     max_wait_s: int = Field(default=60, ge=1, le=60)
+    sse_ping_s: float = Field(default=15.0, gt=0, description="Keep-alive comment interval")
 
     device: Literal["auto", "cpu", "cuda"] = "auto"
     torch_threads: int | None = Field(default=None, ge=1)

@@ -145,6 +145,31 @@ def request_cancel(job_id: str) -> Op[JobStatus | None]:
     )
 
 
+def append_event(
+    job_id: str,
+    *,
+    attempt: int,
+    worker_id: str,
+    event: str,
+    data: dict[str, Any],
+    log_line: str = "",
+) -> Op[bool]:
+    """Add an intermediate event of a running attempt; the reply says whether to stop now
+    (cancel requested, or this attempt was superseded by recovery)."""
+    return Op(
+        keys=(keys.job(job_id), keys.job_events(job_id)),
+        args=(
+            str(attempt),
+            worker_id,
+            event,
+            json.dumps(data | {"attempt": attempt}, separators=(",", ":")),
+            log_line,
+        ),
+        decode=lambda raw: int(raw) == 1,
+        script=store_scripts.PROGRESS,
+    )
+
+
 def cancel_requested(job_id: str) -> Op[bool]:
     return Op(
         keys=(), args=("HGET", keys.job(job_id), "cancel_requested"), decode=lambda r: r == "1"

@@ -92,3 +92,18 @@ for i = 1, #ids, 2 do
 end
 return out
 """
+
+# KEYS: job hash, events stream; ARGV: attempt, worker_id, event_type, event_data (JSON),
+#       logs line ('' = none). Appends an intermediate event of a running attempt. Returns 1 when
+#       the attempt should stop (cancel requested, or the attempt was superseded), else 0.
+PROGRESS = """
+local cur = redis.call('HMGET', KEYS[1], 'status', 'attempt', 'worker_id', 'cancel_requested')
+if cur[1] ~= 'running' or cur[2] ~= ARGV[1] or cur[3] ~= ARGV[2] then return 1 end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', 1000, '*', 'type', ARGV[3], 'data', ARGV[4])
+if ARGV[5] ~= '' then
+  local logs = redis.call('HGET', KEYS[1], 'logs') or ''
+  redis.call('HSET', KEYS[1], 'logs', logs .. ARGV[5] .. '\\n')
+end
+if cur[4] == '1' then return 1 end
+return 0
+"""

@@ -30,6 +30,7 @@ def process_env(redis_url: str, data_dir: Path, port: int, **extra: str) -> dict
             "SDQ_HEARTBEAT_INTERVAL_S": "1",
             "SDQ_HEARTBEAT_TTL_S": "4",
             "SDQ_REAPER_INTERVAL_S": "1",
+            "SDQ_SSE_PING_S": "0.5",
             "PYTHONUNBUFFERED": "1",
         }
     )

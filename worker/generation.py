@@ -40,25 +40,29 @@ def generators(seed: int, count: int) -> list[torch.Generator]:
     return [torch.Generator(device="cpu").manual_seed(seed + i) for i in range(count)]
 
 
+# Called after each denoising step with (step, total, latents); returning True stops the job.
+StepCallback = Callable[[int, int, torch.Tensor], bool]
+
+
 def generate(
     model: LoadedModel,
     schedulers: SchedulerCache,
     request: GenerationInput,
-    should_cancel: Callable[[], bool],
+    on_step: StepCallback,
 ) -> list[Image]:
-    """Generate `num_outputs` images; raises GenerationCanceled when asked to stop."""
+    """Generate `num_outputs` images; raises GenerationCanceled when `on_step` says stop."""
     pipe = model.pipeline
     pipe.scheduler = schedulers.get(request.scheduler)
 
     def on_step_end(
-        _pipe: Any, _step: int, _timestep: Any, callback_kwargs: dict[str, Any]
+        pipeline: Any, step: int, _timestep: Any, callback_kwargs: dict[str, Any]
     ) -> dict[str, Any]:
-        if should_cancel():
+        # Some samplers (Heun) run more timesteps than num_inference_steps: count timesteps.
+        total = getattr(pipeline, "num_timesteps", None) or request.num_inference_steps
+        if on_step(step + 1, total, callback_kwargs["latents"]):
             raise GenerationCanceled()
         return callback_kwargs
 
-    if should_cancel():
-        raise GenerationCanceled()
     assert request.seed is not None, "the API fixes the seed before enqueue"
     with torch.inference_mode():
         result = pipe(

@@ -12,9 +12,10 @@ from sdq.inputs import GenerationInput
 from sdq.job import Job, JobMetrics, JobStatus
 from sdq.logs import current_job_id
 from sdq.storage import output_key
-from sdq.store import cancel_requested, transition
+from sdq.store import transition
 from worker.generation import GenerationCanceled, generate
 from worker.png import encode_png
+from worker.progress import ProgressReporter
 from worker.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -62,18 +63,15 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
     fields: dict[str, Any] = {}
     started = time.perf_counter()
     try:
-        images = generate(
-            runtime.model,
-            runtime.schedulers,
-            request,
-            should_cancel=lambda: runtime.store.run(cancel_requested(job.id)),
-        )
+        reporter = ProgressReporter(runtime, job, request)
+        images = generate(runtime.model, runtime.schedulers, request, on_step=reporter)
         predict_time = time.perf_counter() - started
         for index, image in enumerate(images):
             key = output_key(job.id, f"out-{job.attempt}-{index}.png")
             data = encode_png(image, request, job.model, request.seed + index)
             runtime.storage.put(key, data, "image/png")
             keys.append(key)
+        reporter.output(keys)
         status, fields = JobStatus.SUCCEEDED, {"output": keys}
     except GenerationCanceled:
         predict_time = time.perf_counter() - started

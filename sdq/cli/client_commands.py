@@ -8,11 +8,41 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from sdq.client import ApiProblem, SdqClient
 from sdq.settings import TINY_MODEL_ID
 
 console = Console(stderr=True)
+
+
+def _follow_stream(client: SdqClient, prediction: dict[str, Any]) -> dict[str, Any]:
+    """A progress bar fed by the prediction's events: step, total, it/s and ETA."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("ETA {task.fields[eta]}"),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("queued", total=None, rate="", eta="?")
+        for kind, data in client.stream(prediction):
+            if kind == "started":
+                progress.update(task, description=f"running (attempt {data['attempt']})")
+            elif kind == "progress":
+                eta = "?" if data["eta_s"] is None else f"{data['eta_s']:.1f} s"
+                progress.update(
+                    task,
+                    completed=data["step"],
+                    total=data["total"],
+                    rate=f"{data['it_per_s']:.1f} it/s",
+                    eta=eta,
+                )
+            elif kind == "completed":
+                progress.update(task, description=data["status"])
+                return data
+    return client.get(prediction["id"])
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +59,9 @@ def register(app: typer.Typer) -> None:
         negative: Annotated[str | None, typer.Option(help="negative_prompt")] = None,
         num_outputs: Annotated[int, typer.Option()] = 1,
         wait: Annotated[bool, typer.Option(help="Wait for the result.")] = True,
+        stream: Annotated[
+            bool, typer.Option(help="Show live step progress (server-sent events).")
+        ] = False,
         out: Annotated[Path | None, typer.Option(help="Save the (first) image here.")] = None,
         url: Annotated[str, typer.Option(envvar="SDQ_URL", help="sdq API base URL.")] = (
             "http://127.0.0.1:7860"
@@ -60,13 +93,16 @@ def register(app: typer.Typer) -> None:
             typer.echo(prediction["id"])
             return
         started = time.monotonic()
-        with console.status("") as status:
+        if stream:
+            prediction = _follow_stream(client, prediction)
+        else:
+            with console.status("") as status:
 
-            def show(p: dict[str, Any]) -> None:
-                status.update(f"{p['status']} … {time.monotonic() - started:.1f} s")
+                def show(p: dict[str, Any]) -> None:
+                    status.update(f"{p['status']} … {time.monotonic() - started:.1f} s")
 
-            show(prediction)
-            prediction = client.wait(prediction, on_update=show)
+                show(prediction)
+                prediction = client.wait(prediction, on_update=show)
         if prediction["status"] != "succeeded":
             console.print(f"[red]{prediction['status']}[/]: {prediction.get('error')}")
             raise typer.Exit(1)

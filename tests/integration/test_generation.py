@@ -40,8 +40,12 @@ def request(**fields: object) -> GenerationInput:
     return parse_input(base | fields, InputLimits())
 
 
+def never_stop(step: int, total: int, latents: object) -> bool:
+    return False
+
+
 def pixels(model: LoadedModel, schedulers: SchedulerCache, **fields: object) -> list[np.ndarray]:
-    images = generate(model, schedulers, request(**fields), should_cancel=lambda: False)
+    images = generate(model, schedulers, request(**fields), on_step=never_stop)
     return [np.asarray(image) for image in images]
 
 
@@ -79,21 +83,35 @@ def test_every_scheduler_runs(model: LoadedModel, schedulers: SchedulerCache, na
 def test_cancel_stops_between_steps(model: LoadedModel, schedulers: SchedulerCache) -> None:
     calls = 0
 
-    def cancel_on_second_check() -> bool:
+    def cancel_on_second_check(step: int, total: int, latents: object) -> bool:
         nonlocal calls
         calls += 1
+        assert (step, total) == (calls, 50)
         return calls >= 2
 
     with pytest.raises(GenerationCanceled):
-        generate(
-            model, schedulers, request(num_inference_steps=50), should_cancel=cancel_on_second_check
-        )
+        generate(model, schedulers, request(num_inference_steps=50), on_step=cancel_on_second_check)
     assert calls == 2, "stopped at the first step after the request, not at the end"
+
+
+def test_steps_count_timesteps_for_samplers_that_take_more(
+    model: LoadedModel, schedulers: SchedulerCache
+) -> None:
+    seen: list[tuple[int, int]] = []
+
+    def record(step: int, total: int, latents: object) -> bool:
+        seen.append((step, total))
+        return False
+
+    generate(model, schedulers, request(scheduler="Heun", num_inference_steps=4), on_step=record)
+    total = seen[0][1]
+    assert total >= 4
+    assert seen == [(i, total) for i in range(1, total + 1)]
 
 
 def test_png_carries_the_parameters(model: LoadedModel, schedulers: SchedulerCache) -> None:
     req = request(negative_prompt="blurry")
-    [image] = generate(model, schedulers, req, should_cancel=lambda: False)
+    [image] = generate(model, schedulers, req, on_step=never_stop)
     decoded = Image.open(io.BytesIO(encode_png(image, req, "sdq/tiny", 1)))
     assert decoded.format == "PNG"
     text = decoded.text  # type: ignore[attr-defined]

@@ -1,0 +1,53 @@
+"""Reporting a running job's progress: one event per step (it/s, ETA), log lines, cancel checks."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+
+from sdq.inputs import GenerationInput
+from sdq.job import Job
+from sdq.store import append_event
+from worker.runtime import WorkerRuntime
+
+
+class ProgressReporter:
+    """The step callback of one attempt; its answer tells the pipeline whether to stop."""
+
+    def __init__(self, runtime: WorkerRuntime, job: Job, request: GenerationInput) -> None:
+        self._runtime = runtime
+        self._job = job
+        self._request = request
+        self._started = time.perf_counter()
+
+    def __call__(self, step: int, total: int, latents: torch.Tensor) -> bool:
+        elapsed = time.perf_counter() - self._started
+        rate = step / elapsed if elapsed > 0 else 0.0
+        eta = (total - step) / rate if rate > 0 else None
+        data: dict[str, Any] = {
+            "step": step,
+            "total": total,
+            "it_per_s": round(rate, 3),
+            "eta_s": None if eta is None else round(eta, 3),
+        }
+        line = f"{step}/{total} steps, {rate:.2f} it/s"
+        return self._emit("progress", data, line)
+
+    def output(self, keys: list[str]) -> None:
+        self._emit("output", {"output": keys}, "")
+
+    def _emit(self, event: str, data: dict[str, Any], line: str) -> bool:
+        runtime, job = self._runtime, self._job
+        assert job.worker_id is not None
+        return runtime.store.run(
+            append_event(
+                job.id,
+                attempt=job.attempt,
+                worker_id=job.worker_id,
+                event=event,
+                data=data,
+                log_line=line,
+            )
+        )
