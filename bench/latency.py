@@ -34,7 +34,9 @@ def summarize(values: list[float]) -> dict[str, float]:
     }
 
 
-def run(jobs: int, warmup: int, size: int, steps: int) -> dict[str, Any]:
+def run(
+    jobs: int, warmup: int, size: int, steps: int, preview_every: int | None = None
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(
             data_dir=Path(tmp), port=free_port(), models=[ModelSpec(id="sdq/tiny")], redis_url=None
@@ -87,7 +89,12 @@ def run(jobs: int, warmup: int, size: int, steps: int) -> dict[str, Any]:
     return {
         "benchmark": "sequential jobs, warm worker, POST with Prefer: wait (client-measured)",
         "jobs": jobs,
-        "input": {"width": size, "height": size, "num_inference_steps": steps},
+        "input": {
+            "width": size,
+            "height": size,
+            "num_inference_steps": steps,
+            "preview_every": preview_every,
+        },
         "machine": {"cpus": platform.machine(), "python": platform.python_version()},
         "end_to_end": summarize(end_to_end),
         "pipeline": summarize(predict),
@@ -110,9 +117,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--preview-every", type=int, default=None)
     parser.add_argument("--out", type=Path, default=Path("bench/results/latency.json"))
     args = parser.parse_args()
-    result = run(args.jobs, args.warmup, args.size, args.steps)
+    result = run(args.jobs, args.warmup, args.size, args.steps, args.preview_every)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -48,6 +48,9 @@ class GenerationInput(BaseModel):
     num_outputs: int = Field(default=1, ge=1, le=8)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     scheduler: str = DEFAULT_SCHEDULER
+    preview_every: int | None = Field(
+        default=None, ge=1, le=150, description="Publish a preview image every k steps"
+    )
 
     @field_validator("prompt", "negative_prompt")
     @classmethod

@@ -10,6 +10,7 @@ import torch
 from sdq.inputs import GenerationInput
 from sdq.job import Job
 from sdq.store import append_event
+from worker.previews import latent_space, preview_data_url
 from worker.runtime import WorkerRuntime
 
 
@@ -21,6 +22,8 @@ class ProgressReporter:
         self._job = job
         self._request = request
         self._started = time.perf_counter()
+        self._preview_every = request.preview_every
+        self._space = latent_space(runtime.model.pipeline)
 
     def __call__(self, step: int, total: int, latents: torch.Tensor) -> bool:
         elapsed = time.perf_counter() - self._started
@@ -33,7 +36,11 @@ class ProgressReporter:
             "eta_s": None if eta is None else round(eta, 3),
         }
         line = f"{step}/{total} steps, {rate:.2f} it/s"
-        return self._emit("progress", data, line)
+        stop = self._emit("progress", data, line)
+        if not stop and self._preview_every and step % self._preview_every == 0:
+            image = preview_data_url(latents, self._space)
+            stop = self._emit("preview", {"step": step, "total": total, "image": image}, "")
+        return stop
 
     def output(self, keys: list[str]) -> None:
         self._emit("output", {"output": keys}, "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import subprocess
@@ -117,3 +119,19 @@ def test_sdq_submit_stream_shows_steps_and_saves_the_image(stack: Stack, tmp_pat
     assert "12/12" in result.stderr
     assert "succeeded" in result.stderr
     assert Image.open(out).size == (64, 64)
+
+
+def test_previews_every_k_steps_are_decodable_images(client: httpx.Client) -> None:
+    created = create(client, width=64, height=96, num_inference_steps=10, preview_every=3)
+    events = read_events(client, created["urls"]["stream"])
+    previews = [json.loads(e.data) for e in events if e.event == "preview"]
+    assert [p["step"] for p in previews] == [3, 6, 9]  # floor(10 / 3) of them
+    for preview in previews:
+        header, _, payload = preview["image"].partition(",")
+        assert header == "data:image/jpeg;base64"
+        assert Image.open(io.BytesIO(base64.b64decode(payload))).size == (8, 12)
+
+
+def test_no_previews_unless_asked(client: httpx.Client) -> None:
+    created = create(client, width=64, height=64, num_inference_steps=4)
+    assert not [e for e in read_events(client, created["urls"]["stream"]) if e.event == "preview"]

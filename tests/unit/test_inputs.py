@@ -35,6 +35,8 @@ OK = {"prompt": "a pretty dog"}
             "input.num_inference_steps",
             "at least 4 with scheduler PNDM",
         ),
+        ({"preview_every": 0}, "input.preview_every", "greater than or equal to 1"),
+        ({"preview_every": 151}, "input.preview_every", "less than or equal to 150"),
         ({"colour": "red"}, "input.colour", "not a known input field"),
     ],
 )
