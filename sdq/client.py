@@ -60,6 +60,8 @@ class SdqClient:
         """The prediction's server-sent events as (type, data), until `completed`."""
         with connect_sse(self.http, "GET", prediction["urls"]["stream"]) as source:
             for event in source.iter_sse():
+                if not event.data:  # httpx-sse surfaces keep-alive comments as empty events
+                    continue
                 yield event.event, json.loads(event.data)
                 if event.event == "completed":
                     return

@@ -52,6 +52,9 @@ def new_job_id() -> str:
     return base64.b32encode(raw).decode().lower().rstrip("=")[:26]
 
 
+WEBHOOK_EVENTS = ("start", "output", "logs", "completed")
+
+
 class JobMetrics(BaseModel):
     """Timings of one job, in seconds."""
 
@@ -78,3 +81,5 @@ class Job(BaseModel):
     metrics: JobMetrics = Field(default_factory=JobMetrics)
     tenant: str = "default"
     cancel_requested: bool = False
+    webhook: str | None = None
+    webhook_events_filter: list[str] = Field(default_factory=list)

@@ -15,6 +15,26 @@ def job_events(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}:events"
 
 
+def job_webhooks(job_id: str) -> str:
+    """Hash: the job's webhook deliveries (delivery id -> JSON record with its attempts)."""
+    return f"{PREFIX}:job:{job_id}:webhooks"
+
+
+def webhooks_due() -> str:
+    """Sorted set: `job_id|delivery_id` scored by when the next attempt is due (unix seconds)."""
+    return f"{PREFIX}:webhooks:due"
+
+
+def webhooks_wake() -> str:
+    """List: a nudge for the webhook service that something new is due."""
+    return f"{PREFIX}:webhooks:wake"
+
+
+def webhooks_queue() -> str:
+    """The Celery queue of webhook delivery attempts (served by CPU-only workers)."""
+    return f"{PREFIX}.webhooks"
+
+
 def jobs_index() -> str:
     """Sorted set: every job id, scored by creation time (microseconds)."""
     return f"{PREFIX}:jobs"

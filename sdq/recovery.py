@@ -74,6 +74,8 @@ async def reap_once(
                 worker_id=job.worker_id or "",
                 retention_s=retention_s,
                 event="requeued" if requeue else "completed",
+                webhook_event=None if requeue else "completed",
+                now=now,
                 event_data={"reason": decision.reason},
                 fields={"cancel_requested": False}
                 if requeue

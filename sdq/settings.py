@@ -75,6 +75,32 @@ class Settings(BaseSettings):
     max_wait_s: int = Field(default=60, ge=1, le=60)
     sse_ping_s: float = Field(default=15.0, gt=0, description="Keep-alive comment interval")
 
+    webhook_secret: str | None = Field(
+        default=None, description="whsec_… signing secret; unset: generated once in data_dir"
+    )
+    webhook_allow_private: bool = Field(
+        default=False, description="Allow loopback and private webhook targets (local use only)"
+    )
+    webhook_retry_schedule_s: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [
+            5.0,
+            30.0,
+            120.0,
+            600.0,
+            1800.0,
+            3600.0,
+            10800.0,
+            21600.0,
+            43200.0,
+        ],
+        description="Delays before each retry of a start/completed webhook (comma-separated)",
+    )
+    webhook_retry_jitter: float = Field(default=0.2, ge=0, le=1)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=30)
+    webhook_intermediate_interval_s: float = Field(default=0.5, ge=0)
+    webhook_concurrency: int = Field(default=8, ge=1, le=256)
+    webhook_lease_s: float = Field(default=60.0, gt=0)
+
     device: Literal["auto", "cpu", "cuda"] = "auto"
     torch_threads: int | None = Field(default=None, ge=1)
     worker_id: str | None = None
@@ -92,6 +118,20 @@ class Settings(BaseSettings):
             return [ModelSpec.parse(part) for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("webhook_retry_schedule_s", mode="before")
+    @classmethod
+    def _schedule_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [float(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _whsec(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("whsec_"):
+            raise ValueError("must start with whsec_ (Standard Webhooks secret format)")
+        return value
+
     @model_validator(mode="after")
     def _limits_consistent(self) -> Settings:
         if self.job_hard_time_limit_s <= self.job_soft_time_limit_s:
@@ -105,6 +145,10 @@ class Settings(BaseSettings):
             raise ValueError(f"duplicate model ids in models: {ids}")
         if not self.models:
             raise ValueError("at least one model must be served")
+        if any(delay < 0 for delay in self.webhook_retry_schedule_s):
+            raise ValueError("webhook_retry_schedule_s must not contain negative delays")
+        if self.webhook_lease_s <= self.webhook_timeout_s:
+            raise ValueError("webhook_lease_s must exceed webhook_timeout_s")
         return self
 
     def model(self, model_id: str) -> ModelSpec | None:

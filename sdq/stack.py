@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ class StackInfo:
 def stack_processes(settings: Settings) -> list[ProcessSpec]:
     """The API and one worker per served model, run through this same CLI."""
     cli = [sys.executable, "-m", "sdq.cli"]
-    specs = [ProcessSpec("api", [*cli, "api"])]
+    specs = [ProcessSpec("api", [*cli, "api"]), ProcessSpec("webhooks", [*cli, "webhooks"])]
     specs += [
         ProcessSpec(f"worker[{m.id}]", [*cli, "worker", "--model", m.id]) for m in settings.models
     ]
@@ -34,8 +35,11 @@ def stack_processes(settings: Settings) -> list[ProcessSpec]:
 
 
 def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
-    """The settings the children inherit, so every process agrees on them."""
+    """The settings the children inherit, so every process agrees on them. On one machine,
+    webhooks to loopback and private addresses are allowed unless the operator said otherwise."""
+    allow_private = os.environ.get("SDQ_WEBHOOK_ALLOW_PRIVATE", "true")
     return {
+        "SDQ_WEBHOOK_ALLOW_PRIVATE": allow_private,
         "SDQ_REDIS_URL": redis_url,
         "SDQ_DATA_DIR": str(settings.data_dir.resolve()),
         "SDQ_MODELS": "[" + ",".join(m.model_dump_json() for m in settings.models) + "]",

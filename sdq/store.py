@@ -16,6 +16,7 @@ from sdq.job import TRANSITIONS, Job, JobMetrics, JobStatus
 T = TypeVar("T")
 
 _JSON_FIELDS = {"input", "output", "metrics"}
+_CSV_FIELDS = {"webhook_events_filter"}
 _FLOAT_FIELDS = {"created_at", "started_at", "completed_at"}
 
 
@@ -39,6 +40,8 @@ def encode_fields(values: dict[str, Any]) -> list[str]:
     for name, value in values.items():
         if name in _JSON_FIELDS:
             text = json.dumps(value.model_dump() if isinstance(value, JobMetrics) else value)
+        elif name in _CSV_FIELDS:
+            text = ",".join(value)
         elif isinstance(value, bool):
             text = "1" if value else "0"
         elif value is None:
@@ -55,6 +58,8 @@ def decode_job(fields: dict[str, str]) -> Job:
     for name, text in fields.items():
         if name in _JSON_FIELDS:
             values[name] = json.loads(text) if text else None
+        elif name in _CSV_FIELDS:
+            values[name] = [part for part in text.split(",") if part]
         elif name in _FLOAT_FIELDS:
             values[name] = float(text) if text else None
         elif name == "cancel_requested":
@@ -107,6 +112,8 @@ def transition(
     worker_id: str | None = None,
     event_data: dict[str, Any] | None = None,
     fields: dict[str, Any] | None = None,
+    webhook_event: str | None = None,
+    now: float = 0.0,
 ) -> Op[Job | None]:
     """Apply the named transition from `job.TRANSITIONS`, fenced by attempt and worker when given.
 
@@ -118,7 +125,14 @@ def transition(
     if target is None or (fixed_target is None and not target.is_terminal):
         raise ValueError(f"transition {name!r} needs a terminal target, got {to!r}")
     return Op(
-        keys=(keys.job(job_id), keys.job_events(job_id), keys.running_jobs()),
+        keys=(
+            keys.job(job_id),
+            keys.job_events(job_id),
+            keys.running_jobs(),
+            keys.job_webhooks(job_id),
+            keys.webhooks_due(),
+            keys.webhooks_wake(),
+        ),
         args=(
             ",".join(sorted(s.value for s in sources)),
             target.value,
@@ -128,6 +142,8 @@ def transition(
             str(retention_s),
             event,
             json.dumps(event_data or {}),
+            webhook_event or "",
+            repr(now),
             *encode_fields(fields or {}),
         ),
         decode=_transition_reply,
@@ -153,17 +169,32 @@ def append_event(
     event: str,
     data: dict[str, Any],
     log_line: str = "",
+    webhook_event: str | None = None,
+    now: float = 0.0,
+    webhook_min_interval_s: float = 0.5,
+    retention_s: int = 3600,
 ) -> Op[bool]:
     """Add an intermediate event of a running attempt; the reply says whether to stop now
-    (cancel requested, or this attempt was superseded by recovery)."""
+    (cancel requested, or this attempt was superseded by recovery). Its webhook, if any, is
+    best-effort and sent at most once per `webhook_min_interval_s` per kind."""
     return Op(
-        keys=(keys.job(job_id), keys.job_events(job_id)),
+        keys=(
+            keys.job(job_id),
+            keys.job_events(job_id),
+            keys.job_webhooks(job_id),
+            keys.webhooks_due(),
+            keys.webhooks_wake(),
+        ),
         args=(
             str(attempt),
             worker_id,
             event,
             json.dumps(data | {"attempt": attempt}, separators=(",", ":")),
             log_line,
+            webhook_event or "",
+            repr(now),
+            repr(webhook_min_interval_s),
+            str(retention_s),
         ),
         decode=lambda raw: int(raw) == 1,
         script=store_scripts.PROGRESS,

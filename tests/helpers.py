@@ -16,6 +16,7 @@ import httpx
 from sdq.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 def process_env(redis_url: str, data_dir: Path, port: int, **extra: str) -> dict[str, str]:
@@ -31,6 +32,9 @@ def process_env(redis_url: str, data_dir: Path, port: int, **extra: str) -> dict
             "SDQ_HEARTBEAT_TTL_S": "4",
             "SDQ_REAPER_INTERVAL_S": "1",
             "SDQ_SSE_PING_S": "0.5",
+            "SDQ_WEBHOOK_ALLOW_PRIVATE": "true",
+            "SDQ_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "SDQ_WEBHOOK_RETRY_SCHEDULE_S": "0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3",
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -102,6 +106,11 @@ class Stack:
                     return False
 
             wait_until(ready, 60, "the API to answer /readyz")
+
+    def start_webhooks(self) -> subprocess.Popen[bytes]:
+        service = start(["webhooks"], self.env, self.logs / "webhooks.log")
+        self.workers.append(service)
+        return service
 
     def start_worker(self, model: str = "sdq/tiny") -> subprocess.Popen[bytes]:
         worker = start(["worker", "--model", model], self.env, self.logs / "worker.log")

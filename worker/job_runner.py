@@ -36,6 +36,8 @@ def run_job(runtime: WorkerRuntime, job_id: str) -> JobStatus | None:
                 retention_s=runtime.settings.job_retention_s,
                 event="started",
                 event_data={"worker_id": runtime.worker_id},
+                webhook_event="start",
+                now=time.time(),
                 fields={
                     "worker_id": runtime.worker_id,
                     "started_at": time.time(),
@@ -100,6 +102,8 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
             retention_s=runtime.settings.job_retention_s,
             event="completed",
             fields=fields | {"completed_at": completed_at, "metrics": metrics},
+            webhook_event="completed",
+            now=completed_at,
         )
     )
     if done is None:

@@ -36,17 +36,20 @@ class ProgressReporter:
             "eta_s": None if eta is None else round(eta, 3),
         }
         line = f"{step}/{total} steps, {rate:.2f} it/s"
-        stop = self._emit("progress", data, line)
+        stop = self._emit("progress", data, line, webhook_event="logs")
         if not stop and self._preview_every and step % self._preview_every == 0:
             image = preview_data_url(latents, self._space)
             stop = self._emit("preview", {"step": step, "total": total, "image": image}, "")
         return stop
 
     def output(self, keys: list[str]) -> None:
-        self._emit("output", {"output": keys}, "")
+        self._emit("output", {"output": keys}, "", webhook_event="output")
 
-    def _emit(self, event: str, data: dict[str, Any], line: str) -> bool:
+    def _emit(
+        self, event: str, data: dict[str, Any], line: str, webhook_event: str | None = None
+    ) -> bool:
         runtime, job = self._runtime, self._job
+        settings = runtime.settings
         assert job.worker_id is not None
         return runtime.store.run(
             append_event(
@@ -56,5 +59,9 @@ class ProgressReporter:
                 event=event,
                 data=data,
                 log_line=line,
+                webhook_event=webhook_event,
+                now=time.time(),
+                webhook_min_interval_s=settings.webhook_intermediate_interval_s,
+                retention_s=settings.job_retention_s,
             )
         )

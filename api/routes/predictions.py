@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+from anyio import to_thread
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import BaseUrl, State
 from api.errors import NotFound, Unavailable
 from api.prefer import parse_prefer_wait
-from api.presenters import prediction
 from api.waiting import wait_for_terminal
 from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input
-from sdq.job import Job, JobStatus, new_job_id
+from sdq.job import WEBHOOK_EVENTS, Job, JobStatus, new_job_id
+from sdq.prediction import prediction
 from sdq.settings import ModelSpec, Settings
+from sdq.ssrf import UnsafeUrl, check_webhook_url
 from sdq.store import create_job, delete_job, get_job, list_jobs, request_cancel, transition
+from sdq.webhook_store import list_deliveries
 
 router = APIRouter(tags=["predictions"])
 
@@ -31,6 +34,10 @@ class PredictionRequest(BaseModel):
     input: dict[str, Any]
     model: str | None = Field(default=None, description="A served model id, e.g. sdq/tiny")
     version: str | None = Field(default=None, description="`owner/name[:version]` of the model")
+    webhook: str | None = Field(default=None, max_length=2048, description="HTTPS URL to call back")
+    webhook_events_filter: list[Literal["start", "output", "logs", "completed"]] | None = Field(
+        default=None, description="Which events call the webhook (default: all)"
+    )
 
 
 def resolve_model(settings: Settings, name: str | None, field: str) -> ModelSpec:
@@ -45,18 +52,36 @@ def resolve_model(settings: Settings, name: str | None, field: str) -> ModelSpec
     return spec
 
 
+async def _checked_webhook(body: PredictionRequest, allow_private: bool) -> str | None:
+    if body.webhook is None:
+        if body.webhook_events_filter is not None:
+            raise InvalidInput([InvalidField("webhook_events_filter", "needs a webhook")])
+        return None
+    try:  # resolving the name may block: off the event loop
+        await to_thread.run_sync(check_webhook_url, body.webhook, allow_private)
+    except UnsafeUrl as refused:
+        raise InvalidInput([InvalidField("webhook", str(refused))]) from None
+    return body.webhook
+
+
 async def _create(
-    state: State, base_url: str, spec: ModelSpec, raw_input: dict[str, Any], prefer: str | None
+    state: State, base_url: str, spec: ModelSpec, body: PredictionRequest, prefer: str | None
 ) -> dict[str, Any]:
     settings = state.settings
     wait_s = parse_prefer_wait(prefer, settings.max_wait_s)
     limits = InputLimits.for_model(spec, settings.max_prompt_chars)
-    request = parse_input(raw_input, limits)
+    request = parse_input(body.input, limits)
+    webhook = await _checked_webhook(body, settings.webhook_allow_private)
+    events = (
+        body.webhook_events_filter if body.webhook_events_filter is not None else WEBHOOK_EVENTS
+    )
     job = Job(
         id=new_job_id(),
         model=spec.id,
         input=request.model_dump(),
         created_at=time.time(),
+        webhook=webhook,
+        webhook_events_filter=list(dict.fromkeys(events)) if webhook else [],
     )
     if not await state.store.run(create_job(job, settings.job_retention_s)):
         raise Unavailable("job id collision; retry the request")
@@ -83,7 +108,7 @@ async def create_model_prediction(
     if spec is None:
         served = ", ".join(m.id for m in state.settings.models)
         raise NotFound(f"model {owner}/{name} is not served here; served models: {served}")
-    return await _create(state, base_url, spec, body.input, prefer)
+    return await _create(state, base_url, spec, body, prefer)
 
 
 @router.post("/v1/predictions", status_code=201)
@@ -95,7 +120,7 @@ async def create_prediction(
 ) -> dict[str, Any]:
     field = "version" if body.version and not body.model else "model"
     spec = resolve_model(state.settings, body.model or body.version, field)
-    return await _create(state, base_url, spec, body.input, prefer)
+    return await _create(state, base_url, spec, body, prefer)
 
 
 async def _job_or_404(state: State, prediction_id: str) -> Job:
@@ -144,6 +169,8 @@ async def cancel_prediction(
                 retention_s=state.settings.job_retention_s,
                 event="completed",
                 fields={"completed_at": time.time()},
+                webhook_event="completed",
+                now=time.time(),
             )
         )
         # If a worker claimed it in between, the claim won: ask the running job to stop instead.
@@ -151,3 +178,11 @@ async def cancel_prediction(
     job = await _job_or_404(state, prediction_id)
     response.status_code = 200
     return prediction(job, base_url)
+
+
+@router.get("/v1/predictions/{prediction_id}/webhooks")
+async def prediction_webhooks(prediction_id: str, state: State) -> dict[str, Any]:
+    """Every webhook delivery of the prediction with each attempt (time, status or error, duration)."""
+    await _job_or_404(state, prediction_id)
+    deliveries = await state.store.run(list_deliveries(prediction_id))
+    return {"results": [delivery.model_dump() for delivery in deliveries]}

@@ -12,10 +12,10 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.deps import BaseUrl, State
 from api.errors import NotFound
-from api.presenters import output_url, prediction
 from sdq import keys
 from sdq.events import EventType
 from sdq.inputs import InvalidField, InvalidInput
+from sdq.prediction import output_url, prediction
 from sdq.store import get_job
 
 router = APIRouter(tags=["predictions"])

@@ -75,6 +75,7 @@ def _summary(info: StackInfo, settings: Settings) -> Table:
     table.add_row("Redis", redis_label)
     table.add_row("Models", ", ".join(m.id for m in settings.models))
     table.add_row("Data dir", str(settings.data_dir.resolve()))
+    table.add_row("Webhooks", "signed with the secret `sdq webhook-secret` prints")
     return table
 
 
@@ -139,6 +140,21 @@ def register(app: typer.Typer) -> None:
 
         settings = _settings()
         run_worker(settings, _require_redis(settings), model)
+
+    @app.command()
+    def webhooks() -> None:
+        """Run the webhook sender (CPU only): signs, delivers and retries webhook calls."""
+        from worker.webhook_service import run_webhook_service
+
+        settings = _settings()
+        run_webhook_service(settings, _require_redis(settings))
+
+    @app.command("webhook-secret")
+    def webhook_secret_command() -> None:
+        """Print the whsec_ secret webhooks are signed with (to configure receivers)."""
+        from sdq.webhook_secret import webhook_secret
+
+        typer.echo(webhook_secret(_settings()))
 
     @app.command()
     def demo(

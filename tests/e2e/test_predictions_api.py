@@ -192,7 +192,15 @@ def tiny(**inputs: Any) -> dict[str, Any]:
         ({"version": "a/b:1", "input": {"prompt": "x"}}, "version", "served models: sdq/tiny"),
         ({"input": {"prompt": "x"}}, "model", "name a model; served models: sdq/tiny"),
         ({"model": "sdq/tiny"}, "input", "Field required"),
-        (tiny() | {"webhook": "https://example.com"}, "webhook", "is not a known field"),
+        (tiny() | {"webhook": "file:///etc/passwd"}, "webhook", "scheme 'file' is not allowed"),
+        (tiny() | {"webhook": "gopher://127.0.0.1/"}, "webhook", "scheme 'gopher' is not allowed"),
+        (tiny() | {"webhook_events_filter": ["start"]}, "webhook_events_filter", "needs a webhook"),
+        (
+            tiny() | {"webhook": "http://127.0.0.1/", "webhook_events_filter": ["done"]},
+            "webhook_events_filter.0",
+            "Input should be 'start', 'output', 'logs' or 'completed'",
+        ),
+        (tiny() | {"colour": 1}, "colour", "is not a known field"),
     ],
 )
 def test_validation_rules(

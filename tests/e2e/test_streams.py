@@ -44,6 +44,8 @@ def read_events(
     with connect_sse(client, "GET", url, headers=headers) as source:
         assert source.response.headers["content-type"].startswith("text/event-stream")
         for event in source.iter_sse():
+            if not event.data:  # a keep-alive comment (httpx-sse yields it as an empty event)
+                continue
             events.append(event)
             if stop_after is not None and len(events) >= stop_after:
                 break  # leaving the block closes the connection mid-job

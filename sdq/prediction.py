@@ -1,4 +1,4 @@
-"""Rendering jobs as Replicate-style prediction objects."""
+"""Rendering jobs as Replicate-style prediction objects (the API and webhook payloads)."""
 
 from __future__ import annotations
 

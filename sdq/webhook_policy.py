@@ -1,0 +1,72 @@
+"""Pure webhook delivery policy: what an attempt's result means and when to try again."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+
+MAX_RETRY_AFTER_S = 24 * 3600.0
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    GAVE_UP = "gave_up"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    reason: str
+    retry_in_s: float | None = None
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER_S)
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return min(max(0.0, when - now), MAX_RETRY_AFTER_S)
+
+
+def judge_attempt(
+    *,
+    attempt: int,
+    status_code: int | None,
+    error: str | None,
+    retry_after_s: float | None,
+    best_effort: bool,
+    schedule_s: list[float],
+    jitter: float,
+    rng: random.Random,
+) -> Verdict:
+    """Attempt `attempt` (1-based) ended with a status code or a transport error: what next?
+
+    2xx: delivered. 410: the receiver wants no more. 429/503 with Retry-After: wait that long.
+    Other failures: the schedule's next delay with +-jitter, until the schedule runs out.
+    Best-effort (intermediate) events get a single attempt.
+    """
+    if status_code is not None and 200 <= status_code < 300:
+        return Verdict(Outcome.DELIVERED, f"HTTP {status_code}")
+    failure = f"HTTP {status_code}" if status_code is not None else (error or "error")
+    if status_code == 410:
+        return Verdict(Outcome.GAVE_UP, f"{failure}: the receiver asked to stop")
+    if best_effort:
+        return Verdict(Outcome.GAVE_UP, f"{failure}: best-effort event, not retried")
+    if attempt > len(schedule_s):
+        return Verdict(Outcome.GAVE_UP, f"{failure}: no retries left after {attempt} attempts")
+    if status_code in (429, 503) and retry_after_s is not None:
+        return Verdict(
+            Outcome.RETRY, f"{failure}: retry after {retry_after_s:.0f} s", retry_after_s
+        )
+    delay = schedule_s[attempt - 1]
+    delay *= 1 + rng.uniform(-jitter, jitter)
+    return Verdict(Outcome.RETRY, f"{failure}: retry in {delay:.1f} s", max(0.0, delay))
