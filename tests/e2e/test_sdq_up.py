@@ -15,11 +15,13 @@ import httpx
 import psutil
 import pytest
 import redis
+from standardwebhooks import Webhook
 
 from sdq import keys
 from sdq.embedded_redis import EmbeddedRedis, free_port
 from sdq.heartbeat import WorkerState
 from tests.helpers import REPO, wait_terminal, wait_until
+from tests.receiver import Receiver
 
 LONG = {"width": 512, "height": 512, "num_inference_steps": 120, "guidance_scale": 1.0}
 
@@ -92,6 +94,24 @@ def test_sdq_up_serves_the_tiny_model_stops_cleanly_and_keeps_jobs_across_restar
             (data_dir / "redis").glob("*.aof*")
         )
         assert "sdq is up" in up_log.read_text()
+
+        # `sdq up` runs the webhook sender and allows loopback targets on its own machine.
+        receiver = Receiver().start()
+        try:
+            hook = receiver.script("/done", 200)
+            body = {"model": "sdq/tiny", "input": {"prompt": "x", "width": 64, "height": 64},
+                    "webhook": hook, "webhook_events_filter": ["completed"]}  # fmt: skip
+            created = httpx.post(f"{url}/v1/predictions", json=body, timeout=30).json()
+            wait_until(lambda: receiver.at("/done"), 60, "the completed webhook")
+            secret = subprocess.run(
+                [sys.executable, "-m", "sdq.cli", "webhook-secret"],
+                env={**os.environ, "SDQ_DATA_DIR": str(data_dir)},
+                capture_output=True, text=True, check=True,
+            ).stdout.strip()  # fmt: skip
+            [call] = receiver.at("/done")
+            assert Webhook(secret).verify(call.body, call.headers)["id"] == created["id"]
+        finally:
+            receiver.stop()
     finally:
         up.send_signal(signal.SIGINT)  # Ctrl-C
         assert up.wait(timeout=60) == 0
