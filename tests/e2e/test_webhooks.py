@@ -255,3 +255,24 @@ def test_secret_is_generated_once_and_printed(tmp_path: Path) -> None:
     assert first == second and first.startswith("whsec_")
     Webhook(first)  # a valid Standard Webhooks secret
     assert oct((tmp_path / "webhook_secret").stat().st_mode & 0o777) == "0o600"
+
+
+def test_canceling_a_queued_prediction_sends_its_completed_webhook(
+    client: httpx.Client, receiver: Receiver
+) -> None:
+    busy = client.post(
+        "/v1/predictions",
+        json={
+            "model": "sdq/tiny",
+            "input": SMALL | {"width": 256, "height": 256, "num_inference_steps": 150},
+        },
+    ).json()
+    url = receiver.script("/canceled", 200)
+    queued = create(client, url, ["start", "completed"])
+    assert client.post(f"/v1/predictions/{queued['id']}/cancel").json()["status"] == "canceled"
+    [delivery] = settled(client, queued["id"])
+    assert delivery["event"] == "completed" and delivery["state"] == "delivered"
+    [call] = receiver.at("/canceled")
+    assert json.loads(call.body)["status"] == "canceled"
+    client.post(f"/v1/predictions/{busy['id']}/cancel")
+    wait_terminal(client, busy["id"])
