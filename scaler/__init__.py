@@ -1,0 +1,1 @@
+"""The scaler: measure → decide → apply. `decide` is pure; measuring and applying are thin I/O."""

@@ -1,0 +1,44 @@
+"""A model's scaling policy: the knobs operators tune, validated as one object."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class ScalingPolicy(BaseModel):
+    """How one model's worker pool follows its queued and in-flight work."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_replicas: int = Field(default=0, ge=0, description="Never fewer workers (0: scale to zero)")
+    max_replicas: int = Field(default=10, ge=0, description="Never more workers")
+    jobs_per_replica: int = Field(default=1, ge=1, description="Work one worker absorbs")
+    activation_queue_length: int = Field(
+        default=0, ge=0, description="From zero, wake only when more jobs than this are queued"
+    )
+    scale_up_max_step: int = Field(default=4, ge=1, description="At most this many added per tick")
+    scale_down_delay_s: float = Field(
+        default=60.0, ge=0, description="Scale down only to the highest need seen in this window"
+    )
+    idle_to_zero_s: float = Field(
+        default=300.0, ge=0, description="Go to zero only after this long without any work"
+    )
+    max_queue_wait_s: float | None = Field(
+        default=None, gt=0, description="Add a worker when the oldest queued job waited longer"
+    )
+    fallback_replicas: int | None = Field(
+        default=None, ge=0, description="Size to hold when metrics keep failing (unset: hold)"
+    )
+    failure_threshold: int = Field(default=3, ge=1, description="Failed reads before fallback")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScalingPolicy:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"min_replicas ({self.min_replicas}) exceeds max_replicas ({self.max_replicas})"
+            )
+        if self.fallback_replicas is not None and not (
+            self.min_replicas <= self.fallback_replicas <= self.max_replicas
+        ):
+            raise ValueError("fallback_replicas must lie between min_replicas and max_replicas")
+        return self
