@@ -40,6 +40,18 @@ def jobs_index() -> str:
     return f"{PREFIX}:jobs"
 
 
+QUEUED_PREFIX = f"{PREFIX}:queued:"
+
+
+def queued_jobs(model_id: str) -> str:
+    """Sorted set: ids of one model's jobs in the queued state, scored by creation time.
+
+    The scaler counts work from here, not from the Celery list: jobs canceled while queued drop
+    out at once, and nothing hides in priority sub-lists or a worker's prefetch.
+    """
+    return f"{QUEUED_PREFIX}{model_id}"
+
+
 def running_jobs() -> str:
     """Set: ids of jobs in the running state (what the reaper checks)."""
     return f"{PREFIX}:running"

@@ -85,7 +85,13 @@ def _transition_reply(raw: list[Any]) -> Job | None:
 def create_job(job: Job, retention_s: int) -> Op[bool]:
     record = job.model_dump(exclude={"metrics"}) | {"metrics": job.metrics}
     return Op(
-        keys=(keys.job(job.id), keys.job_events(job.id), keys.jobs_index(), keys.running_jobs()),
+        keys=(
+            keys.job(job.id),
+            keys.job_events(job.id),
+            keys.jobs_index(),
+            keys.running_jobs(),
+            keys.queued_jobs(job.model),
+        ),
         args=(
             str(retention_s),
             str(int(job.created_at * 1_000_000)),
@@ -144,6 +150,7 @@ def transition(
             json.dumps(event_data or {}),
             webhook_event or "",
             repr(now),
+            keys.QUEUED_PREFIX,
             *encode_fields(fields or {}),
         ),
         decode=_transition_reply,
@@ -279,15 +286,40 @@ _DELETE = """
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('SREM', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
 return 1
 """
 
 
-def delete_job(job_id: str) -> Op[bool]:
+def delete_job(job_id: str, model_id: str) -> Op[bool]:
     """Remove every trace of a job (used when an accepted request could not be enqueued)."""
     return Op(
-        keys=(keys.job(job_id), keys.job_events(job_id), keys.jobs_index(), keys.running_jobs()),
+        keys=(
+            keys.job(job_id),
+            keys.job_events(job_id),
+            keys.jobs_index(),
+            keys.running_jobs(),
+            keys.queued_jobs(model_id),
+        ),
         args=(job_id,),
         decode=lambda raw: bool(raw),
         script=_DELETE,
+    )
+
+
+_QUEUED_SUMMARY = """
+local count = redis.call('ZCARD', KEYS[1])
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #first == 0 then return {count, false} end
+return {count, first[2]}
+"""
+
+
+def queued_summary(model_id: str) -> Op[tuple[int, float | None]]:
+    """How many of the model's jobs are queued, and when the oldest of them was created."""
+    return Op(
+        keys=(keys.queued_jobs(model_id),),
+        args=(),
+        decode=lambda raw: (int(raw[0]), float(raw[1]) if raw[1] else None),
+        script=_QUEUED_SUMMARY,
     )

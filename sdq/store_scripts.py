@@ -23,7 +23,7 @@ local function schedule_webhook(job_key, hooks_key, due_key, wake_key, job_id, e
 end
 """
 
-# KEYS: job hash, events stream, jobs index, running set
+# KEYS: job hash, events stream, jobs index, running set, the model's queued set
 # ARGV: retention_s, created_us, event_data, then field/value pairs of the record.
 CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -34,6 +34,7 @@ redis.call('HSET', KEYS[1], unpack(pairs_))
 redis.call('EXPIRE', KEYS[1], retention)
 local created_us = tonumber(ARGV[2])
 redis.call('ZADD', KEYS[3], created_us, string.match(KEYS[1], '[^:]+$'))
+redis.call('ZADD', KEYS[5], created_us / 1000000, string.match(KEYS[1], '[^:]+$'))
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (created_us - retention * 1000000))
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', 1000, '*', 'type', 'queued', 'data', ARGV[3])
 redis.call('EXPIRE', KEYS[2], retention)
@@ -43,7 +44,8 @@ return 1
 # KEYS: job hash, events stream, running set, job webhooks, webhooks due, webhooks wake
 # ARGV: allowed_from (comma list), new_status, fence_attempt ('' = any), fence_worker ('' = any),
 #       bump_attempt ('1' / '0'), retention_s, event_type, event_data (JSON object),
-#       webhook event ('' = none; 'start' goes out for the first attempt only), now, then
+#       webhook event ('' = none; 'start' goes out for the first attempt only), now, the queued
+#       sets' key prefix (+ the job's model: a key derived here, single-instance Redis), then
 #       field/value pairs to set. Returns {0, current_status} or {1, HGETALL...}.
 TRANSITION = (
     _SCHEDULE_WEBHOOK
@@ -58,15 +60,22 @@ if ARGV[4] ~= '' and cur[3] ~= ARGV[4] then return {0, cur[1]} end
 local attempt = tonumber(cur[2])
 if ARGV[5] == '1' then attempt = attempt + 1 end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'attempt', attempt)
-if #ARGV > 10 then
+if #ARGV > 11 then
   local pairs_ = {}
-  for i = 11, #ARGV do pairs_[#pairs_ + 1] = ARGV[i] end
+  for i = 12, #ARGV do pairs_[#pairs_ + 1] = ARGV[i] end
   redis.call('HSET', KEYS[1], unpack(pairs_))
 end
+local id_ = string.match(KEYS[1], '[^:]+$')
 if ARGV[2] == 'running' then
-  redis.call('SADD', KEYS[3], string.match(KEYS[1], '[^:]+$'))
+  redis.call('SADD', KEYS[3], id_)
 else
-  redis.call('SREM', KEYS[3], string.match(KEYS[1], '[^:]+$'))
+  redis.call('SREM', KEYS[3], id_)
+end
+local model_ = redis.call('HGET', KEYS[1], 'model') or ''
+if ARGV[2] == 'queued' then
+  redis.call('ZADD', ARGV[11] .. model_, tonumber(redis.call('HGET', KEYS[1], 'created_at')), id_)
+else
+  redis.call('ZREM', ARGV[11] .. model_, id_)
 end
 local data = cjson.decode(ARGV[8])
 data['attempt'] = attempt

@@ -9,9 +9,10 @@ from fastapi import APIRouter
 
 from api.deps import BaseUrl, State
 from api.errors import NotFound
-from sdq import heartbeat, keys
+from sdq import heartbeat
 from sdq.heartbeat import Heartbeat, WorkerState
 from sdq.settings import ModelSpec
+from sdq.store import queued_summary
 
 router = APIRouter(tags=["models"])
 
@@ -34,11 +35,8 @@ def _model(spec: ModelSpec, base_url: str, queued: int, workers: list[Heartbeat]
 async def _describe(state: State, base_url: str, specs: list[ModelSpec]) -> list[dict[str, Any]]:
     settings = state.settings
     workers = await state.store.run(heartbeat.live_workers(time.time(), settings.heartbeat_ttl_s))
-    pipe = state.store.redis.pipeline(transaction=False)
-    for spec in specs:
-        pipe.llen(keys.queue(spec.id))
-    depths = await pipe.execute()
-    return [_model(s, base_url, int(d), workers) for s, d in zip(specs, depths, strict=True)]
+    depths = [(await state.store.run(queued_summary(spec.id)))[0] for spec in specs]
+    return [_model(s, base_url, d, workers) for s, d in zip(specs, depths, strict=True)]
 
 
 @router.get("/v1/models")

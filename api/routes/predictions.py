@@ -88,7 +88,7 @@ async def _create(
     try:
         await state.enqueue(job.id, spec.id)
     except Exception as error:
-        await state.store.run(delete_job(job.id))
+        await state.store.run(delete_job(job.id, spec.id))
         raise Unavailable(f"could not enqueue the job: {type(error).__name__}") from error
     if wait_s is not None:
         job = await wait_for_terminal(state.store, state.blocking_redis, job.id, wait_s) or job

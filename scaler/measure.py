@@ -1,0 +1,32 @@
+"""Measuring one model's load from Redis: queued jobs (from sdq's own index) and busy workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sdq import heartbeat
+from sdq.heartbeat import Heartbeat, WorkerState
+from sdq.store import JobStore, queued_summary
+
+
+@dataclass(frozen=True)
+class ModelLoad:
+    queued: int
+    in_flight: int
+    oldest_queued_age_s: float | None
+    workers: tuple[Heartbeat, ...]
+
+    @property
+    def busy_worker_ids(self) -> frozenset[str]:
+        return frozenset(w.worker_id for w in self.workers if w.state is WorkerState.BUSY)
+
+
+def measure(store: JobStore, model_id: str, now: float, heartbeat_ttl_s: float) -> ModelLoad:
+    """Queued work counts jobs in the queued state (not the broker list, which keeps canceled
+    jobs' messages and misses prefetched ones); in-flight counts busy live workers."""
+    queued, oldest = store.run(queued_summary(model_id))
+    live = store.run(heartbeat.live_workers(now, heartbeat_ttl_s))
+    mine = tuple(w for w in live if w.model == model_id)
+    busy = sum(1 for w in mine if w.state is WorkerState.BUSY)
+    age = None if oldest is None else max(0.0, now - oldest)
+    return ModelLoad(queued, busy, age, mine)
