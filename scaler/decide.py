@@ -71,23 +71,25 @@ def decide(obs: Observation, policy: ScalingPolicy, state: ScalerState, now: flo
             need = 1
             reason = f"idle {idle:.0f} s of {policy.idle_to_zero_s:.0f} s before zero -> 1"
 
-    clamped = min(max(need, policy.min_replicas), policy.max_replicas)
-    if clamped != need:
-        reason += f", clamped to [{policy.min_replicas}, {policy.max_replicas}] -> {clamped}"
-    desired = clamped
+    # Stabilize the need itself (limits are the operator's word and apply at once).
+    window_start = now - policy.scale_down_delay_s
+    recommendations = tuple(r for r in state.recommendations if r[0] > window_start)
+    recommendations += ((now, need),)
+    desired = need
+    if need < current:
+        stabilized = min(max(value for _, value in recommendations), current)
+        if stabilized > need:
+            desired = stabilized
+            reason += f", stabilizing ({policy.scale_down_delay_s:.0f} s window) -> {desired}"
 
-    if desired > current and desired - current > policy.scale_up_max_step:
+    if desired - current > policy.scale_up_max_step:
         desired = current + policy.scale_up_max_step
         reason += f", step limit +{policy.scale_up_max_step} -> {desired}"
 
-    window_start = now - policy.scale_down_delay_s
-    recommendations = tuple(r for r in state.recommendations if r[0] > window_start)
-    recommendations += ((now, desired),)
-    if desired < current:
-        stabilized = max(value for _, value in recommendations)
-        if stabilized > desired:
-            desired = min(stabilized, current)
-            reason += f", stabilizing ({policy.scale_down_delay_s:.0f} s window) -> {desired}"
+    clamped = min(max(desired, policy.min_replicas), policy.max_replicas)
+    if clamped != desired:
+        desired = clamped
+        reason += f", clamped to [{policy.min_replicas}, {policy.max_replicas}] -> {desired}"
 
     if desired < in_flight:
         desired = in_flight

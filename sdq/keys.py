@@ -67,6 +67,21 @@ def workers_index() -> str:
     return f"{PREFIX}:workers"
 
 
+def scaling_policy(model_id: str) -> str:
+    """String (JSON): the model's scaling policy, as operators last set it."""
+    return f"{PREFIX}:scaling:policy:{model_id}"
+
+
+def scaling_policy_changes() -> str:
+    """Stream: every policy change (who, when, model, before, after)."""
+    return f"{PREFIX}:scaling:policy-changes"
+
+
+def scaling_events() -> str:
+    """Stream (capped): every change of a model's desired worker count, with its reason."""
+    return f"{PREFIX}:scaling:events"
+
+
 def queue(model_id: str) -> str:
     """The Celery queue (a Redis list) of one model's generation jobs."""
     return f"{PREFIX}.gen.{model_id.replace('/', '.')}"

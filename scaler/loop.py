@@ -1,0 +1,80 @@
+"""The scaler loop: every tick, for each model, measure → decide → apply, and record changes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from scaler.actuator import Actuator
+from scaler.decide import Decision, Observation, ScalerState, decide
+from scaler.measure import measure
+from scaler.policy import ScalingPolicy
+from scaler.policy_store import load_policy
+from sdq import keys
+from sdq.store import JobStore, Op
+
+log = logging.getLogger(__name__)
+
+EVENTS_MAXLEN = 10_000
+
+
+def record_scaling(model_id: str, before: int, after: int, reason: str, now: float) -> Op[str]:
+    event = {"model": model_id, "from": before, "to": after, "reason": reason, "at": now}
+    command = ("XADD", keys.scaling_events(), "MAXLEN", "~", str(EVENTS_MAXLEN), "*")
+    return Op(keys=(), args=(*command, "event", json.dumps(event)), decode=str)
+
+
+@dataclass
+class ScalerLoop:
+    store: JobStore
+    actuator: Actuator
+    models: list[str]
+    default_policy: ScalingPolicy
+    heartbeat_ttl_s: float
+    clock: Callable[[], float]
+    states: dict[str, ScalerState] = field(default_factory=dict)
+
+    def tick(self) -> dict[str, Decision]:
+        """One pass over every model; a failure to measure one model never stops the others."""
+        decisions = {}
+        for model_id in self.models:
+            decisions[model_id] = self._tick_model(model_id)
+        return decisions
+
+    def _tick_model(self, model_id: str) -> Decision:
+        now = self.clock()
+        replicas = self.actuator.replicas(model_id)
+        busy: frozenset[str] = frozenset()
+        try:
+            policy = load_policy(self.store, model_id, self.default_policy)
+            load = measure(self.store, model_id, now, self.heartbeat_ttl_s)
+            busy = load.busy_worker_ids
+            obs = Observation(
+                load.queued,
+                load.in_flight,
+                load.oldest_queued_age_s,
+                replicas.current,
+                replicas.ready,
+            )
+        except Exception as error:  # Redis unreachable: decide holds (or falls back), never zero
+            log.warning("measuring %s failed: %s", model_id, error)
+            policy = self.default_policy
+            obs = Observation(None, None, None, replicas.current, replicas.ready, str(error))
+        decision = decide(obs, policy, self.states.get(model_id, ScalerState()), now)
+        self.states[model_id] = decision.state
+        if decision.desired != replicas.current:
+            log.info(
+                "%s: %d -> %d (%s)", model_id, replicas.current, decision.desired, decision.reason
+            )
+            self.actuator.scale(model_id, decision.desired, busy)
+            try:
+                self.store.run(
+                    record_scaling(
+                        model_id, replicas.current, decision.desired, decision.reason, now
+                    )
+                )
+            except Exception:
+                log.warning("could not record the scaling event", exc_info=True)
+        return decision

@@ -1,0 +1,56 @@
+"""Scaling policies in Redis: read every tick, changed live by operators, every change recorded."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from scaler.policy import ScalingPolicy
+from sdq import keys
+from sdq.store import JobStore, Op
+
+_CHANGES_MAXLEN = 10_000
+
+# KEYS: policy, changes stream; ARGV: new policy JSON, change record JSON (without "before").
+_PUT = """
+local before = redis.call('GET', KEYS[1]) or ''
+redis.call('SET', KEYS[1], ARGV[1])
+local change = cjson.decode(ARGV[2])
+change['before'] = before
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', 'change', cjson.encode(change))
+return before
+"""
+
+
+def get_policy(model_id: str, default: ScalingPolicy) -> Op[ScalingPolicy]:
+    """The stored policy, or `default` when none was set yet."""
+    return Op(
+        keys=(),
+        args=("GET", keys.scaling_policy(model_id)),
+        decode=lambda raw: ScalingPolicy.model_validate_json(raw) if raw else default,
+    )
+
+
+def put_policy(model_id: str, policy: ScalingPolicy, who: str, now: float) -> Op[str]:
+    change = {"model": model_id, "who": who, "at": now, "after": policy.model_dump_json()}
+    return Op(
+        keys=(keys.scaling_policy(model_id), keys.scaling_policy_changes()),
+        args=(policy.model_dump_json(), json.dumps(change)),
+        decode=lambda raw: str(raw or ""),
+        script=_PUT,
+    )
+
+
+def policy_changes(count: int = 100) -> Op[list[dict[str, Any]]]:
+    def decode(raw: list[Any]) -> list[dict[str, Any]]:
+        return [json.loads(fields["change"]) | {"id": entry_id} for entry_id, fields in raw]
+
+    return Op(
+        keys=(),
+        args=("XREVRANGE", keys.scaling_policy_changes(), "+", "-", "COUNT", str(count)),
+        decode=decode,
+    )
+
+
+def load_policy(store: JobStore, model_id: str, default: ScalingPolicy) -> ScalingPolicy:
+    return store.run(get_policy(model_id, default))

@@ -1,0 +1,125 @@
+"""The scaler loop on a real Redis with a fake clock and a recording actuator (our own seam)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from scaler.actuator import Replicas
+from scaler.loop import ScalerLoop
+from scaler.policy import ScalingPolicy
+from scaler.policy_store import policy_changes, put_policy
+from sdq import heartbeat, keys
+from sdq.heartbeat import Heartbeat, WorkerState
+from sdq.store import JobStore, transition
+from tests.integration.test_store import claim, new_job
+
+
+@dataclass
+class RecordingActuator:
+    counts: dict[str, int] = field(default_factory=dict)
+    calls: list[tuple[str, int, frozenset[str]]] = field(default_factory=list)
+
+    def replicas(self, model_id: str) -> Replicas:
+        count = self.counts.get(model_id, 0)
+        return Replicas(count, count)
+
+    def scale(self, model_id: str, desired: int, busy_worker_ids: frozenset[str]) -> None:
+        self.calls.append((model_id, desired, busy_worker_ids))
+        self.counts[model_id] = desired
+
+
+@dataclass
+class FakeClock:
+    now: float = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+POLICY = ScalingPolicy(scale_down_delay_s=30, idle_to_zero_s=60)
+
+
+def make_loop(store: JobStore, actuator: RecordingActuator, clock: FakeClock) -> ScalerLoop:
+    return ScalerLoop(store, actuator, ["sdq/tiny"], POLICY, heartbeat_ttl_s=1e9, clock=clock)
+
+
+def busy(worker: str, job_id: str) -> Heartbeat:
+    return Heartbeat(
+        worker_id=worker, host="h", pid=1, model="sdq/tiny", state=WorkerState.BUSY, job_id=job_id,
+        started_at=time.time(), seen_at=time.time(),
+    )  # fmt: skip
+
+
+def test_burst_scales_up_holds_busy_then_goes_to_zero_after_cooldown(
+    redis_client: redis.Redis,
+) -> None:
+    store, actuator, clock = JobStore(redis_client), RecordingActuator(), FakeClock()
+    loop = make_loop(store, actuator, clock)
+    assert loop.tick()["sdq/tiny"].desired == 0 and actuator.calls == []
+
+    jobs = [new_job(store) for _ in range(3)]
+    loop.tick()
+    assert actuator.counts["sdq/tiny"] == 3
+
+    for index, job in enumerate(jobs[:2]):  # two run, one finishes queued->running->done below
+        claim(store, job.id, f"w{index}")
+        store.run(heartbeat.publish(busy(f"w{index}", job.id), 1e6))
+    store.run(transition("cancel_queued", jobs[2].id, retention_s=60, event="completed"))
+    clock.now += 10
+    decision = loop.tick()["sdq/tiny"]
+    assert decision.desired == 3 and "stabilizing" in decision.reason  # the window holds it
+
+    clock.now += 31
+    decision = loop.tick()["sdq/tiny"]
+    assert decision.desired == 2 and actuator.calls[-1] == ("sdq/tiny", 2, frozenset({"w0", "w1"}))
+
+    for index in range(2):  # both finish: no work left
+        redis_client.delete(keys.worker(f"w{index}"))
+        redis_client.zrem(keys.workers_index(), f"w{index}")
+    clock.now += 31
+    assert loop.tick()["sdq/tiny"].desired == 1  # idle, but not yet for idle_to_zero_s
+    clock.now += 61
+    assert loop.tick()["sdq/tiny"].desired == 0
+
+    events = [json.loads(f["event"]) for _, f in redis_client.xrange(keys.scaling_events())]
+    assert [(e["from"], e["to"]) for e in events] == [(0, 3), (3, 2), (2, 1), (1, 0)]
+    assert all(e["reason"] and e["model"] == "sdq/tiny" for e in events)
+
+
+def test_policy_changes_take_effect_on_the_next_tick_and_are_recorded(
+    redis_client: redis.Redis,
+) -> None:
+    store, actuator, clock = JobStore(redis_client), RecordingActuator(), FakeClock()
+    loop = make_loop(store, actuator, clock)
+    for _ in range(5):
+        new_job(store)
+    loop.tick()
+    assert actuator.counts["sdq/tiny"] == 4  # the default step limit
+    store.run(
+        put_policy(
+            "sdq/tiny", POLICY.model_copy(update={"max_replicas": 2}), "ops@example", clock.now
+        )
+    )
+    clock.now += 1
+    assert loop.tick()["sdq/tiny"].desired == 2
+    [change] = store.run(policy_changes())
+    assert change["who"] == "ops@example" and change["before"] == ""
+    assert json.loads(change["after"])["max_replicas"] == 2
+
+
+def test_unreachable_redis_holds_the_current_size(redis_client: redis.Redis) -> None:
+    actuator, clock = RecordingActuator(counts={"sdq/tiny": 2}), FakeClock()
+    unreachable = redis.Redis(port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    dead = JobStore(unreachable)
+    loop = make_loop(dead, actuator, clock)
+    for _ in range(5):
+        decision = loop.tick()["sdq/tiny"]
+        clock.now += 5
+    assert decision.desired == 2 and "holding 2" in decision.reason
+    assert actuator.calls == []
