@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from api.body_limit import BodySizeLimit
 from api.errors import install_error_handlers
-from api.routes import files, health, models, predictions, streams
+from api.routes import admin, files, health, models, predictions, scaling_metrics, streams
 from api.state import ApiState, build_state
 from sdq import __version__
 from sdq.recovery import reap_once
@@ -60,7 +60,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (predictions, streams, models, files, health):
+    for module in (predictions, streams, models, scaling_metrics, admin, files, health):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

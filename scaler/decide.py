@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from scaler.policy import ScalingPolicy
+from sdq.scaling_policy import ScalingPolicy
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from scaler.actuator import Actuator
 from scaler.decide import Decision, Observation, ScalerState, decide
 from scaler.measure import measure
-from scaler.policy import ScalingPolicy
-from scaler.policy_store import load_policy
 from sdq import keys
+from sdq.scaling_policy import ScalingPolicy
+from sdq.scaling_policy_store import load_policy
 from sdq.store import JobStore, Op
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,16 @@ def record_scaling(model_id: str, before: int, after: int, reason: str, now: flo
     event = {"model": model_id, "from": before, "to": after, "reason": reason, "at": now}
     command = ("XADD", keys.scaling_events(), "MAXLEN", "~", str(EVENTS_MAXLEN), "*")
     return Op(keys=(), args=(*command, "event", json.dumps(event)), decode=str)
+
+
+DECISION_TTL_S = 120
+
+
+def publish_decision(model_id: str, decision: Decision, current: int, now: float) -> Op[str]:
+    """The latest decision, for `GET /v1/models` and KEDA's metrics endpoint."""
+    doc = {"desired": decision.desired, "current": current, "reason": decision.reason, "at": now}
+    key = keys.scaling_desired(model_id)
+    return Op(keys=(), args=("SET", key, json.dumps(doc), "EX", str(DECISION_TTL_S)), decode=str)
 
 
 @dataclass
@@ -64,6 +74,10 @@ class ScalerLoop:
             obs = Observation(None, None, None, replicas.current, replicas.ready, str(error))
         decision = decide(obs, policy, self.states.get(model_id, ScalerState()), now)
         self.states[model_id] = decision.state
+        try:
+            self.store.run(publish_decision(model_id, decision, replicas.current, now))
+        except Exception:
+            log.warning("could not publish the decision for %s", model_id)
         if decision.desired != replicas.current:
             log.info(
                 "%s: %d -> %d (%s)", model_id, replicas.current, decision.desired, decision.reason

@@ -102,11 +102,14 @@ class InvalidInput(Exception):
         super().__init__("; ".join(f"{f.field}: {f.description}" for f in fields))
 
 
-def invalid_fields(error: ValidationError, prefix: str = "input") -> list[InvalidField]:
-    """Turn pydantic's errors into field/description pairs with dotted paths."""
+def invalid_fields(
+    error: ValidationError, prefix: str = "input", whole: str = "input"
+) -> list[InvalidField]:
+    """Turn pydantic's errors into field/description pairs with dotted paths (`whole` names the
+    object when a rule spans several fields)."""
     found = []
     for item in error.errors(include_url=False):
-        path = ".".join(str(part) for part in (prefix, *item["loc"]) if part != "")
+        path = ".".join(str(part) for part in (prefix, *item["loc"]) if part != "") or whole
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "is not a known input field"

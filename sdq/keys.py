@@ -77,6 +77,11 @@ def scaling_policy_changes() -> str:
     return f"{PREFIX}:scaling:policy-changes"
 
 
+def scaling_desired(model_id: str) -> str:
+    """String (JSON, short TTL): the scaler's latest decision for the model (desired, current)."""
+    return f"{PREFIX}:scaling:desired:{model_id}"
+
+
 def scaling_events() -> str:
     """Stream (capped): every change of a model's desired worker count, with its reason."""
     return f"{PREFIX}:scaling:events"

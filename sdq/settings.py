@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from sdq.scaling_policy import ScalingPolicy
+
 TINY_MODEL_ID = "sdq/tiny"
 
 
@@ -22,6 +24,10 @@ class ModelSpec(BaseModel):
     )
     min_size: int = Field(default=64, ge=8)
     max_size: int = Field(default=2048, ge=8)
+    scaling: ScalingPolicy = Field(
+        default_factory=ScalingPolicy,
+        description="Seeds the live policy (changed via the admin API)",
+    )
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> ModelSpec:

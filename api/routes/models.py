@@ -11,13 +11,20 @@ from api.deps import BaseUrl, State
 from api.errors import NotFound
 from sdq import heartbeat
 from sdq.heartbeat import Heartbeat, WorkerState
+from sdq.scaling_policy_store import latest_decision
 from sdq.settings import ModelSpec
 from sdq.store import queued_summary
 
 router = APIRouter(tags=["models"])
 
 
-def _model(spec: ModelSpec, base_url: str, queued: int, workers: list[Heartbeat]) -> dict[str, Any]:
+def _model(
+    spec: ModelSpec,
+    base_url: str,
+    queued: int,
+    workers: list[Heartbeat],
+    decision: dict[str, Any] | None,
+) -> dict[str, Any]:
     mine = [w for w in workers if w.model == spec.id]
     return {
         "owner": spec.owner,
@@ -28,6 +35,7 @@ def _model(spec: ModelSpec, base_url: str, queued: int, workers: list[Heartbeat]
         "queued": queued,
         "in_flight": sum(1 for w in mine if w.state is WorkerState.BUSY),
         "workers": len(mine),
+        "desired": decision["desired"] if decision else None,
         "limits": {"min_size": spec.min_size, "max_size": spec.max_size},
     }
 
@@ -35,8 +43,12 @@ def _model(spec: ModelSpec, base_url: str, queued: int, workers: list[Heartbeat]
 async def _describe(state: State, base_url: str, specs: list[ModelSpec]) -> list[dict[str, Any]]:
     settings = state.settings
     workers = await state.store.run(heartbeat.live_workers(time.time(), settings.heartbeat_ttl_s))
-    depths = [(await state.store.run(queued_summary(spec.id)))[0] for spec in specs]
-    return [_model(s, base_url, d, workers) for s, d in zip(specs, depths, strict=True)]
+    described = []
+    for spec in specs:
+        queued, _ = await state.store.run(queued_summary(spec.id))
+        decision = await state.store.run(latest_decision(spec.id))
+        described.append(_model(spec, base_url, queued, workers, decision))
+    return described
 
 
 @router.get("/v1/models")

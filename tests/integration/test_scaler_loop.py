@@ -12,10 +12,10 @@ from redis.retry import Retry
 
 from scaler.actuator import Replicas
 from scaler.loop import ScalerLoop
-from scaler.policy import ScalingPolicy
-from scaler.policy_store import policy_changes, put_policy
 from sdq import heartbeat, keys
 from sdq.heartbeat import Heartbeat, WorkerState
+from sdq.scaling_policy import ScalingPolicy
+from sdq.scaling_policy_store import policy_changes, put_policy
 from sdq.store import JobStore, transition
 from tests.integration.test_store import claim, new_job
 

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from scaler.decide import Observation, ScalerState, decide
-from scaler.policy import ScalingPolicy
+from sdq.scaling_policy import ScalingPolicy
 
 NOW = 10_000.0
 

@@ -1,4 +1,5 @@
-"""A model's scaling policy: the knobs operators tune, validated as one object."""
+"""A model's scaling policy: the knobs operators tune, validated as one object (shared by
+the API, which edits it, and the scaler, which follows it)."""
 
 from __future__ import annotations
 

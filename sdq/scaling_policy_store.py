@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scaler.policy import ScalingPolicy
 from sdq import keys
+from sdq.scaling_policy import ScalingPolicy
 from sdq.store import JobStore, Op
 
 _CHANGES_MAXLEN = 10_000
@@ -54,3 +54,25 @@ def policy_changes(count: int = 100) -> Op[list[dict[str, Any]]]:
 
 def load_policy(store: JobStore, model_id: str, default: ScalingPolicy) -> ScalingPolicy:
     return store.run(get_policy(model_id, default))
+
+
+def scaling_events(count: int = 100) -> Op[list[dict[str, Any]]]:
+    """The newest scaling decisions that changed a model's worker count."""
+
+    def decode(raw: list[Any]) -> list[dict[str, Any]]:
+        return [json.loads(fields["event"]) | {"id": entry_id} for entry_id, fields in raw]
+
+    return Op(
+        keys=(),
+        args=("XREVRANGE", keys.scaling_events(), "+", "-", "COUNT", str(count)),
+        decode=decode,
+    )
+
+
+def latest_decision(model_id: str) -> Op[dict[str, Any] | None]:
+    """The scaler's latest decision for the model, or None when no scaler runs."""
+    return Op(
+        keys=(),
+        args=("GET", keys.scaling_desired(model_id)),
+        decode=lambda raw: json.loads(raw) if raw else None,
+    )

@@ -1,0 +1,112 @@
+"""Operators tune scaling live: admin API, `sdq scaling`, history, and KEDA's metrics endpoint."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers import Stack, wait_terminal
+
+POLICY_URL = "/v1/admin/models/sdq/tiny/scaling"
+
+
+@pytest.fixture
+def client(stack: Stack) -> Iterator[httpx.Client]:
+    with stack.http() as http:
+        yield http
+
+
+def test_policy_round_trip_and_history(client: httpx.Client) -> None:
+    policy = client.get(POLICY_URL).json()
+    assert policy["min_replicas"] == 0 and policy["jobs_per_replica"] == 1
+    changed = policy | {"max_replicas": 3, "idle_to_zero_s": 30}
+    response = client.put(POLICY_URL, json=changed, headers={"X-Sdq-Actor": "alice"})
+    assert response.status_code == 200 and response.json() == changed
+    assert client.get(POLICY_URL).json() == changed
+    history = client.get("/v1/admin/scaling/events").json()["policy_changes"]
+    assert history[0]["who"] == "alice" and history[0]["model"] == "sdq/tiny"
+    assert '"max_replicas":3' in history[0]["after"].replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        (
+            {"min_replicas": 5, "max_replicas": 2},
+            "policy",
+            "min_replicas (5) exceeds max_replicas (2)",
+        ),
+        ({"max_replicas": -1}, "max_replicas", "greater than or equal to 0"),
+        ({"jobs_per_replica": 0}, "jobs_per_replica", "greater than or equal to 1"),
+        ({"scale_down_delay_s": "soon"}, "scale_down_delay_s", "valid number"),
+        ({"fallback_replicas": 99}, "policy", "fallback_replicas must lie between"),
+        ({"warp": 9}, "warp", "not a known input field"),
+    ],
+)
+def test_invalid_policies_are_422_and_change_nothing(
+    client: httpx.Client, change: dict[str, Any], field: str, message: str
+) -> None:
+    before = client.get(POLICY_URL).json()
+    response = client.put(POLICY_URL, json=before | change)
+    assert response.status_code == 422, response.text
+    fields = {f["field"]: f["description"] for f in response.json()["invalid_fields"]}
+    assert message in fields[field]
+    assert client.get(POLICY_URL).json() == before
+
+
+def test_unknown_model_is_404(client: httpx.Client) -> None:
+    assert client.get("/v1/admin/models/a/b/scaling").status_code == 404
+    assert client.get("/v1/scaling/metrics/a/b").status_code == 404
+
+
+def test_cli_show_and_set(stack: Stack) -> None:
+    env = {**os.environ, "SDQ_URL": stack.url, "COLUMNS": "120"}
+
+    def sdq(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "sdq.cli", "scaling", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    done = sdq("set", "sdq/tiny", "max_replicas=6", "max_queue_wait_s=4.5", "--actor", "bob")
+    assert done.returncode == 0, done.stderr
+    shown = sdq("show", "sdq/tiny")
+    assert "max_replicas" in shown.stdout and "6" in shown.stdout and "4.5" in shown.stdout
+    refused = sdq("set", "sdq/tiny", "min_replicas=9")
+    assert refused.returncode == 2 and "exceeds max_replicas" in refused.stdout
+    with httpx.Client(base_url=stack.url) as client:
+        assert client.get(POLICY_URL).json()["max_replicas"] == 6
+
+
+def test_keda_metrics_count_queued_and_in_flight(client: httpx.Client) -> None:
+    long = {
+        "prompt": "x",
+        "width": 256,
+        "height": 256,
+        "num_inference_steps": 150,
+        "guidance_scale": 1,
+    }
+    running = client.post("/v1/predictions", json={"model": "sdq/tiny", "input": long}).json()
+    queued = client.post("/v1/predictions", json={"model": "sdq/tiny", "input": long}).json()
+    metrics: dict[str, Any] = {}
+    for _ in range(100):
+        metrics = client.get("/v1/scaling/metrics/sdq/tiny").json()
+        if metrics["in_flight"] == 1:
+            break
+    assert (metrics["queued"], metrics["in_flight"], metrics["work"]) == (1, 1, 2)
+    assert metrics["workers"] == 1 and metrics["desired"] is None  # no sdq scaler in this stack
+    model = client.get("/v1/models/sdq/tiny").json()
+    assert model["queued"] == 1 and model["desired"] is None
+    for prediction in (queued, running):
+        client.post(f"/v1/predictions/{prediction['id']}/cancel")
+        wait_terminal(client, prediction["id"])
+    assert client.get("/v1/scaling/metrics/sdq/tiny").json()["work"] == 0
