@@ -1,0 +1,86 @@
+"""Worker processes on this machine as the actuator: start `sdq worker`s, stop only idle ones."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scaler.actuator import Replicas
+from sdq.child_process import own_session_dying_with_parent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LocalWorker:
+    name: str  # the worker-id prefix its heartbeats carry (SDQ_WORKER_ID)
+    process: subprocess.Popen[bytes]
+    stopping: bool = False
+
+
+@dataclass
+class LocalActuator:
+    """Each model's workers are child processes; scale-in sends SIGTERM (warm shutdown) to
+    workers that are not busy, and to none that is."""
+
+    env: dict[str, str]
+    log_dir: Path | None = None
+    argv: Sequence[str] = (sys.executable, "-m", "sdq.cli", "worker")
+    workers: dict[str, list[LocalWorker]] = field(default_factory=dict)
+    _serial: itertools.count[int] = field(default_factory=itertools.count)
+
+    def _alive(self, model_id: str) -> list[LocalWorker]:
+        alive = [w for w in self.workers.get(model_id, []) if w.process.poll() is None]
+        self.workers[model_id] = alive
+        return alive
+
+    def replicas(self, model_id: str) -> Replicas:
+        running = [w for w in self._alive(model_id) if not w.stopping]
+        return Replicas(len(running), len(running))
+
+    def scale(self, model_id: str, desired: int, busy_worker_ids: frozenset[str]) -> None:
+        running = [w for w in self._alive(model_id) if not w.stopping]
+        if desired > len(running):
+            for _ in range(desired - len(running)):
+                self.workers[model_id].append(self._start(model_id))
+            return
+        busy = {w.name for w in running if any(b.startswith(f"{w.name}:") for b in busy_worker_ids)}
+        # Newest idle first: the older ones are likelier to be warm and loaded.
+        idle = [w for w in reversed(running) if w.name not in busy]
+        for worker in idle[: len(running) - desired]:
+            log.info("stopping idle worker %s of %s", worker.name, model_id)
+            worker.stopping = True
+            worker.process.send_signal(signal.SIGTERM)
+
+    def _start(self, model_id: str) -> LocalWorker:
+        name = f"local-{os.getpid()}-{next(self._serial)}"
+        env = os.environ | self.env | {"SDQ_WORKER_ID": name}
+        output = (self.log_dir / f"{name}.log").open("ab") if self.log_dir else None
+        process = subprocess.Popen(
+            [*self.argv, "--model", model_id],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+            preexec_fn=own_session_dying_with_parent,
+        )
+        log.info("started worker %s for %s (pid %d)", name, model_id, process.pid)
+        return LocalWorker(name, process)
+
+    def stop_all(self, timeout_s: float = 30.0) -> None:
+        procs = [w.process for ws in self.workers.values() for w in ws if w.process.poll() is None]
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
