@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e '.[api,worker,dev]'
+	$(BIN)/python -m pip install -q -e '.[api,worker,scaler,dev]'
 	touch $@
 
 venv: $(STAMP)
