@@ -3,6 +3,7 @@ annotations so that the ReplicaSet removes idle worker pods, never busy ones fir
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -92,9 +93,7 @@ class KubernetesActuator:
             if (pod.metadata.annotations or {}).get(DELETION_COST) == cost:
                 continue
             patch = {"metadata": {"annotations": {DELETION_COST: cost}}}
-            self._retry(
-                f"annotate {name}",
-                lambda name=name, patch=patch: self.core.patch_namespaced_pod(
-                    name, self.namespace, patch
-                ),
+            annotate = functools.partial(
+                self.core.patch_namespaced_pod, name, self.namespace, patch
             )
+            self._retry(f"annotate {name}", annotate)
