@@ -61,7 +61,15 @@ def decide(obs: Observation, policy: ScalingPolicy, state: ScalerState, now: flo
         need, reason = 0, f"{queued} queued, activation above {policy.activation_queue_length}"
     waited = obs.oldest_queued_age_s
     limit = policy.max_queue_wait_s
-    if limit is not None and waited is not None and waited > limit and need <= current:
+    # Not while workers are still starting: their cold start is what the job is waiting for.
+    starting = obs.ready_replicas < current
+    if (
+        limit is not None
+        and waited is not None
+        and waited > limit
+        and need <= current
+        and not starting
+    ):
         need = current + 1
         reason = f"oldest job waited {waited:.1f} s > {limit:.1f} s -> {need}"
 

@@ -41,10 +41,13 @@ class ScalerLoop:
     store: JobStore
     actuator: Actuator
     models: list[str]
-    default_policy: ScalingPolicy
+    default_policies: dict[str, ScalingPolicy]
     heartbeat_ttl_s: float
     clock: Callable[[], float]
     states: dict[str, ScalerState] = field(default_factory=dict)
+
+    def _default(self, model_id: str) -> ScalingPolicy:
+        return self.default_policies.get(model_id) or ScalingPolicy()
 
     def tick(self) -> dict[str, Decision]:
         """One pass over every model; a failure to measure one model never stops the others."""
@@ -58,19 +61,17 @@ class ScalerLoop:
         replicas = self.actuator.replicas(model_id)
         busy: frozenset[str] = frozenset()
         try:
-            policy = load_policy(self.store, model_id, self.default_policy)
+            policy = load_policy(self.store, model_id, self._default(model_id))
             load = measure(self.store, model_id, now, self.heartbeat_ttl_s)
             busy = load.busy_worker_ids
+            # Ready means serving: a worker publishes heartbeats only once its model is loaded.
+            ready = min(replicas.ready, len(load.workers))
             obs = Observation(
-                load.queued,
-                load.in_flight,
-                load.oldest_queued_age_s,
-                replicas.current,
-                replicas.ready,
+                load.queued, load.in_flight, load.oldest_queued_age_s, replicas.current, ready
             )
         except Exception as error:  # Redis unreachable: decide holds (or falls back), never zero
             log.warning("measuring %s failed: %s", model_id, error)
-            policy = self.default_policy
+            policy = self._default(model_id)
             obs = Observation(None, None, None, replicas.current, replicas.ready, str(error))
         decision = decide(obs, policy, self.states.get(model_id, ScalerState()), now)
         self.states[model_id] = decision.state

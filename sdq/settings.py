@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(default=8, ge=1, le=256)
     webhook_lease_s: float = Field(default=60.0, gt=0)
 
+    scaler_poll_interval_s: float = Field(default=2.0, gt=0, description="Scaler tick interval")
+
     device: Literal["auto", "cpu", "cuda"] = "auto"
     torch_threads: int | None = Field(default=None, ge=1)
     worker_id: str | None = None

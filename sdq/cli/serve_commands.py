@@ -149,6 +149,16 @@ def register(app: typer.Typer) -> None:
         settings = _settings()
         run_webhook_service(settings, _require_redis(settings))
 
+    @app.command()
+    def scaler() -> None:
+        """Run the scaler with local worker processes: each served model's workers follow its
+        queued + in-flight work, from zero and back (Kubernetes mode comes with the chart)."""
+        from scaler.run import run_local_scaler
+
+        settings = _settings()
+        configure_logging(settings, "scaler")
+        run_local_scaler(settings, _require_redis(settings))
+
     @app.command("webhook-secret")
     def webhook_secret_command() -> None:
         """Print the whsec_ secret webhooks are signed with (to configure receivers)."""

@@ -46,7 +46,9 @@ POLICY = ScalingPolicy(scale_down_delay_s=30, idle_to_zero_s=60)
 
 
 def make_loop(store: JobStore, actuator: RecordingActuator, clock: FakeClock) -> ScalerLoop:
-    return ScalerLoop(store, actuator, ["sdq/tiny"], POLICY, heartbeat_ttl_s=1e9, clock=clock)
+    return ScalerLoop(
+        store, actuator, ["sdq/tiny"], {"sdq/tiny": POLICY}, heartbeat_ttl_s=1e9, clock=clock
+    )
 
 
 def busy(worker: str, job_id: str) -> Heartbeat:

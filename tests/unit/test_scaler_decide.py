@@ -21,7 +21,7 @@ def seen(
         in_flight=in_flight,
         oldest_queued_age_s=kw.get("age"),  # type: ignore[arg-type]
         current_replicas=current,
-        ready_replicas=current,
+        ready_replicas=kw.get("ready", current),  # type: ignore[arg-type]
         metric_error=kw.get("error"),  # type: ignore[arg-type]
     )
 
@@ -58,6 +58,8 @@ CASES = [
     Case("idle to zero after the cooldown", seen(0, 0, 1), 0, "0 queued + 0 in flight -> 0",
          {"scale_down_delay_s": 0}, ScalerState(last_work_at=NOW - 301)),
     Case("queue wait adds a worker", seen(2, 2, 2, age=9.0), 3, "oldest job waited 9.0 s > 4.0 s -> 3",
+         {"max_queue_wait_s": 4.0, "jobs_per_replica": 2}),
+    Case("queue wait adds none while workers are still starting", seen(2, 2, 2, age=9.0, ready=1), 2, "-> 2",
          {"max_queue_wait_s": 4.0, "jobs_per_replica": 2}),
     Case("queue wait within bounds adds none", seen(2, 2, 2, age=3.0), 2, "-> 2",
          {"max_queue_wait_s": 4.0, "jobs_per_replica": 2}),
