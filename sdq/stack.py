@@ -6,7 +6,6 @@ import contextlib
 import logging
 import os
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -65,9 +64,3 @@ def running_stack(
         stack.callback(supervisor.stop, stop_grace_s)
         url = f"http://{settings.host}:{settings.port}"
         yield StackInfo(url, redis_url, embedded), supervisor
-
-
-def supervise_forever(supervisor: Supervisor, interval_s: float = 0.5) -> None:
-    while True:
-        supervisor.tick()
-        time.sleep(interval_s)

@@ -63,9 +63,6 @@ class Supervisor:
         child.restart_at = None
         log.info("started %s (pid %d)", child.spec.name, child.process.pid)
 
-    def pids(self) -> dict[str, int | None]:
-        return {c.spec.name: c.process.pid if c.process else None for c in self._children}
-
     def tick(self, now: float | None = None) -> None:
         """Restart children that exited, after their backoff delay."""
         now = time.monotonic() if now is None else now
