@@ -41,15 +41,18 @@ def put_policy(model_id: str, policy: ScalingPolicy, who: str, now: float) -> Op
     )
 
 
-def policy_changes(count: int = 100) -> Op[list[dict[str, Any]]]:
-    def decode(raw: list[Any]) -> list[dict[str, Any]]:
-        return [json.loads(fields["change"]) | {"id": entry_id} for entry_id, fields in raw]
+def _newest_json_entries(stream: str, field: str, count: int) -> Op[list[dict[str, Any]]]:
+    """The newest entries of a stream whose `field` holds a JSON object, each with its id."""
 
-    return Op(
-        keys=(),
-        args=("XREVRANGE", keys.scaling_policy_changes(), "+", "-", "COUNT", str(count)),
-        decode=decode,
-    )
+    def decode(raw: list[Any]) -> list[dict[str, Any]]:
+        return [json.loads(fields[field]) | {"id": entry_id} for entry_id, fields in raw]
+
+    return Op(keys=(), args=("XREVRANGE", stream, "+", "-", "COUNT", str(count)), decode=decode)
+
+
+def policy_changes(count: int = 100) -> Op[list[dict[str, Any]]]:
+    """The newest policy changes (who, when, model, before, after)."""
+    return _newest_json_entries(keys.scaling_policy_changes(), "change", count)
 
 
 def load_policy(store: JobStore, model_id: str, default: ScalingPolicy) -> ScalingPolicy:
@@ -58,15 +61,7 @@ def load_policy(store: JobStore, model_id: str, default: ScalingPolicy) -> Scali
 
 def scaling_events(count: int = 100) -> Op[list[dict[str, Any]]]:
     """The newest scaling decisions that changed a model's worker count."""
-
-    def decode(raw: list[Any]) -> list[dict[str, Any]]:
-        return [json.loads(fields["event"]) | {"id": entry_id} for entry_id, fields in raw]
-
-    return Op(
-        keys=(),
-        args=("XREVRANGE", keys.scaling_events(), "+", "-", "COUNT", str(count)),
-        decode=decode,
-    )
+    return _newest_json_entries(keys.scaling_events(), "event", count)
 
 
 def latest_decision(model_id: str) -> Op[dict[str, Any] | None]:
