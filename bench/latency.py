@@ -24,6 +24,20 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def wait_for_a_worker(http: httpx.Client, timeout_s: float = 300) -> None:
+    """Until the stack reports a live worker for its first model."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if http.get("/v1/models").json()["results"][0]["workers"] >= 1:
+                return
+        except (httpx.TransportError, KeyError):
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError("stack did not become ready")
+        time.sleep(0.2)
+
+
 def summarize(values: list[float]) -> dict[str, float]:
     return {
         "p50_ms": round(percentile(values, 50) * 1000, 2),
@@ -45,16 +59,7 @@ def run(
             running_stack(settings) as (info, _supervisor),
             httpx.Client(base_url=info.url, timeout=120) as http,
         ):
-            deadline = time.monotonic() + 300
-            while True:
-                try:
-                    if http.get("/v1/models").json()["results"][0]["workers"] >= 1:
-                        break
-                except (httpx.TransportError, KeyError):
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError("stack did not become ready")
-                time.sleep(0.2)
+            wait_for_a_worker(http)
             body = {
                 "model": "sdq/tiny",
                 "input": {

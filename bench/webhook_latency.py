@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from bench.latency import summarize
+from bench.latency import summarize, wait_for_a_worker
 from sdq.embedded_redis import free_port
 from sdq.settings import ModelSpec, load_settings
 from sdq.stack import running_stack
@@ -45,14 +45,7 @@ def run(jobs: int) -> dict[str, Any]:
             running_stack(settings) as (info, _),
             httpx.Client(base_url=info.url, timeout=120) as http,
         ):
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline:
-                try:
-                    if http.get("/v1/models").json()["results"][0]["workers"] >= 1:
-                        break
-                except (httpx.TransportError, KeyError):
-                    pass
-                time.sleep(0.2)
+            wait_for_a_worker(http)
             for _ in range(jobs):
                 body = {
                     "model": "sdq/tiny",

@@ -86,3 +86,9 @@ def live_workers(now: float, ttl_s: float) -> Op[list[Heartbeat]]:
         decode=decode,
         script=_LIVE,
     )
+
+
+def model_workers(beats: list[Heartbeat], model_id: str) -> tuple[list[Heartbeat], int]:
+    """One model's live workers, and how many of them are busy (its in-flight work)."""
+    mine = [beat for beat in beats if beat.model == model_id]
+    return mine, sum(1 for beat in mine if beat.state is WorkerState.BUSY)

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from api.deps import BaseUrl, State
 from api.errors import NotFound
 from sdq import heartbeat
-from sdq.heartbeat import Heartbeat, WorkerState
+from sdq.heartbeat import Heartbeat, model_workers
 from sdq.scaling_policy_store import latest_decision
 from sdq.settings import ModelSpec
 from sdq.store import queued_summary
@@ -25,7 +25,7 @@ def _model(
     workers: list[Heartbeat],
     decision: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    mine = [w for w in workers if w.model == spec.id]
+    mine, in_flight = model_workers(workers, spec.id)
     return {
         "owner": spec.owner,
         "name": spec.name,
@@ -33,7 +33,7 @@ def _model(
         "url": f"{base_url}/v1/models/{spec.id}",
         "visibility": "public",
         "queued": queued,
-        "in_flight": sum(1 for w in mine if w.state is WorkerState.BUSY),
+        "in_flight": in_flight,
         "workers": len(mine),
         "desired": decision["desired"] if decision else None,
         "limits": {"min_size": spec.min_size, "max_size": spec.max_size},

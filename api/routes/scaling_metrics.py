@@ -10,7 +10,6 @@ from fastapi import APIRouter
 from api.deps import State
 from api.errors import NotFound
 from sdq import heartbeat
-from sdq.heartbeat import WorkerState
 from sdq.scaling_policy_store import latest_decision
 from sdq.store import queued_summary
 
@@ -27,8 +26,7 @@ async def scaling_metrics(owner: str, name: str, state: State) -> dict[str, Any]
     queued, oldest = await state.store.run(queued_summary(model_id))
     now = time.time()
     live = await state.store.run(heartbeat.live_workers(now, state.settings.heartbeat_ttl_s))
-    mine = [w for w in live if w.model == model_id]
-    in_flight = sum(1 for w in mine if w.state is WorkerState.BUSY)
+    mine, in_flight = heartbeat.model_workers(live, model_id)
     decision = await state.store.run(latest_decision(model_id))
     return {
         "model": model_id,
