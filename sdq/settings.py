@@ -12,6 +12,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sdq.scaling_policy import ScalingPolicy
 
 TINY_MODEL_ID = "sdq/tiny"
+SYNTHETIC_MODEL_ID = "sdq/synthetic"
+
+ModelKind = Literal["diffusers", "synthetic"]
 
 
 class ModelSpec(BaseModel):
@@ -21,6 +24,11 @@ class ModelSpec(BaseModel):
     source: str | None = Field(
         default=None,
         description="A Hugging Face id or a local folder; defaults to the id itself.",
+    )
+    kind: ModelKind = Field(
+        default="diffusers",
+        description="`synthetic`: a load-test stand-in that sleeps per step and draws nothing "
+        "(implied by the id sdq/synthetic)",
     )
     min_size: int = Field(default=64, ge=8)
     max_size: int = Field(default=2048, ge=8)
@@ -33,6 +41,12 @@ class ModelSpec(BaseModel):
     def _bounds_ordered(self) -> ModelSpec:
         if self.min_size > self.max_size:
             raise ValueError(f"min_size {self.min_size} exceeds max_size {self.max_size}")
+        return self
+
+    @model_validator(mode="after")
+    def _synthetic_by_id(self) -> ModelSpec:
+        if self.id == SYNTHETIC_MODEL_ID:
+            self.kind = "synthetic"
         return self
 
     @classmethod
@@ -108,6 +122,10 @@ class Settings(BaseSettings):
     webhook_lease_s: float = Field(default=60.0, gt=0)
 
     scaler_poll_interval_s: float = Field(default=2.0, gt=0, description="Scaler tick interval")
+
+    synthetic_step_seconds: float = Field(
+        default=0.1, ge=0, le=60, description="Seconds per step of synthetic models (sleeping)"
+    )
 
     device: Literal["auto", "cpu", "cuda"] = "auto"
     torch_threads: int | None = Field(default=None, ge=1)

@@ -27,6 +27,7 @@ def process_env(redis_url: str, data_dir: Path, port: int, **extra: str) -> dict
             "SDQ_DATA_DIR": str(data_dir),
             "SDQ_PORT": str(port),
             "SDQ_HOST": "127.0.0.1",
+            "SDQ_MODELS": "sdq/tiny,sdq/synthetic",
             "SDQ_TORCH_THREADS": "1",
             "SDQ_HEARTBEAT_INTERVAL_S": "1",
             "SDQ_HEARTBEAT_TTL_S": "4",

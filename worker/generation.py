@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import diffusers
@@ -11,11 +10,8 @@ from PIL.Image import Image
 
 from sdq.inputs import GenerationInput
 from sdq.schedulers import find_scheduler
+from worker.engine import GenerationCanceled, StepCallback
 from worker.pipeline import LoadedModel
-
-
-class GenerationCanceled(Exception):
-    """The job was canceled while it ran; raised from the step callback to stop the loop."""
 
 
 class SchedulerCache:
@@ -38,10 +34,6 @@ class SchedulerCache:
 def generators(seed: int, count: int) -> list[torch.Generator]:
     """One CPU generator per image, seeded seed, seed+1, ...: the same on every device."""
     return [torch.Generator(device="cpu").manual_seed(seed + i) for i in range(count)]
-
-
-# Called after each denoising step with (step, total, latents); returning True stops the job.
-StepCallback = Callable[[int, int, torch.Tensor], bool]
 
 
 def generate(

@@ -13,7 +13,7 @@ from sdq.job import Job, JobMetrics, JobStatus
 from sdq.logs import current_job_id
 from sdq.storage import output_key
 from sdq.store import transition
-from worker.generation import GenerationCanceled, generate
+from worker.engine import GenerationCanceled
 from worker.png import encode_png
 from worker.progress import ProgressReporter
 from worker.runtime import WorkerRuntime
@@ -66,7 +66,7 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
     started = time.perf_counter()
     try:
         reporter = ProgressReporter(runtime, job, request)
-        images = generate(runtime.model, runtime.schedulers, request, on_step=reporter)
+        images = runtime.engine.generate(request, on_step=reporter)
         predict_time = time.perf_counter() - started
         for index, image in enumerate(images):
             key = output_key(job.id, f"out-{job.attempt}-{index}.png")

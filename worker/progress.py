@@ -5,12 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import torch
-
 from sdq.inputs import GenerationInput
 from sdq.job import Job
 from sdq.store import append_event
-from worker.previews import latent_space, preview_data_url
 from worker.runtime import WorkerRuntime
 
 
@@ -23,9 +20,9 @@ class ProgressReporter:
         self._request = request
         self._started = time.perf_counter()
         self._preview_every = request.preview_every
-        self._space = latent_space(runtime.model.pipeline)
+        self._notice = runtime.engine.notice
 
-    def __call__(self, step: int, total: int, latents: torch.Tensor) -> bool:
+    def __call__(self, step: int, total: int, latents: Any) -> bool:
         elapsed = time.perf_counter() - self._started
         rate = step / elapsed if elapsed > 0 else 0.0
         eta = (total - step) / rate if rate > 0 else None
@@ -36,10 +33,14 @@ class ProgressReporter:
             "eta_s": None if eta is None else round(eta, 3),
         }
         line = f"{step}/{total} steps, {rate:.2f} it/s"
+        if step == 1 and self._notice:
+            line = f"{self._notice}\n{line}"
         stop = self._emit("progress", data, line, webhook_event="logs")
         if not stop and self._preview_every and step % self._preview_every == 0:
-            image = preview_data_url(latents, self._space)
-            stop = self._emit("preview", {"step": step, "total": total, "image": image}, "")
+            image = self._runtime.engine.preview(latents)
+            if image is not None:
+                preview = {"step": step, "total": total, "image": image}
+                stop = self._emit("preview", preview, "")
         return stop
 
     def output(self, keys: list[str]) -> None:

@@ -12,17 +12,15 @@ import redis
 from sdq.settings import Settings
 from sdq.storage import LocalOutputStorage, OutputStorage
 from sdq.store import JobStore
-from worker.generation import SchedulerCache
+from worker.engine import Engine, load_engine
 from worker.heartbeat_thread import HeartbeatPublisher
-from worker.pipeline import LoadedModel, load_model
 
 
 @dataclass
 class WorkerRuntime:
     settings: Settings
     worker_id: str
-    model: LoadedModel
-    schedulers: SchedulerCache
+    engine: Engine
     store: JobStore
     storage: OutputStorage
     heartbeat: HeartbeatPublisher
@@ -43,7 +41,7 @@ def start_runtime(settings: Settings, redis_url: str, model_id: str) -> WorkerRu
     spec = settings.model(model_id)
     if spec is None:
         raise ValueError(f"model {model_id!r} is not among the served models")
-    model = load_model(spec, settings)
+    engine = load_engine(spec, settings)
     store = JobStore(redis.Redis.from_url(redis_url, decode_responses=True))
     worker_id = new_worker_id(settings)
     beat = HeartbeatPublisher(
@@ -53,8 +51,7 @@ def start_runtime(settings: Settings, redis_url: str, model_id: str) -> WorkerRu
     return WorkerRuntime(
         settings=settings,
         worker_id=worker_id,
-        model=model,
-        schedulers=SchedulerCache(model.pipeline.scheduler),
+        engine=engine,
         store=store,
         storage=LocalOutputStorage(settings.outputs_dir),
         heartbeat=beat,

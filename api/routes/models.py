@@ -32,6 +32,10 @@ def _model(
         "id": spec.id,
         "url": f"{base_url}/v1/models/{spec.id}",
         "visibility": "public",
+        "kind": spec.kind,
+        "description": "synthetic load-test model: sleeps per step, placeholder images"
+        if spec.kind == "synthetic"
+        else None,
         "queued": queued,
         "in_flight": in_flight,
         "workers": len(mine),

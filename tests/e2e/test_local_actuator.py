@@ -15,8 +15,8 @@ from scaler.measure import measure
 from sdq.store import JobStore
 from tests.helpers import Stack, process_env, wait_terminal, wait_until
 
-MODEL = "sdq/tiny"
-LONG = {"prompt": "x", "width": 256, "height": 256, "num_inference_steps": 150, "guidance_scale": 1}
+MODEL = "sdq/synthetic"
+LONG = {"prompt": "x", "num_inference_steps": 80}  # 8 s at the default 0.1 s per step
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_zero_to_n_to_zero_and_busy_workers_survive_scale_in(
     assert actuator.replicas(MODEL).current == 0
     actuator.scale(MODEL, 2, frozenset())
     assert actuator.replicas(MODEL).current == 2
-    wait_until(lambda: live_workers(store) == 2, 120, "two workers to load the model")
+    wait_until(lambda: live_workers(store) == 2, 60, "two workers to start")
 
     with httpx.Client(base_url=api_only.url, timeout=30) as client:
         job = client.post("/v1/predictions", json={"model": MODEL, "input": LONG}).json()

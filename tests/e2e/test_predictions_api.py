@@ -134,9 +134,14 @@ def test_list_is_newest_first_and_paginates(client: httpx.Client) -> None:
 
 def test_models_lists_served_models_with_queue_depth(client: httpx.Client, stack: Stack) -> None:
     body = client.get("/v1/models").json()
-    [model] = body["results"]
-    assert model["id"] == "sdq/tiny"
-    assert model["workers"] == 1
+    model, synthetic = body["results"]
+    assert (model["id"], model["kind"], model["workers"]) == ("sdq/tiny", "diffusers", 1)
+    assert (synthetic["id"], synthetic["kind"], synthetic["workers"]) == (
+        "sdq/synthetic",
+        "synthetic",
+        0,
+    )
+    assert "synthetic" in synthetic["description"]
     assert {"queued", "in_flight"} <= model.keys()
     assert client.get("/v1/models/sdq/tiny").json()["url"] == f"{stack.url}/v1/models/sdq/tiny"
     assert client.get("/v1/models/sdq/none").status_code == 404

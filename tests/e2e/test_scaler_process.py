@@ -1,4 +1,4 @@
-"""`sdq scaler` with local workers: a job arriving at zero starts one; idle, the pool goes back to 0."""
+"""`sdq scaler` with local workers: a burst at zero starts up to max; idle, the pool goes back to 0."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import redis
 
 from tests.helpers import Stack, start, stop, wait_terminal, wait_until
 
-MODEL = "sdq/tiny"
+MODEL = "sdq/synthetic"
+BURST = 6
 
 
 @pytest.fixture
@@ -30,12 +31,10 @@ def workers(client: httpx.Client) -> int:
     return count
 
 
-def test_scales_from_zero_for_a_job_and_back_to_zero_when_idle(
-    api_only: Stack, tmp_path: Path
-) -> None:
+def test_a_burst_scales_from_zero_to_max_and_back_to_zero(api_only: Stack, tmp_path: Path) -> None:
     with api_only.http() as client:
         policy = client.get(f"/v1/admin/models/{MODEL}/scaling").json()
-        fast = policy | {"scale_down_delay_s": 0, "idle_to_zero_s": 2}
+        fast = policy | {"scale_down_delay_s": 0, "idle_to_zero_s": 2, "max_replicas": 3}
         assert client.put(f"/v1/admin/models/{MODEL}/scaling", json=fast).status_code == 200
         scaler = start(
             ["scaler"],
@@ -45,17 +44,23 @@ def test_scales_from_zero_for_a_job_and_back_to_zero_when_idle(
         try:
             time.sleep(2)
             assert workers(client) == 0, "no work: no worker"
-            job = client.post(
-                "/v1/predictions",
-                json={"model": MODEL, "input": {"prompt": "x", "width": 64, "height": 64}},
-            )
-            done = wait_terminal(client, job.json()["id"], timeout=120)
-            assert done["status"] == "succeeded"
-            assert client.get(f"/v1/models/{MODEL}").json()["desired"] is not None
-            wait_until(lambda: workers(client) == 0, 60, "the idle worker to be stopped")
+            jobs = [
+                client.post(
+                    "/v1/predictions",
+                    json={"model": MODEL, "input": {"prompt": f"{i}", "num_inference_steps": 20}},
+                ).json()
+                for i in range(BURST)
+            ]
+            wait_until(lambda: workers(client) == 3, 60, "the pool to reach max_replicas")
+            done = [wait_terminal(client, job["id"], timeout=120) for job in jobs]
+            assert [d["status"] for d in done] == ["succeeded"] * BURST
+            assert "synthetic" in done[0]["logs"], "responses say the model is synthetic"
+            wait_until(lambda: workers(client) == 0, 60, "the idle workers to be stopped")
             events = client.get("/v1/admin/scaling/events").json()["events"]
             moves = [(e["from"], e["to"]) for e in reversed(events) if e["model"] == MODEL]
-            assert moves[-2:] == [(0, 1), (1, 0)], moves
+            assert moves[0][0] == 0 and max(to for _, to in moves) == 3, moves
+            assert moves[-1][1] == 0, moves
+            assert all(to >= 0 for _, to in moves)
         finally:
             stop(scaler)
         assert scaler.returncode == 0, (tmp_path / "scaler.log").read_text()[-3000:]

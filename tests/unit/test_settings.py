@@ -56,3 +56,16 @@ def test_inconsistent_settings_fail_at_start_up(overrides: dict[str, object], me
 def test_model_ids_are_owner_slash_name(bad: str) -> None:
     with pytest.raises(ValidationError):
         ModelSpec(id=bad)
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind"),
+    [
+        ({"id": "sdq/tiny"}, "diffusers"),
+        ({"id": "sdq/synthetic"}, "synthetic"),
+        ({"id": "load/test", "kind": "synthetic"}, "synthetic"),
+        ({"id": "sdq/synthetic", "kind": "diffusers"}, "synthetic"),
+    ],
+)
+def test_model_kind_synthetic_by_id_or_explicitly(spec: dict[str, str], kind: str) -> None:
+    assert ModelSpec.model_validate(spec).kind == kind

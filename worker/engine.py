@@ -1,0 +1,46 @@
+"""The seam between a job and what draws it: a diffusers pipeline, or the synthetic stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from PIL.Image import Image
+
+from sdq.inputs import GenerationInput
+from sdq.settings import ModelSpec, Settings
+
+# Called after each denoising step with (step, total, latents); returning True stops the job.
+StepCallback = Callable[[int, int, Any], bool]
+
+
+class GenerationCanceled(Exception):
+    """The job was canceled while it ran; raised from the step callback to stop the loop."""
+
+
+class Engine(Protocol):
+    """One loaded model, ready to generate; one job at a time."""
+
+    @property
+    def notice(self) -> str | None:
+        """Said in every job's logs (e.g. that the output is synthetic)."""
+        ...
+
+    def generate(self, request: GenerationInput, on_step: StepCallback) -> list[Image]:
+        """`num_outputs` images; raises GenerationCanceled when `on_step` says stop."""
+        ...
+
+    def preview(self, latents: Any) -> str | None:
+        """A small data-URL image of the latents mid-generation, or None if it has none."""
+        ...
+
+
+def load_engine(spec: ModelSpec, settings: Settings) -> Engine:
+    """Load the model's engine; torch and diffusers are imported only for a real model."""
+    if spec.kind == "synthetic":
+        from worker.synthetic_engine import SyntheticEngine
+
+        return SyntheticEngine(spec.id, settings.synthetic_step_seconds)
+    from worker.diffusers_engine import DiffusersEngine
+
+    return DiffusersEngine.load(spec, settings)

@@ -1,0 +1,49 @@
+"""The synthetic engine for capacity tests: sleeps per step (no CPU, like a GPU-bound job),
+reports real progress, and returns a flat placeholder image that says what it is."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+from PIL import Image, ImageDraw
+
+from sdq.inputs import GenerationInput
+from worker.engine import GenerationCanceled, StepCallback
+
+
+def placeholder(width: int, height: int, seed: int, label: str) -> Image.Image:
+    """A flat colour picked by the seed, labelled, so outputs differ and are recognisably fake."""
+    red, green, blue = hashlib.sha256(str(seed).encode()).digest()[:3]
+    image = Image.new("RGB", (width, height), (red, green, blue))
+    ImageDraw.Draw(image).text((4, 4), label, fill=(255 - red, 255 - green, 255 - blue))
+    return image
+
+
+@dataclass
+class SyntheticEngine:
+    model_id: str
+    step_seconds: float
+
+    @property
+    def notice(self) -> str:
+        return (
+            f"{self.model_id} is synthetic: {self.step_seconds:g} s per step, "
+            "a placeholder image, no real generation"
+        )
+
+    def generate(self, request: GenerationInput, on_step: StepCallback) -> list[Image.Image]:
+        assert request.seed is not None, "the API fixes the seed before enqueue"
+        total = request.num_inference_steps
+        for step in range(1, total + 1):
+            time.sleep(self.step_seconds)
+            if on_step(step, total, None):
+                raise GenerationCanceled()
+        return [
+            placeholder(request.width, request.height, request.seed + i, f"synthetic {i}")
+            for i in range(request.num_outputs)
+        ]
+
+    def preview(self, latents: object) -> None:
+        return None
