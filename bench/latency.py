@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from sdq.embedded_redis import free_port
+from sdq.scaling_policy import ScalingPolicy
 from sdq.settings import ModelSpec, load_settings
 from sdq.stack import running_stack
 
@@ -24,8 +25,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+WARM_TINY = ModelSpec(id="sdq/tiny", scaling=ScalingPolicy(min_replicas=1))
+
+
 def wait_for_a_worker(http: httpx.Client, timeout_s: float = 300) -> None:
-    """Until the stack reports a live worker for its first model."""
+    """Until the stack reports a live worker for its first model (kept warm by min_replicas)."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
@@ -53,7 +57,7 @@ def run(
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(
-            data_dir=Path(tmp), port=free_port(), models=[ModelSpec(id="sdq/tiny")], redis_url=None
+            data_dir=Path(tmp), port=free_port(), models=[WARM_TINY], redis_url=None
         )
         with (
             running_stack(settings) as (info, _supervisor),

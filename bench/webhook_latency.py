@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 
-from bench.latency import summarize, wait_for_a_worker
+from bench.latency import WARM_TINY, summarize, wait_for_a_worker
 from sdq.embedded_redis import free_port
-from sdq.settings import ModelSpec, load_settings
+from sdq.settings import load_settings
 from sdq.stack import running_stack
 
 
@@ -38,9 +38,7 @@ def run(jobs: int) -> dict[str, Any]:
     hook = f"http://127.0.0.1:{server.server_address[1]}/hook"
     delays: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(
-            data_dir=Path(tmp), port=free_port(), models=[ModelSpec(id="sdq/tiny")]
-        )
+        settings = load_settings(data_dir=Path(tmp), port=free_port(), models=[WARM_TINY])
         with (
             running_stack(settings) as (info, _),
             httpx.Client(base_url=info.url, timeout=120) as http,

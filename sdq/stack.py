@@ -1,4 +1,5 @@
-"""One machine's whole stack: embedded Redis (unless SDQ_REDIS_URL), the API, one worker per model."""
+"""One machine's whole stack: embedded Redis (unless SDQ_REDIS_URL), the API, the webhook sender,
+and the scaler, which starts each model's workers when work arrives and stops them when idle."""
 
 from __future__ import annotations
 
@@ -23,14 +24,14 @@ class StackInfo:
     embedded_redis: bool
 
 
-def stack_processes(settings: Settings) -> list[ProcessSpec]:
-    """The API and one worker per served model, run through this same CLI."""
+def stack_processes() -> list[ProcessSpec]:
+    """The API, the webhook sender and the local scaler, run through this same CLI."""
     cli = [sys.executable, "-m", "sdq.cli"]
-    specs = [ProcessSpec("api", [*cli, "api"]), ProcessSpec("webhooks", [*cli, "webhooks"])]
-    specs += [
-        ProcessSpec(f"worker[{m.id}]", [*cli, "worker", "--model", m.id]) for m in settings.models
+    return [
+        ProcessSpec("api", [*cli, "api"]),
+        ProcessSpec("webhooks", [*cli, "webhooks"]),
+        ProcessSpec("scaler", [*cli, "scaler"]),
     ]
-    return specs
 
 
 def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
@@ -59,7 +60,7 @@ def running_stack(
         if redis_url is None:
             server = stack.enter_context(EmbeddedRedis(settings.data_dir / "redis"))
             redis_url = server.url
-        supervisor = Supervisor(stack_processes(settings), child_env(settings, redis_url))
+        supervisor = Supervisor(stack_processes(), child_env(settings, redis_url))
         supervisor.start()
         stack.callback(supervisor.stop, stop_grace_s)
         url = f"http://{settings.host}:{settings.port}"

@@ -55,18 +55,6 @@ def _require_redis(settings: Settings) -> str:
     return settings.redis_url
 
 
-def _wait_for_workers(client: SdqClient, settings: Settings, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    want = {m.id for m in settings.models}
-    while True:
-        ready = {m["id"] for m in client.models() if m["workers"] > 0}
-        if want <= ready:
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"workers not ready within {timeout_s} s: {sorted(want - ready)}")
-        time.sleep(0.2)
-
-
 def _summary(info: StackInfo, settings: Settings) -> Table:
     table = Table(title="sdq is up", show_header=False, title_justify="left")
     table.add_row("API", info.url)
@@ -74,6 +62,7 @@ def _summary(info: StackInfo, settings: Settings) -> Table:
     redis_label = f"{info.redis_url} (embedded)" if info.embedded_redis else info.redis_url
     table.add_row("Redis", redis_label)
     table.add_row("Models", ", ".join(m.id for m in settings.models))
+    table.add_row("Workers", "started when work arrives, stopped when idle (`sdq scaling show`)")
     table.add_row("Data dir", str(settings.data_dir.resolve()))
     table.add_row("Webhooks", "signed with the secret `sdq webhook-secret` prints")
     return table
@@ -92,7 +81,8 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDirOpt = None,
         model: ModelOpt = None,
     ) -> None:
-        """Run everything on this machine: Redis (embedded unless SDQ_REDIS_URL), API, workers."""
+        """Run everything on this machine: Redis (embedded unless SDQ_REDIS_URL), the API, the
+        webhook sender and the scaler, which starts workers when jobs arrive (from zero)."""
         settings = _settings(host, port, data_dir, model)
         configure_logging(settings, "up")
         # Both explicitly: a shell without job control starts background jobs with SIGINT ignored.
@@ -101,9 +91,8 @@ def register(app: typer.Typer) -> None:
         try:
             with running_stack(settings) as (info, supervisor):
                 client = SdqClient(info.url)
-                with console.status("starting API and workers (loading models)…"):
+                with console.status("starting Redis, the API and the scaler…"):
                     client.wait_ready(timeout_s=120)
-                    _wait_for_workers(client, settings, timeout_s=600)
                 console.print(_summary(info, settings))
                 console.print("Press Ctrl-C to stop.")
                 while True:
@@ -152,7 +141,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def scaler() -> None:
         """Run the scaler with local worker processes: each served model's workers follow its
-        queued + in-flight work, from zero and back (Kubernetes mode comes with the chart)."""
+        queued + in-flight work, from zero and back."""
         from scaler.run import run_local_scaler
 
         settings = _settings()
@@ -180,12 +169,11 @@ def register(app: typer.Typer) -> None:
         configure_logging(settings, "demo")
         with running_stack(settings) as (info, _supervisor):
             client = SdqClient(info.url)
-            with console.status("starting Redis, API and a worker…"):
+            with console.status("starting Redis, the API and the scaler…"):
                 client.wait_ready(timeout_s=120)
-                _wait_for_workers(client, settings, timeout_s=600)
             model_id = settings.models[0].id
             inputs = {"prompt": prompt, "width": 512, "height": 512, "num_inference_steps": 20}
-            with console.status(f"generating {prompt!r} with {model_id}…"):
+            with console.status(f"starting a {model_id} worker, generating {prompt!r}…"):
                 started = time.perf_counter()
                 prediction = client.wait(client.create(model_id, inputs, wait_s=60))
             if prediction["status"] != "succeeded":
@@ -196,5 +184,6 @@ def register(app: typer.Typer) -> None:
             client.close()
         console.print(
             f"[green]wrote {out.resolve()}[/] ({prediction['id']}, "
+            f"worker start and queue {prediction['metrics']['queue_wait']:.2f} s, "
             f"pipeline {prediction['metrics']['predict_time']:.2f} s, end to end {elapsed:.2f} s)"
         )

@@ -1,4 +1,4 @@
-"""`sdq up` as a user runs it: embedded Redis, API, supervised workers; SIGKILL recovery; clean stop."""
+"""`sdq up` as a user runs it: embedded Redis, API, workers from zero; SIGKILL recovery; clean stop."""
 
 from __future__ import annotations
 
@@ -46,10 +46,14 @@ def start_up(
 
 def ready(url: str) -> bool:
     try:
-        models = httpx.get(f"{url}/v1/models", timeout=2).json()["results"]
-    except (httpx.TransportError, KeyError, json.JSONDecodeError):
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+    except httpx.TransportError:
         return False
-    return all(m["workers"] >= 1 for m in models)
+
+
+def workers(url: str) -> int:
+    count: int = httpx.get(f"{url}/v1/models/sdq/tiny", timeout=5).json()["workers"]
+    return count
 
 
 @pytest.fixture
@@ -80,6 +84,7 @@ def test_sdq_up_serves_the_tiny_model_stops_cleanly_and_keeps_jobs_across_restar
     up = start_up(data_dir, port, up_log)
     try:
         wait_until(lambda: ready(url), 120, "sdq up to be ready")
+        assert workers(url) == 0, "no work yet: no worker"
         out = subprocess.run(  # the documented curl example, through the same HTTP
             [
                 "curl", "-sS", "-X", "POST", f"{url}/v1/predictions",
@@ -89,7 +94,8 @@ def test_sdq_up_serves_the_tiny_model_stops_cleanly_and_keeps_jobs_across_restar
             capture_output=True, check=True, text=True, timeout=90,
         )  # fmt: skip
         prediction = json.loads(out.stdout)
-        assert prediction["status"] == "succeeded", prediction
+        assert prediction["status"] == "succeeded", prediction  # a worker started for it
+        assert workers(url) == 1
         assert (data_dir / "redis" / "appendonlydir").is_dir() or list(
             (data_dir / "redis").glob("*.aof*")
         )
@@ -132,7 +138,7 @@ def test_sdq_up_serves_the_tiny_model_stops_cleanly_and_keeps_jobs_across_restar
 def test_sigkilled_worker_job_runs_again_and_succeeds_exactly_once(
     up_data_dir: Path, redis_server: EmbeddedRedis, up_log: Path
 ) -> None:
-    """With `sdq up`'s default settings: a supervisor restarts the worker, recovery requeues the job."""
+    """With `sdq up`'s default settings: the scaler replaces the worker, recovery requeues the job."""
     data_dir = up_data_dir
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -182,6 +188,9 @@ def test_killing_sdq_up_outright_leaves_no_process_behind(up_data_dir: Path, up_
     url = f"http://127.0.0.1:{port}"
     up = start_up(data_dir, port, up_log)
     wait_until(lambda: ready(url), 120, "sdq up to be ready")
+    body = {"model": "sdq/tiny", "input": {"prompt": "x"} | LONG}
+    httpx.post(f"{url}/v1/predictions", json=body, timeout=30).raise_for_status()
+    wait_until(lambda: workers(url) == 1, 120, "a worker to start for the job")
     children = psutil.Process(up.pid).children(recursive=True)
     names = {" ".join(c.cmdline()[:6]) for c in children}
     assert any("redis-server" in n for n in names) and any("worker" in n for n in names), names
