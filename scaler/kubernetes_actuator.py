@@ -14,6 +14,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from scaler.actuator import Replicas
+from scaler.kubernetes_names import WorkerDeployment
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +24,6 @@ BUSY_COST = "1000"
 RETRYABLE = {409, 429, 500, 502, 503, 504}
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class WorkerDeployment:
-    name: str
-    pod_selector: str  # a label selector matching the deployment's pods
 
 
 @dataclass

@@ -53,7 +53,10 @@ class ScalerLoop:
         """One pass over every model; a failure to measure one model never stops the others."""
         decisions = {}
         for model_id in self.models:
-            decisions[model_id] = self._tick_model(model_id)
+            try:
+                decisions[model_id] = self._tick_model(model_id)
+            except Exception:  # the actuator failed (API server down, RBAC): next tick retries
+                log.exception("scaling %s failed", model_id)
         return decisions
 
     def _tick_model(self, model_id: str) -> Decision:

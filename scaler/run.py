@@ -6,20 +6,70 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
 import redis
 
-from scaler.local_actuator import LocalActuator
+from scaler.actuator import Actuator
 from scaler.loop import ScalerLoop
 from sdq.settings import Settings
 from sdq.store import JobStore
 
 log = logging.getLogger(__name__)
 
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
-def run_local_scaler(settings: Settings, redis_url: str) -> None:
-    """Scale each served model's local `sdq worker` processes from its queued + in-flight work."""
+
+def local_actuator(settings: Settings, redis_url: str) -> tuple[Actuator, Callable[[], None]]:
+    """Worker processes on this machine; on stop, they finish their current image."""
+    from scaler.local_actuator import LocalActuator
+
+    actuator = LocalActuator(env={"SDQ_REDIS_URL": redis_url})
+    return actuator, lambda: actuator.stop_all(timeout_s=settings.job_hard_time_limit_s)
+
+
+def kubernetes_actuator(settings: Settings) -> tuple[Actuator, Callable[[], None]]:
+    """The chart's worker Deployments, through in-cluster config or else the kubeconfig."""
+    from kubernetes import client, config
+
+    from scaler.kubernetes_actuator import KubernetesActuator
+    from scaler.kubernetes_names import worker_deployment
+
+    namespace = settings.kubernetes_namespace
+    try:
+        config.load_incluster_config()
+        where = "in-cluster"
+        if namespace is None:
+            namespace = SERVICE_ACCOUNT_NAMESPACE.read_text().strip()
+    except config.ConfigException:
+        config.load_kube_config()
+        where = "kubeconfig"
+        if namespace is None:
+            _, active = config.list_kube_config_contexts()
+            namespace = active.get("context", {}).get("namespace") or "default"
+    api = client.ApiClient()
+    deployments = {
+        m.id: worker_deployment(settings.kubernetes_release, m.id) for m in settings.models
+    }
+    log.info(
+        "kubernetes (%s), namespace %s: %s",
+        where,
+        namespace,
+        ", ".join(d.name for d in deployments.values()),
+    )
+    actuator = KubernetesActuator(
+        apps=client.AppsV1Api(api),
+        core=client.CoreV1Api(api),
+        namespace=namespace,
+        deployments=deployments,
+    )
+    return actuator, api.close
+
+
+def run_scaler(settings: Settings, redis_url: str) -> None:
+    """Size each served model's workers from its queued + in-flight work until SIGTERM."""
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -27,8 +77,11 @@ def run_local_scaler(settings: Settings, redis_url: str) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    if settings.scaler_actuator == "kubernetes":
+        actuator, close = kubernetes_actuator(settings)
+    else:
+        actuator, close = local_actuator(settings, redis_url)
     store = JobStore(redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=10))
-    actuator = LocalActuator(env={"SDQ_REDIS_URL": redis_url})
     loop = ScalerLoop(
         store=store,
         actuator=actuator,
@@ -38,12 +91,15 @@ def run_local_scaler(settings: Settings, redis_url: str) -> None:
         clock=time.time,
     )
     log.info(
-        "scaler started: %s, every %.1f s", ", ".join(loop.models), settings.scaler_poll_interval_s
+        "scaler started (%s): %s, every %.1f s",
+        settings.scaler_actuator,
+        ", ".join(loop.models),
+        settings.scaler_poll_interval_s,
     )
     try:
         while not stop.is_set():
             loop.tick()
             stop.wait(settings.scaler_poll_interval_s)
     finally:
-        log.info("scaler stopping: workers finish their current image")
-        actuator.stop_all(timeout_s=settings.job_hard_time_limit_s)
+        log.info("scaler stopping")
+        close()

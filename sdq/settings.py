@@ -122,6 +122,15 @@ class Settings(BaseSettings):
     webhook_lease_s: float = Field(default=60.0, gt=0)
 
     scaler_poll_interval_s: float = Field(default=2.0, gt=0, description="Scaler tick interval")
+    scaler_actuator: Literal["local", "kubernetes"] = Field(
+        default="local", description="What `sdq scaler` sizes: local processes or Deployments"
+    )
+    kubernetes_namespace: str | None = Field(
+        default=None, description="Namespace of the worker Deployments; unset: the pod's own"
+    )
+    kubernetes_release: str = Field(
+        default="sdq", description="Helm release name: Deployments are RELEASE-worker-MODELSLUG"
+    )
 
     synthetic_step_seconds: float = Field(
         default=0.1, ge=0, le=60, description="Seconds per step of synthetic models (sleeping)"

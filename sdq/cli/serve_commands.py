@@ -140,13 +140,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def scaler() -> None:
-        """Run the scaler with local worker processes: each served model's workers follow its
-        queued + in-flight work, from zero and back."""
-        from scaler.run import run_local_scaler
+        """Run the scaler: each served model's workers follow its queued + in-flight work, from
+        zero and back, as local processes or Kubernetes Deployments (SDQ_SCALER_ACTUATOR)."""
+        from scaler.run import run_scaler
 
         settings = _settings()
         configure_logging(settings, "scaler")
-        run_local_scaler(settings, _require_redis(settings))
+        run_scaler(settings, _require_redis(settings))
 
     @app.command("webhook-secret")
     def webhook_secret_command() -> None:

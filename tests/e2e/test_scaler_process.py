@@ -1,4 +1,4 @@
-"""`sdq scaler` with local workers: a burst at zero starts up to max; idle, the pool goes back to 0."""
+"""`sdq scaler` as a process: local workers from zero to max and back; Kubernetes Deployments."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ import httpx
 import pytest
 import redis
 
+from scaler.kubernetes_actuator import DELETION_COST, IDLE_COST
+from scaler.kubernetes_names import worker_deployment
+from tests.fake_kubernetes import FakeKubernetes
+from tests.fake_kubernetes import serving as fake_cluster
 from tests.helpers import Stack, start, stop, wait_terminal, wait_until
 
 MODEL = "sdq/synthetic"
@@ -65,3 +69,53 @@ def test_a_burst_scales_from_zero_to_max_and_back_to_zero(api_only: Stack, tmp_p
             stop(scaler)
         assert scaler.returncode == 0, (tmp_path / "scaler.log").read_text()[-3000:]
         client.put(f"/v1/admin/models/{MODEL}/scaling", json=policy)
+
+
+def test_kubernetes_mode_patches_the_charts_worker_deployment(
+    api_only: Stack, tmp_path: Path
+) -> None:
+    """`sdq scaler` with SDQ_SCALER_ACTUATOR=kubernetes and a kubeconfig, against the fake API
+    server: a queued job scales the chart-named Deployment 0 -> 1; once it is gone, the idle
+    pod is marked cheap to delete and the Deployment goes back to 0."""
+    tiny = worker_deployment("sdq", "sdq/tiny")
+    synthetic = worker_deployment("sdq", "sdq/synthetic")
+    fake = FakeKubernetes(namespace="gpu", replicas={tiny.name: 0, synthetic.name: 0})
+    with fake_cluster(fake), api_only.http() as client:
+        policy = client.get("/v1/admin/models/sdq/tiny/scaling").json()
+        fast = policy | {"scale_down_delay_s": 0, "idle_to_zero_s": 0}
+        assert client.put("/v1/admin/models/sdq/tiny/scaling", json=fast).status_code == 200
+        env = api_only.env | {
+            "SDQ_SCALER_POLL_INTERVAL_S": "0.3",
+            "SDQ_SCALER_ACTUATOR": "kubernetes",
+            "KUBECONFIG": str(fake.kubeconfig(tmp_path / "kubeconfig")),
+        }
+        scaler = start(["scaler"], env, tmp_path / "scaler.log")
+        try:
+            job = client.post(
+                "/v1/predictions", json={"model": "sdq/tiny", "input": {"prompt": "x"}}
+            ).json()
+            wait_until(lambda: fake.replicas[tiny.name] == 1, 30, "the Deployment scaled to 1")
+            fake.pods = {f"{tiny.name}-7d9f-abcde": {}}  # the pod the ReplicaSet made
+            client.post(f"/v1/predictions/{job['id']}/cancel").raise_for_status()
+            wait_until(lambda: fake.replicas[tiny.name] == 0, 30, "the Deployment back at 0")
+        finally:
+            stop(scaler)
+        assert scaler.returncode == 0, (tmp_path / "scaler.log").read_text()[-3000:]
+        client.put("/v1/admin/models/sdq/tiny/scaling", json=policy)
+
+    changes = [
+        (method, path, body)
+        for method, path, body in fake.requests
+        if method == "PATCH" or path == fake.pods_path()
+    ]
+    assert changes == [
+        ("PATCH", fake.scale_path(tiny.name), {"spec": {"replicas": 1}}),
+        ("GET", fake.pods_path(), {"labelSelector": [tiny.pod_selector]}),
+        (
+            "PATCH",
+            fake.pods_path(f"{tiny.name}-7d9f-abcde"),
+            {"metadata": {"annotations": {DELETION_COST: IDLE_COST}}},
+        ),
+        ("PATCH", fake.scale_path(tiny.name), {"spec": {"replicas": 0}}),
+    ]
+    assert fake.replicas[synthetic.name] == 0, "no work for the other model: untouched"
