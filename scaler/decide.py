@@ -53,7 +53,9 @@ def decide(obs: Observation, policy: ScalingPolicy, state: ScalerState, now: flo
 
     queued, in_flight = obs.queued, obs.in_flight
     work = queued + in_flight
-    last_work_at = now if work > 0 else state.last_work_at
+    # A scaler that (re)starts next to idle workers starts their idle clock; it never drops them.
+    starts_clock = state.last_work_at is None and current > 0
+    last_work_at = now if work > 0 or starts_clock else state.last_work_at
     need = math.ceil(work / policy.jobs_per_replica)
     reason = f"{queued} queued + {in_flight} in flight -> {need}"
 
@@ -73,18 +75,22 @@ def decide(obs: Observation, policy: ScalingPolicy, state: ScalerState, now: flo
         need = current + 1
         reason = f"oldest job waited {waited:.1f} s > {limit:.1f} s -> {need}"
 
+    to_zero = False
     if need == 0 and current > 0 and last_work_at is not None:
         idle = now - last_work_at
         if idle < policy.idle_to_zero_s:
             need = 1
             reason = f"idle {idle:.0f} s of {policy.idle_to_zero_s:.0f} s before zero -> 1"
+        else:
+            to_zero = True  # the idle cooldown is this step's stabilization
+            reason = f"idle {idle:.0f} s >= {policy.idle_to_zero_s:.0f} s -> 0"
 
     # Stabilize the need itself (limits are the operator's word and apply at once).
     window_start = now - policy.scale_down_delay_s
     recommendations = tuple(r for r in state.recommendations if r[0] > window_start)
     recommendations += ((now, need),)
     desired = need
-    if need < current:
+    if need < current and not to_zero:
         stabilized = min(max(value for _, value in recommendations), current)
         if stabilized > need:
             desired = stabilized

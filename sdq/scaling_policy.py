@@ -17,7 +17,7 @@ class ScalingPolicy(BaseModel):
     activation_queue_length: int = Field(
         default=0, ge=0, description="From zero, wake only when more jobs than this are queued"
     )
-    scale_up_max_step: int = Field(default=4, ge=1, description="At most this many added per tick")
+    scale_up_max_step: int = Field(default=10, ge=1, description="At most this many added per tick")
     scale_down_delay_s: float = Field(
         default=60.0, ge=0, description="Scale down only to the highest need seen in this window"
     )

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from sdq.cli import client_commands, model_commands, scaling_commands, serve_commands
+from sdq.cli import (
+    client_commands,
+    model_commands,
+    scaling_commands,
+    serve_commands,
+    simulate_commands,
+)
 
 app = typer.Typer(
     name="sdq",
@@ -14,6 +20,7 @@ app = typer.Typer(
 )
 serve_commands.register(app)
 client_commands.register(app)
+simulate_commands.register(app)
 app.add_typer(model_commands.app, name="models")
 app.add_typer(scaling_commands.app, name="scaling")
 

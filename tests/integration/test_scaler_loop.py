@@ -102,7 +102,7 @@ def test_policy_changes_take_effect_on_the_next_tick_and_are_recorded(
     for _ in range(5):
         new_job(store)
     loop.tick()
-    assert actuator.counts["sdq/tiny"] == 4  # the default step limit
+    assert actuator.counts["sdq/tiny"] == 5  # one per queued job
     store.run(
         put_policy(
             "sdq/tiny", POLICY.model_copy(update={"max_replicas": 2}), "ops@example", clock.now
