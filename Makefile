@@ -36,6 +36,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.latency --jobs 100
 	$(BIN)/python -m bench.webhook_latency --jobs 50
+	$(BIN)/python -m bench.scale_from_zero -n 50 -c 5
 
 clean:
 	rm -rf $(VENV) .sdq demo.png .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,7 @@ import redis
 
 from scaler.actuator import Actuator
 from scaler.loop import ScalerLoop
+from sdq import keys
 from sdq.settings import Settings
 from sdq.store import JobStore
 
@@ -68,6 +69,23 @@ def kubernetes_actuator(settings: Settings) -> tuple[Actuator, Callable[[], None
     return actuator, api.close
 
 
+WAKE_SETTLE_S = 0.1
+
+
+def wait_for_new_work(store: JobStore, timeout_s: float) -> None:
+    """Sleep until the next tick, or less when a model's queue stops being empty (the job
+    store's create nudges the scaler): a job at zero workers starts one at once. After a nudge
+    it waits a moment more, so that a burst's jobs are all counted by the same tick."""
+    try:
+        woke = store.redis.blpop([keys.scaler_wake()], timeout=timeout_s)
+        if woke:
+            store.redis.delete(keys.scaler_wake())
+            time.sleep(WAKE_SETTLE_S)
+    except redis.RedisError as error:
+        log.warning("waiting for work: %s", error)
+        time.sleep(timeout_s)
+
+
 def run_scaler(settings: Settings, redis_url: str) -> None:
     """Size each served model's workers from its queued + in-flight work until SIGTERM."""
     stop = threading.Event()
@@ -99,7 +117,7 @@ def run_scaler(settings: Settings, redis_url: str) -> None:
     try:
         while not stop.is_set():
             loop.tick()
-            stop.wait(settings.scaler_poll_interval_s)
+            wait_for_new_work(store, settings.scaler_poll_interval_s)
     finally:
         log.info("scaler stopping")
         close()

@@ -82,6 +82,11 @@ def scaling_desired(model_id: str) -> str:
     return f"{PREFIX}:scaling:desired:{model_id}"
 
 
+def scaler_wake() -> str:
+    """List: a nudge for the scaler that a model's queue went from empty to non-empty."""
+    return f"{PREFIX}:scaler:wake"
+
+
 def scaling_events() -> str:
     """Stream (capped): every change of a model's desired worker count, with its reason."""
     return f"{PREFIX}:scaling:events"

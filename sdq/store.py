@@ -91,11 +91,13 @@ def create_job(job: Job, retention_s: int) -> Op[bool]:
             keys.jobs_index(),
             keys.running_jobs(),
             keys.queued_jobs(job.model),
+            keys.scaler_wake(),
         ),
         args=(
             str(retention_s),
             str(int(job.created_at * 1_000_000)),
             json.dumps({"status": job.status.value, "model": job.model}),
+            job.model,
             *encode_fields(record),
         ),
         decode=lambda raw: int(raw) == 1,

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.helpers import Stack, wait_terminal
+from tests.unit.test_keda_docs import documented_scaled_object
 
 POLICY_URL = "/v1/admin/models/sdq/tiny/scaling"
 
@@ -104,6 +105,8 @@ def test_keda_metrics_count_queued_and_in_flight(client: httpx.Client) -> None:
             break
     assert (metrics["queued"], metrics["in_flight"], metrics["work"]) == (1, 1, 2)
     assert metrics["workers"] == 1 and metrics["desired"] is None  # no sdq scaler in this stack
+    [trigger] = documented_scaled_object()["spec"]["triggers"]
+    assert metrics[trigger["metadata"]["valueLocation"]] == 2, "docs/keda.md reads `work`"
     model = client.get("/v1/models/sdq/tiny").json()
     assert model["queued"] == 1 and model["desired"] is None
     for prediction in (queued, running):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -12,6 +13,7 @@ from redis.retry import Retry
 
 from scaler.actuator import Replicas
 from scaler.loop import ScalerLoop
+from scaler.run import wait_for_new_work
 from sdq import heartbeat, keys
 from sdq.heartbeat import Heartbeat, WorkerState
 from sdq.scaling_policy import ScalingPolicy
@@ -125,3 +127,16 @@ def test_unreachable_redis_holds_the_current_size(redis_client: redis.Redis) -> 
         clock.now += 5
     assert decision.desired == 2 and "holding 2" in decision.reason
     assert actuator.calls == []
+
+
+def test_the_scaler_wakes_for_new_work_instead_of_sleeping_out_its_interval(
+    redis_client: redis.Redis,
+) -> None:
+    store = JobStore(redis_client)
+    waiter = threading.Thread(target=wait_for_new_work, args=(store, 120.0))
+    waiter.start()
+    time.sleep(0.2)
+    new_job(store)
+    waiter.join(timeout=30)
+    assert not waiter.is_alive(), "a first queued job ends the scaler's wait"
+    assert redis_client.llen(keys.scaler_wake()) == 0, "the nudge is consumed"

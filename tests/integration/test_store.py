@@ -156,3 +156,14 @@ def test_list_is_newest_first_with_a_stable_cursor(redis_client: redis.Redis) ->
     created = [store.run(get_job(i)).created_at for i in seen]  # type: ignore[union-attr]
     assert created == sorted(created, reverse=True)
     assert set(seen) == {j.id for j in made}
+
+
+def test_a_models_first_queued_job_wakes_the_scaler(redis_client: redis.Redis) -> None:
+    store = JobStore(redis_client)
+    first = new_job(store)
+    new_job(store)  # the queue was not empty: no second nudge
+    assert redis_client.lrange(keys.scaler_wake(), 0, -1) == ["sdq/tiny"]
+    claim(store, first.id, "w1")
+    redis_client.delete(keys.scaler_wake())
+    new_job(store)
+    assert redis_client.llen(keys.scaler_wake()) == 0, "one job is still queued"
