@@ -14,6 +14,9 @@ from sdq.scaling_policy import ScalingPolicy
 # How a scale-in picks its victims: sdq marks busy workers (pod-deletion-cost, or the local
 # actuator's idle-only stop); a plain ReplicaSet deletes the newest pods, busy or not.
 ScaleIn = Literal["idle_only", "newest_first"]
+# An extra tick right after an arrival: sdq's job store nudges the scaler when a model's queue
+# stops being empty; Knative's activator pokes the autoscaler when a request finds no pod.
+Wake = Literal["none", "empty_queue", "zero_pods"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class SimPolicy(Protocol):
     interval_s: float
     scale_in: ScaleIn
     grace_s: float  # how long a busy worker told to leave may finish before it is killed
+    wake: Wake
 
     def tick(self, view: ClusterView, now: float) -> int: ...
 
@@ -43,6 +47,7 @@ class SdqPolicy:
     name: str = "sdq"
     scale_in: ScaleIn = "idle_only"
     grace_s: float = math.inf
+    wake: Wake = "empty_queue"
     state: ScalerState = field(default_factory=ScalerState)
 
     def tick(self, view: ClusterView, now: float) -> int:
@@ -75,6 +80,7 @@ class KpaLikePolicy:
     name: str = "KPA-like"
     scale_in: ScaleIn = "newest_first"
     grace_s: float = 300.0
+    wake: Wake = "zero_pods"
     samples: list[tuple[float, int]] = field(default_factory=list)
     panic_since: float | None = None
     last_desired: int = 0
@@ -126,6 +132,7 @@ class KedaLlenPolicy:
     name: str = "KEDA LLEN"
     scale_in: ScaleIn = "newest_first"
     grace_s: float = 30.0
+    wake: Wake = "none"
     last_poll: float | None = None
     last_active: float | None = None
     recommendations: list[tuple[float, int]] = field(default_factory=list)

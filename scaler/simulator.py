@@ -16,6 +16,7 @@ from scaler.sim_workload import Workload
 
 # Same-time events resolve in this order: work arrives and finishes before a tick looks.
 ARRIVAL, DONE, READY, KILL, TICK = range(5)
+WAKE_SETTLE_S = 0.1  # as scaler.run: a nudged tick waits for the rest of the burst
 
 
 @dataclass
@@ -121,6 +122,11 @@ class _Simulation:
         self.next_job += 1
         job = SimJob(index, self.workload.durations[index], self.now, client)
         self.jobs.append(job)
+        wake = self.policy.wake
+        if (wake == "empty_queue" and not self.queue) or (
+            wake == "zero_pods" and not self.active()
+        ):
+            self.push(self.now + WAKE_SETTLE_S, TICK, "wake")
         self.queue.append(job)
 
     def dispatch(self) -> None:
@@ -249,7 +255,7 @@ class _Simulation:
                     break
             elif self.now >= give_up_at:  # e.g. a policy that kills the same long job forever
                 break
-            if kind == TICK:
+            if kind == TICK and payload != "wake":
                 self.push(self.now + self.policy.interval_s, TICK)
         end = self.now
         held = sum((w.removed if w.removed is not None else end) - w.started for w in self.workers)

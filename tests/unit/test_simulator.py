@@ -58,7 +58,7 @@ def test_a_long_job_with_an_empty_queue_keeps_its_worker_under_sdq() -> None:
     workload = Workload(durations=(1200.0,), arrivals=(0.0,))
     result = simulate(workload, SdqPolicy(), cold_start_s=10)
     assert (result.restarted_jobs, result.unfinished_jobs) == (0, 0)
-    assert result.latencies[0] == pytest.approx(1200 + 10 + 1)
+    assert result.latencies[0] == pytest.approx(1200 + 10 + 0.1)  # woken at once, cold start
 
 
 def test_keda_on_llen_kills_a_long_job_after_its_cooldown_again_and_again() -> None:
@@ -127,3 +127,15 @@ def test_trace_with_header_durations_and_unsorted_rows() -> None:
 def test_bad_traces(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         trace(text, TEN, seed=1)
+
+
+@pytest.mark.parametrize(
+    ("policy", "latency"),
+    [(SdqPolicy(), 10.1), (KpaLikePolicy(), 10.1), (KedaLlenPolicy(), 7.5 + 10)],
+    ids=["sdq is nudged by the job", "Knative's activator pokes", "KEDA waits for its poll"],
+)
+def test_activation_from_zero(
+    policy: SdqPolicy | KpaLikePolicy | KedaLlenPolicy, latency: float
+) -> None:
+    workload = Workload(durations=(10.0,), arrivals=(0.0,))
+    assert simulate(workload, policy).latencies == (pytest.approx(latency),)
