@@ -120,7 +120,8 @@ def register(app: typer.Typer) -> None:
             ),
         ]
         results = [run_simulation(workload, p, cold_start_s=cold_start) for p in policies]
-        title = f"{workload.description}, job time {job_time} s, cold start {cold_start:g} s"
+        times = f"job time {job_time} s" if trace is None else "job times from the trace"
+        title = f"{workload.description}, {times}, cold start {cold_start:g} s"
         rows = [r.summary() for r in results]
         if as_json:
             typer.echo(json.dumps({"workload": title, "results": rows}, indent=2))
