@@ -12,13 +12,25 @@ from fastapi import FastAPI
 
 from api.body_limit import BodySizeLimit
 from api.errors import install_error_handlers
-from api.routes import admin, files, health, models, predictions, scaling_metrics, streams
+from api.routes import (
+    a1111,
+    admin,
+    files,
+    health,
+    models,
+    predictions,
+    scaling_metrics,
+    streams,
+)
 from api.state import ApiState, build_state
 from sdq import __version__
 from sdq.recovery import reap_once
 from sdq.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Calls whose bodies may carry images (image-to-image) get SDQ_MAX_IMAGE_BODY_BYTES.
+IMAGE_PATHS = ("/v1/predictions", "/v1/models/", "/sdapi/v1/img2img", "/v1/images/edits")
 
 
 async def recovery_loop(state: ApiState) -> None:
@@ -60,7 +72,13 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (predictions, streams, models, scaling_metrics, admin, files, health):
+    routers = (predictions, streams, models, scaling_metrics, admin, files, health, a1111)
+    for module in routers:
         app.include_router(module.router)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        image_max_bytes=settings.max_image_body_bytes,
+        image_paths=IMAGE_PATHS,
+    )
     return app

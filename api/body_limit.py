@@ -1,4 +1,5 @@
-"""ASGI middleware that refuses request bodies over the configured size with 413, before parsing."""
+"""ASGI middleware that refuses request bodies over the configured size with 413, before parsing
+(calls that may carry images have their own, larger limit)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,29 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        image_max_bytes: int | None = None,
+        image_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.image_max_bytes = image_max_bytes or max_bytes
+        self.image_paths = image_paths
+
+    def limit(self, path: str) -> int:
+        return self.image_max_bytes if path.startswith(self.image_paths) else self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
             return
         seen = 0
         started = refused = False
@@ -28,11 +41,11 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     # Answer 413 now; the app sees a client that went away and its reply is dropped.
                     if not started and not refused:
                         refused = True
-                        await self._refuse(send)
+                        await self._refuse(send, limit)
                     return {"type": "http.disconnect"}
             return message
 
@@ -46,11 +59,11 @@ class BodySizeLimit:
 
         await self.app(scope, limited_receive, guarded_send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         body = json.dumps(
             {
                 "title": "Request body too large",
-                "detail": f"request body exceeds the limit of {self.max_bytes} bytes",
+                "detail": f"request body exceeds the limit of {limit} bytes",
                 "status": 413,
             }
         ).encode()

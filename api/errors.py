@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,9 +21,6 @@ class ApiError(Exception):
         super().__init__(detail)
         self.detail = detail
 
-    def body(self) -> dict[str, Any]:
-        return {"title": self.title, "detail": self.detail, "status": self.status}
-
 
 class NotFound(ApiError):
     status = 404
@@ -37,14 +35,20 @@ class InvalidRequest(ApiError):
         super().__init__("; ".join(f"{f.field}: {f.description}" for f in fields))
         self.fields = fields
 
-    def body(self) -> dict[str, Any]:
-        invalid = [{"field": f.field, "description": f.description} for f in self.fields]
-        return super().body() | {"invalid_fields": invalid}
-
 
 class PayloadTooLarge(ApiError):
     status = 413
     title = "Request body too large"
+
+
+class GenerationFailed(ApiError):
+    status = 500
+    title = "Generation failed"
+
+
+class GatewayTimeout(ApiError):
+    status = 504
+    title = "Still running"
 
 
 class Unavailable(ApiError):
@@ -63,27 +67,49 @@ def _fields_from_fastapi(error: RequestValidationError) -> list[InvalidField]:
     return fields
 
 
+def error_body(
+    path: str, status: int, title: str, detail: str, fields: list[InvalidField]
+) -> dict[str, Any]:
+    """One error in the dialect of the API the client called: OpenAI's under `/v1/images`,
+    AUTOMATIC1111's under `/sdapi`, Replicate's problem shape everywhere else."""
+    invalid = [{"field": f.field, "description": f.description} for f in fields]
+    if path.startswith("/v1/images"):
+        kind = "invalid_request_error" if status < 500 else "server_error"
+        param = fields[0].field if fields else None
+        return {"error": {"message": detail, "type": kind, "param": param, "code": None}}
+    if path.startswith("/sdapi"):
+        return {"error": title, "detail": detail, "body": "", "errors": invalid}
+    body: dict[str, Any] = {"title": title, "detail": detail, "status": status}
+    return body | {"invalid_fields": invalid} if fields else body
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    async def api_error(_: Request, error: Exception) -> JSONResponse:
+    def respond(
+        request: Request,
+        error: ApiError,
+        headers: Mapping[str, str] | None = None,
+    ) -> JSONResponse:
+        fields = error.fields if isinstance(error, InvalidRequest) else []
+        body = error_body(request.url.path, error.status, error.title, error.detail, fields)
+        return JSONResponse(body, status_code=error.status, headers=headers)
+
+    async def api_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ApiError)
-        return JSONResponse(error.body(), status_code=error.status)
+        return respond(request, error)
 
-    async def invalid_input(_: Request, error: Exception) -> JSONResponse:
+    async def invalid_input(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, InvalidInput)
-        return await api_error(_, InvalidRequest(error.fields))
+        return respond(request, InvalidRequest(error.fields))
 
-    async def fastapi_validation(_: Request, error: Exception) -> JSONResponse:
+    async def fastapi_validation(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
-        return await api_error(_, InvalidRequest(_fields_from_fastapi(error)))
+        return respond(request, InvalidRequest(_fields_from_fastapi(error)))
 
-    async def http_error(_: Request, error: Exception) -> JSONResponse:
+    async def http_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
-        body = {
-            "title": str(error.detail),
-            "detail": str(error.detail),
-            "status": error.status_code,
-        }
-        return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+        plain = ApiError(str(error.detail))
+        plain.status, plain.title = error.status_code, str(error.detail)
+        return respond(request, plain, error.headers)
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(InvalidInput, invalid_input)

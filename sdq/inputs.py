@@ -51,6 +51,17 @@ class GenerationInput(BaseModel):
     preview_every: int | None = Field(
         default=None, ge=1, le=150, description="Publish a preview image every k steps"
     )
+    image: str | None = Field(
+        default=None,
+        description="Image-to-image: the starting image as a data URL or base64 (PNG, JPEG, "
+        "WebP); the API stores it and keeps its storage key here",
+    )
+    prompt_strength: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="Image-to-image: how far to move away from the image (0 keeps it, 1 ignores it)",
+    )
 
     @field_validator("prompt", "negative_prompt")
     @classmethod

@@ -82,6 +82,16 @@ def scaling_desired(model_id: str) -> str:
     return f"{PREFIX}:scaling:desired:{model_id}"
 
 
+def a1111_options() -> str:
+    """Hash: the AUTOMATIC1111 options set through `POST /sdapi/v1/options` (all API replicas)."""
+    return f"{PREFIX}:a1111:options"
+
+
+def a1111_last_job(caller: str) -> str:
+    """String: a caller's most recent A1111 job, for `/sdapi/v1/progress` and `/interrupt`."""
+    return f"{PREFIX}:a1111:last:{caller}"
+
+
 def scaler_wake() -> str:
     """List: a nudge for the scaler that a model's queue went from empty to non-empty."""
     return f"{PREFIX}:scaler:wake"

@@ -91,8 +91,17 @@ class Settings(BaseSettings):
     heartbeat_ttl_s: float = Field(default=10.0, gt=0)
     reaper_interval_s: float = Field(default=3.0, gt=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_image_body_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, description="Body limit of calls that carry images"
+    )
+    max_init_image_pixels: int = Field(
+        default=4096 * 4096, ge=64 * 64, description="Largest image-to-image input accepted"
+    )
     max_prompt_chars: int = Field(default=2000, ge=1)
     max_wait_s: int = Field(default=60, ge=1, le=60)
+    sync_wait_s: float = Field(
+        default=3600, gt=0, description="How long an A1111 or OpenAI call waits for its images"
+    )
     sse_ping_s: float = Field(default=15.0, gt=0, description="Keep-alive comment interval")
 
     webhook_secret: str | None = Field(

@@ -27,8 +27,10 @@ class DiffusersEngine:
         model = load_model(spec, settings)
         return cls(model, SchedulerCache(model.pipeline.scheduler), latent_space(model.pipeline))
 
-    def generate(self, request: GenerationInput, on_step: StepCallback) -> list[Image]:
-        return generate(self.model, self.schedulers, request, on_step)
+    def generate(
+        self, request: GenerationInput, on_step: StepCallback, init_image: Image | None = None
+    ) -> list[Image]:
+        return generate(self.model, self.schedulers, request, on_step, init_image)
 
     def preview(self, latents: Any) -> str:
         return preview_data_url(latents, self.space)

@@ -26,8 +26,11 @@ class Engine(Protocol):
         """Said in every job's logs (e.g. that the output is synthetic)."""
         ...
 
-    def generate(self, request: GenerationInput, on_step: StepCallback) -> list[Image]:
-        """`num_outputs` images; raises GenerationCanceled when `on_step` says stop."""
+    def generate(
+        self, request: GenerationInput, on_step: StepCallback, init_image: Image | None = None
+    ) -> list[Image]:
+        """`num_outputs` images (from `init_image` when given: image-to-image); raises
+        GenerationCanceled when `on_step` says stop."""
         ...
 
     def preview(self, latents: Any) -> str | None:

@@ -41,10 +41,19 @@ def generate(
     schedulers: SchedulerCache,
     request: GenerationInput,
     on_step: StepCallback,
+    init_image: Image | None = None,
 ) -> list[Image]:
-    """Generate `num_outputs` images; raises GenerationCanceled when `on_step` says stop."""
-    pipe = model.pipeline
+    """Generate `num_outputs` images, from noise or (image-to-image) from `init_image` at
+    `prompt_strength`; raises GenerationCanceled when `on_step` says stop."""
+    if init_image is not None and request.prompt_strength == 0:
+        return [init_image.copy() for _ in range(request.num_outputs)]  # nothing to denoise
+    pipe = model.pipeline if init_image is None else model.image_to_image()
     pipe.scheduler = schedulers.get(request.scheduler)
+    extra: dict[str, Any] = {}
+    if init_image is not None:
+        extra = {"image": init_image, "strength": request.prompt_strength}
+    else:
+        extra = {"width": request.width, "height": request.height}
 
     def on_step_end(
         pipeline: Any, step: int, _timestep: Any, callback_kwargs: dict[str, Any]
@@ -60,12 +69,11 @@ def generate(
         result = pipe(
             prompt=request.prompt,
             negative_prompt=request.negative_prompt or None,
-            width=request.width,
-            height=request.height,
             num_inference_steps=request.num_inference_steps,
             guidance_scale=request.guidance_scale,
             num_images_per_prompt=request.num_outputs,
             generator=generators(request.seed, request.num_outputs),
             callback_on_step_end=on_step_end,
+            **extra,
         )
     return list(result.images)

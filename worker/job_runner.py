@@ -14,6 +14,7 @@ from sdq.logs import current_job_id
 from sdq.storage import output_key
 from sdq.store import transition
 from worker.engine import GenerationCanceled
+from worker.init_image import load_init_image
 from worker.png import encode_png
 from worker.progress import ProgressReporter
 from worker.runtime import WorkerRuntime
@@ -66,7 +67,8 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
     started = time.perf_counter()
     try:
         reporter = ProgressReporter(runtime, job, request)
-        images = runtime.engine.generate(request, on_step=reporter)
+        init_image = load_init_image(runtime.storage, request)
+        images = runtime.engine.generate(request, on_step=reporter, init_image=init_image)
         predict_time = time.perf_counter() - started
         for index, image in enumerate(images):
             key = output_key(job.id, f"out-{job.attempt}-{index}.png")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import transformers
-from diffusers import AutoPipelineForText2Image, DiffusionPipeline
+from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image, DiffusionPipeline
 from diffusers.utils import logging as diffusers_logging
 
 from sdq.settings import TINY_MODEL_ID, ModelSpec, Settings
@@ -17,11 +18,20 @@ from worker.tiny_model import make_tiny
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass
 class LoadedModel:
     spec: ModelSpec
     pipeline: DiffusionPipeline
     device: str
+    _image_to_image: DiffusionPipeline | None = None
+
+    def image_to_image(self) -> DiffusionPipeline:
+        """The image-to-image pipeline over the same components (no second copy of weights)."""
+        if self._image_to_image is None:
+            pipeline: Any = AutoPipelineForImage2Image.from_pipe(self.pipeline)
+            pipeline.set_progress_bar_config(disable=True)
+            self._image_to_image = pipeline
+        return self._image_to_image
 
 
 def resolve_source(spec: ModelSpec, settings: Settings) -> str:

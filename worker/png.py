@@ -8,20 +8,8 @@ import json
 from PIL.Image import Image
 from PIL.PngImagePlugin import PngInfo
 
+from sdq.infotext import a1111_parameters
 from sdq.inputs import GenerationInput
-
-
-def a1111_parameters(request: GenerationInput, model: str, seed: int) -> str:
-    """The `parameters` text AUTOMATIC1111 writes, which many image tools read."""
-    lines = [request.prompt]
-    if request.negative_prompt:
-        lines.append(f"Negative prompt: {request.negative_prompt}")
-    lines.append(
-        f"Steps: {request.num_inference_steps}, Sampler: {request.scheduler}, "
-        f"CFG scale: {request.guidance_scale}, Seed: {seed}, "
-        f"Size: {request.width}x{request.height}, Model: {model}"
-    )
-    return "\n".join(lines)
 
 
 def encode_png(image: Image, request: GenerationInput, model: str, seed: int) -> bytes:

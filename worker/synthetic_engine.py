@@ -33,7 +33,12 @@ class SyntheticEngine:
             "a placeholder image, no real generation"
         )
 
-    def generate(self, request: GenerationInput, on_step: StepCallback) -> list[Image.Image]:
+    def generate(
+        self,
+        request: GenerationInput,
+        on_step: StepCallback,
+        init_image: Image.Image | None = None,
+    ) -> list[Image.Image]:
         assert request.seed is not None, "the API fixes the seed before enqueue"
         total = request.num_inference_steps
         for step in range(1, total + 1):

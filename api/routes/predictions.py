@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any, Literal
 
 from anyio import to_thread
@@ -10,15 +9,16 @@ from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import BaseUrl, State
-from api.errors import NotFound, Unavailable
+from api.errors import NotFound
 from api.prefer import parse_prefer_wait
+from api.submission import cancel, submit
 from api.waiting import wait_for_terminal
 from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input
-from sdq.job import WEBHOOK_EVENTS, Job, JobStatus, new_job_id
+from sdq.job import WEBHOOK_EVENTS, Job
 from sdq.prediction import prediction
 from sdq.settings import ModelSpec, Settings
 from sdq.ssrf import UnsafeUrl, check_webhook_url
-from sdq.store import create_job, delete_job, get_job, list_jobs, request_cancel, transition
+from sdq.store import get_job, list_jobs
 from sdq.webhook_store import list_deliveries
 
 router = APIRouter(tags=["predictions"])
@@ -75,21 +75,13 @@ async def _create(
     events = (
         body.webhook_events_filter if body.webhook_events_filter is not None else WEBHOOK_EVENTS
     )
-    job = Job(
-        id=new_job_id(),
-        model=spec.id,
-        input=request.model_dump(),
-        created_at=time.time(),
+    job = await submit(
+        state,
+        spec,
+        request,
         webhook=webhook,
-        webhook_events_filter=list(dict.fromkeys(events)) if webhook else [],
+        webhook_events=list(dict.fromkeys(events)) if webhook else None,
     )
-    if not await state.store.run(create_job(job, settings.job_retention_s)):
-        raise Unavailable("job id collision; retry the request")
-    try:
-        await state.enqueue(job.id, spec.id)
-    except Exception as error:
-        await state.store.run(delete_job(job.id, spec.id))
-        raise Unavailable(f"could not enqueue the job: {type(error).__name__}") from error
     if wait_s is not None:
         job = await wait_for_terminal(state.store, state.blocking_redis, job.id, wait_s) or job
     return prediction(job, base_url)
@@ -158,23 +150,8 @@ async def cancel_prediction(
     prediction_id: str, state: State, base_url: BaseUrl, response: Response
 ) -> dict[str, Any]:
     """Queued: canceled at once and never started. Running: stopped at the next denoising step."""
-    status = await state.store.run(request_cancel(prediction_id))
-    if status is None:
+    if await cancel(state, prediction_id) is None:
         raise NotFound(f"prediction {prediction_id} not found")
-    if status is JobStatus.QUEUED:
-        await state.store.run(
-            transition(
-                "cancel_queued",
-                prediction_id,
-                retention_s=state.settings.job_retention_s,
-                event="completed",
-                fields={"completed_at": time.time()},
-                webhook_event="completed",
-                now=time.time(),
-            )
-        )
-        # If a worker claimed it in between, the claim won: ask the running job to stop instead.
-        await state.store.run(request_cancel(prediction_id))
     job = await _job_or_404(state, prediction_id)
     response.status_code = 200
     return prediction(job, base_url)

@@ -240,15 +240,24 @@ def test_bad_prefer_header_is_422(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("chunked", [False, True])
-def test_body_over_one_mib_is_413(client: httpx.Client, chunked: bool) -> None:
-    payload = b'{"model": "sdq/tiny", "input": {"prompt": "' + b"x" * (1024 * 1024) + b'"}}'
+@pytest.mark.parametrize(
+    ("method", "path", "limit"),
+    [
+        ("POST", "/v1/predictions", 20 * 1024 * 1024),  # may carry an image
+        ("PUT", "/v1/admin/models/sdq/tiny/scaling", 1024 * 1024),
+    ],
+)
+def test_body_over_the_limit_is_413(
+    client: httpx.Client, chunked: bool, method: str, path: str, limit: int
+) -> None:
+    payload = b'{"model": "sdq/tiny", "input": {"prompt": "' + b"x" * limit + b'"}}'
     content: Any = (
         iter([payload[i : i + 65536] for i in range(0, len(payload), 65536)])
         if chunked
         else payload
     )
-    response = client.post(
-        "/v1/predictions", content=content, headers={"content-type": "application/json"}
+    response = client.request(
+        method, path, content=content, headers={"content-type": "application/json"}
     )
     assert response.status_code == 413
-    assert "1048576 bytes" in response.json()["detail"]
+    assert f"{limit} bytes" in response.json()["detail"]

@@ -118,3 +118,48 @@ def test_png_carries_the_parameters(model: LoadedModel, schedulers: SchedulerCac
     assert "Negative prompt: blurry" in text["parameters"]
     assert "Seed: 1, Size: 64x64, Model: sdq/tiny" in text["parameters"]
     assert json.loads(text["sdq"])["seed"] == 1
+
+
+def gradient(width: int = 64, height: int = 64) -> Image.Image:
+    x = np.linspace(0, 255, width, dtype=np.uint8)
+    rgb = np.stack(
+        [
+            np.tile(x, (height, 1)),
+            np.tile(x[::-1], (height, 1)),
+            np.full((height, width), 128, np.uint8),
+        ],
+        axis=-1,
+    )
+    return Image.fromarray(rgb, mode="RGB")
+
+
+def test_image_to_image_shares_the_loaded_weights(model: LoadedModel) -> None:
+    img2img = model.image_to_image()
+    assert type(img2img).__name__ == "StableDiffusionImg2ImgPipeline"
+    assert img2img.unet is model.pipeline.unet and img2img.vae is model.pipeline.vae
+    assert model.image_to_image() is img2img, "built once"
+
+
+def test_image_to_image_strength_zero_keeps_the_image_and_more_changes_it(
+    model: LoadedModel, schedulers: SchedulerCache
+) -> None:
+    init = gradient()
+    steps: list[int] = []
+
+    def count(step: int, total: int, latents: object) -> bool:
+        steps.append(step)
+        return False
+
+    kept = generate(model, schedulers, request(image="k", prompt_strength=0), count, init)
+    assert np.array_equal(np.asarray(kept[0]), np.asarray(init)) and steps == []
+    changed = generate(
+        model,
+        schedulers,
+        request(image="k", prompt_strength=0.9, num_inference_steps=10),
+        count,
+        init,
+    )
+    difference = np.abs(np.asarray(changed[0], dtype=int) - np.asarray(init, dtype=int)).mean()
+    assert changed[0].size == (64, 64)
+    assert difference > 10, f"mean pixel difference {difference:.1f}"
+    assert steps and max(steps) <= 9, "strength 0.9 of 10 steps runs 9"

@@ -1,0 +1,161 @@
+"""AUTOMATIC1111's web UI API shapes: its request fields mapped onto sdq's input, and its
+`info` / `parameters` answers built from a finished job (pure: no I/O)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sdq import __version__
+from sdq.infotext import a1111_parameters
+from sdq.inputs import GenerationInput, InvalidField, InvalidInput
+from sdq.job import Job
+from sdq.schedulers import find_scheduler
+
+# sdq input field -> the A1111 field a client sent, for error messages in its own terms.
+FIELD_NAMES = {
+    "input.prompt": "prompt",
+    "input.negative_prompt": "negative_prompt",
+    "input.width": "width",
+    "input.height": "height",
+    "input.num_inference_steps": "steps",
+    "input.guidance_scale": "cfg_scale",
+    "input.num_outputs": "batch_size",
+    "input.seed": "seed",
+    "input.scheduler": "sampler_name",
+    "input.image": "init_images",
+    "input.prompt_strength": "denoising_strength",
+}
+
+
+class Txt2ImgRequest(BaseModel):
+    """The common fields of `POST /sdapi/v1/txt2img`; others are accepted and ignored, as the
+    original ignores what it does not use."""
+
+    model_config = ConfigDict(extra="allow")
+
+    prompt: str = ""
+    negative_prompt: str = ""
+    seed: int = -1
+    sampler_name: str | None = None
+    sampler_index: str | None = None
+    scheduler: str | None = None
+    batch_size: int = 1
+    n_iter: int = 1
+    steps: int = 50
+    cfg_scale: float = 7.0
+    width: int = 512
+    height: int = 512
+    override_settings: dict[str, Any] = Field(default_factory=dict)
+    send_images: bool = True
+    save_images: bool = False
+
+    def parameters(self) -> dict[str, Any]:
+        """Echoed back as `parameters`, like the original (images left out)."""
+        return self.model_dump(exclude={"init_images"})
+
+
+class Img2ImgRequest(Txt2ImgRequest):
+    init_images: list[str] = Field(default_factory=list)
+    denoising_strength: float = 0.75
+    resize_mode: int = 0
+
+
+def checkpoint_name(value: object) -> str | None:
+    """`sd_model_checkpoint` as a model id: A1111 titles may end in ` [hash]`."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.split(" [", 1)[0].strip()
+
+
+def sampler(body: Txt2ImgRequest) -> str:
+    """A1111 1.9+ sends `sampler_name` and `scheduler` ("Karras") apart; older ones one name."""
+    name = body.sampler_name or body.sampler_index or "Euler"
+    if body.scheduler and body.scheduler.lower() not in {"automatic", "uniform", "normal"}:
+        combined = f"{name} {body.scheduler}"
+        if find_scheduler(combined) is not None:
+            return combined
+    return name
+
+
+def native_input(body: Txt2ImgRequest) -> dict[str, Any]:
+    """The sdq input for an A1111 request (validated afterwards with the model's limits)."""
+    if not 1 <= body.batch_size * body.n_iter <= 8:
+        count = body.batch_size * body.n_iter
+        message = f"batch_size x n_iter must be between 1 and 8 (got {count})"
+        raise InvalidInput([InvalidField("batch_size", message)])
+    raw: dict[str, Any] = {
+        "prompt": body.prompt,
+        "negative_prompt": body.negative_prompt,
+        "width": body.width,
+        "height": body.height,
+        "num_inference_steps": body.steps,
+        "guidance_scale": body.cfg_scale,
+        "num_outputs": body.batch_size * body.n_iter,
+        "scheduler": sampler(body),
+    }
+    if body.seed != -1:
+        raw["seed"] = body.seed
+    if isinstance(body, Img2ImgRequest):
+        if not body.init_images:
+            raise InvalidInput([InvalidField("init_images", "needs one image (base64)")])
+        raw["image"] = body.init_images[0]
+        raw["prompt_strength"] = body.denoising_strength
+    return raw
+
+
+def renamed(error: InvalidInput) -> InvalidInput:
+    """The same problems, named as the A1111 client named the fields."""
+    return InvalidInput(
+        [InvalidField(FIELD_NAMES.get(f.field, f.field), f.description) for f in error.fields]
+    )
+
+
+def info(job: Job, request: GenerationInput, body: Txt2ImgRequest) -> dict[str, Any]:
+    """The `info` object (sent as a JSON string) of a finished job, with the original's keys."""
+    assert request.seed is not None
+    count = request.num_outputs
+    seeds = [request.seed + i for i in range(count)]
+    stamp = datetime.fromtimestamp(job.created_at, tz=UTC).strftime("%Y%m%d%H%M%S")
+    return {
+        "prompt": request.prompt,
+        "all_prompts": [request.prompt] * count,
+        "negative_prompt": request.negative_prompt,
+        "all_negative_prompts": [request.negative_prompt] * count,
+        "seed": request.seed,
+        "all_seeds": seeds,
+        "subseed": request.seed,
+        "all_subseeds": seeds,
+        "subseed_strength": 0,
+        "width": request.width,
+        "height": request.height,
+        "sampler_name": request.scheduler,
+        "cfg_scale": request.guidance_scale,
+        "steps": request.num_inference_steps,
+        "batch_size": body.batch_size,
+        "restore_faces": False,
+        "face_restoration_model": None,
+        "sd_model_name": job.model,
+        "sd_model_hash": None,
+        "sd_vae_name": None,
+        "sd_vae_hash": None,
+        "seed_resize_from_w": -1,
+        "seed_resize_from_h": -1,
+        "denoising_strength": request.prompt_strength if request.image is not None else 0,
+        "extra_generation_params": {},
+        "index_of_first_image": 0,
+        "infotexts": [a1111_parameters(request, job.model, seed) for seed in seeds],
+        "styles": [],
+        "job_timestamp": stamp,
+        "clip_skip": 1,
+        "is_using_inpainting_conditioning": False,
+        "version": f"sdq {__version__}",
+        "sdq_prediction_id": job.id,
+    }
+
+
+def info_text(job: Job, request: GenerationInput, body: Txt2ImgRequest) -> str:
+    return json.dumps(info(job, request, body))

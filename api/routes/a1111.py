@@ -1,0 +1,235 @@
+"""AUTOMATIC1111's `/sdapi/v1` on sdq's queue: txt2img, img2img, progress, interrupt, models,
+samplers, options. Calls wait for their images on the job's event stream (no thread each)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Awaitable
+from typing import Any, cast
+
+from anyio import to_thread
+from fastapi import APIRouter, Request
+
+from api import a1111
+from api.deps import State
+from api.errors import GatewayTimeout, GenerationFailed
+from api.state import ApiState
+from api.submission import cancel, submit
+from api.waiting import wait_for_terminal
+from sdq import keys
+from sdq.events import EventType
+from sdq.inputs import GenerationInput, InputLimits, InvalidField, InvalidInput, parse_input
+from sdq.job import JobStatus
+from sdq.schedulers import SCHEDULERS
+from sdq.settings import ModelSpec
+from sdq.store import get_job
+
+router = APIRouter(prefix="/sdapi/v1", tags=["AUTOMATIC1111"])
+
+
+def caller_of(request: Request) -> str:
+    """Whose "most recent job" progress and interrupt mean: the bearer token, else the address."""
+    token = request.headers.get("authorization", "")
+    who = token or (request.client.host if request.client else "unknown")
+    return hashlib.sha256(who.encode()).hexdigest()[:32]
+
+
+async def _text(value: Awaitable[Any]) -> str | None:
+    """A Redis reply as text (the API's clients decode replies)."""
+    reply = await value
+    return str(reply) if reply is not None else None
+
+
+async def last_job_id(state: ApiState, request: Request) -> str | None:
+    return await _text(state.store.redis.get(keys.a1111_last_job(caller_of(request))))
+
+
+async def default_model(state: ApiState) -> ModelSpec:
+    chosen = await _text(state.store.redis.hget(keys.a1111_options(), "sd_model_checkpoint"))
+    return (state.settings.model(chosen) if chosen else None) or state.settings.models[0]
+
+
+async def chosen_model(state: ApiState, body: a1111.Txt2ImgRequest) -> ModelSpec:
+    name = a1111.checkpoint_name(body.override_settings.get("sd_model_checkpoint"))
+    if name is None:
+        return await default_model(state)
+    spec = state.settings.model(name)
+    if spec is None:
+        served = ", ".join(m.id for m in state.settings.models)
+        field = "override_settings.sd_model_checkpoint"
+        raise InvalidInput([InvalidField(field, f"unknown model {name!r}; served: {served}")])
+    return spec
+
+
+async def generate(state: ApiState, request: Request, body: a1111.Txt2ImgRequest) -> dict[str, Any]:
+    settings = state.settings
+    spec = await chosen_model(state, body)
+    try:
+        parsed = parse_input(
+            a1111.native_input(body), InputLimits.for_model(spec, settings.max_prompt_chars)
+        )
+        job = await submit(state, spec, parsed, image_field="init_images")
+    except InvalidInput as error:
+        raise a1111.renamed(error) from None
+    await state.store.redis.set(
+        keys.a1111_last_job(caller_of(request)), job.id, ex=settings.job_retention_s
+    )
+    done = await wait_for_terminal(state.store, state.blocking_redis, job.id, settings.sync_wait_s)
+    if done is None or not done.status.is_terminal:
+        raise GatewayTimeout(
+            f"prediction {job.id} is not finished after {settings.sync_wait_s:.0f} s; "
+            f"GET /v1/predictions/{job.id} has it"
+        )
+    if done.status is JobStatus.FAILED:
+        raise GenerationFailed(done.error or "generation failed")
+    final = GenerationInput.model_validate(done.input)
+    images: list[str] = []
+    if body.send_images and done.status is JobStatus.SUCCEEDED:
+        blobs = [await to_thread.run_sync(state.storage.get, key) for key in done.output or []]
+        images = [base64.b64encode(blob).decode() for blob in blobs]
+    return {
+        "images": images,
+        "parameters": body.parameters(),
+        "info": a1111.info_text(done, final, body),
+    }
+
+
+@router.post("/txt2img")
+async def txt2img(body: a1111.Txt2ImgRequest, request: Request, state: State) -> dict[str, Any]:
+    """Queued like any job; answers when the images are ready (interrupted: no images)."""
+    return await generate(state, request, body)
+
+
+@router.post("/img2img")
+async def img2img(body: a1111.Img2ImgRequest, request: Request, state: State) -> dict[str, Any]:
+    """`init_images[0]` resized to width x height ("just resize"), `denoising_strength`."""
+    return await generate(state, request, body)
+
+
+IDLE_STATE: dict[str, Any] = {
+    "skipped": False,
+    "interrupted": False,
+    "job": "",
+    "job_count": 0,
+    "job_timestamp": "0",
+    "job_no": 0,
+    "sampling_step": 0,
+    "sampling_steps": 0,
+}
+IDLE: dict[str, Any] = {
+    "progress": 0.0,
+    "eta_relative": 0.0,
+    "state": IDLE_STATE,
+    "current_image": None,
+    "textinfo": None,
+}
+
+
+@router.get("/progress")
+async def progress(
+    request: Request, state: State, skip_current_image: bool = False
+) -> dict[str, Any]:
+    """The caller's most recent job: fraction done, ETA, step, latest preview (if it asked for
+    previews with `preview_every`)."""
+    job_id = await last_job_id(state, request)
+    job = await state.store.run(get_job(job_id)) if job_id else None
+    if job is None or job.status.is_terminal:
+        interrupted = job is not None and job.status is JobStatus.CANCELED
+        return IDLE | {"state": IDLE_STATE | {"interrupted": interrupted}}
+    step = total = 0
+    eta: float | None = None
+    image: str | None = None
+    recent = cast(
+        list[tuple[str, dict[str, str]]],
+        await state.store.redis.xrevrange(keys.job_events(job.id), count=200),
+    )
+    for _, fields in recent:
+        data = json.loads(fields.get("data") or "{}")
+        if data.get("attempt", job.attempt) != job.attempt:
+            continue
+        if fields.get("type") == EventType.PROGRESS and not total:
+            step, total, eta = data["step"], data["total"], data.get("eta_s")
+        if fields.get("type") == EventType.PREVIEW and image is None and not skip_current_image:
+            image = str(data["image"]).split(",", 1)[-1]
+        if total and (image is not None or skip_current_image):
+            break
+    running = job.status is JobStatus.RUNNING
+    text = f"Step {step}/{total}" if total else ("Starting" if running else "Waiting in the queue")
+    return {
+        "progress": round(step / total, 4) if total else 0.0,
+        "eta_relative": eta or 0.0,
+        "state": IDLE_STATE
+        | {
+            "job": job.id,
+            "job_count": 1,
+            "job_timestamp": str(int(job.created_at)),
+            "sampling_step": step,
+            "sampling_steps": total,
+        },
+        "current_image": image,
+        "textinfo": text,
+    }
+
+
+@router.post("/interrupt")
+async def interrupt(request: Request, state: State) -> dict[str, Any]:
+    """Cancel the caller's most recent job (queued: never runs; running: stops at the next step)."""
+    job_id = await last_job_id(state, request)
+    if job_id:
+        await cancel(state, job_id)
+    return {}
+
+
+@router.post("/skip")
+async def skip(request: Request, state: State) -> dict[str, Any]:
+    """Like interrupt: a job makes one batch, so there is nothing to skip to."""
+    return await interrupt(request, state)
+
+
+@router.get("/sd-models")
+async def sd_models(state: State) -> list[dict[str, Any]]:
+    return [
+        {
+            "title": spec.id,
+            "model_name": spec.name,
+            "hash": None,
+            "sha256": None,
+            "filename": spec.source or spec.id,
+            "config": None,
+        }
+        for spec in state.settings.models
+    ]
+
+
+@router.get("/samplers")
+async def samplers() -> list[dict[str, Any]]:
+    return [{"name": s.name, "aliases": list(s.aliases), "options": {}} for s in SCHEDULERS]
+
+
+@router.get("/options")
+async def get_options(state: State) -> dict[str, Any]:
+    model = await default_model(state)
+    return {"sd_model_checkpoint": model.id, "samples_format": "png", "sd_checkpoint_hash": None}
+
+
+@router.post("/options")
+async def set_options(body: dict[str, Any], state: State) -> dict[str, Any]:
+    """Only `sd_model_checkpoint` has an effect: the default model of later calls (for every
+    caller, as in the original). Other options are accepted and ignored."""
+    if "sd_model_checkpoint" in body:
+        name = a1111.checkpoint_name(body["sd_model_checkpoint"])
+        spec = state.settings.model(name) if name else None
+        if spec is None:
+            served = ", ".join(m.id for m in state.settings.models)
+            message = f"unknown model {body['sd_model_checkpoint']!r}; served: {served}"
+            raise InvalidInput([InvalidField("sd_model_checkpoint", message)])
+        await state.store.redis.hset(keys.a1111_options(), "sd_model_checkpoint", spec.id)
+    return {}
+
+
+@router.get("/scripts")
+async def scripts() -> dict[str, list[str]]:
+    """No A1111 scripts or extensions run here (clients probe this list)."""
+    return {"txt2img": [], "img2img": []}
