@@ -18,6 +18,7 @@ from api.routes import (
     files,
     health,
     models,
+    openai_images,
     predictions,
     scaling_metrics,
     streams,
@@ -72,7 +73,8 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    routers = (predictions, streams, models, scaling_metrics, admin, files, health, a1111)
+    routers = [predictions, streams, models, scaling_metrics, admin, files, health]
+    routers += [a1111, openai_images]
     for module in routers:
         app.include_router(module.router)
     app.add_middleware(

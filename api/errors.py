@@ -90,8 +90,11 @@ def install_error_handlers(app: FastAPI) -> None:
         headers: Mapping[str, str] | None = None,
     ) -> JSONResponse:
         fields = error.fields if isinstance(error, InvalidRequest) else []
-        body = error_body(request.url.path, error.status, error.title, error.detail, fields)
-        return JSONResponse(body, status_code=error.status, headers=headers)
+        path = request.url.path
+        body = error_body(path, error.status, error.title, error.detail, fields)
+        # OpenAI answers invalid requests with 400, and its clients expect that.
+        status = 400 if error.status == 422 and path.startswith("/v1/images") else error.status
+        return JSONResponse(body, status_code=status, headers=headers)
 
     async def api_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ApiError)

@@ -1,0 +1,97 @@
+"""OpenAI's Images API shapes: requests mapped onto sdq's input, answers built from finished jobs
+(pure: no I/O)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sdq.inputs import InvalidField, InvalidInput
+from sdq.settings import ModelSpec, Settings
+
+# OpenAI's own model names select the deployment's default model, so code written for OpenAI
+# works by changing only its base URL.
+OPENAI_MODELS = {"dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5"}
+QUALITY_STEPS = {
+    "low": 10,
+    "standard": 20,
+    "medium": 20,
+    "auto": 20,
+    "high": 40,
+    "hd": 40,
+    "xhigh": 50,
+    "max": 50,
+}
+
+
+class GenerationsRequest(BaseModel):
+    """`POST /v1/images/generations`; parameters sdq has no use for are accepted and ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    prompt: str
+    model: str | None = None
+    n: int = Field(default=1, ge=1, le=8)
+    size: str | None = None
+    response_format: Literal["url", "b64_json"] = "url"
+    quality: str | None = None
+    style: str | None = None
+    user: str | None = None
+
+
+def pick_model(settings: Settings, name: str | None) -> ModelSpec:
+    if not name or name in OPENAI_MODELS:
+        return settings.models[0]
+    spec = settings.model(name)
+    if spec is None:
+        served = ", ".join(m.id for m in settings.models)
+        raise InvalidInput([InvalidField("model", f"unknown model {name!r}; served: {served}")])
+    return spec
+
+
+def parse_size(size: str | None, default: tuple[int, int]) -> tuple[int, int]:
+    """`WIDTHxHEIGHT`; unset or `auto` means `default`."""
+    if size is None or size == "auto":
+        return default
+    width, sep, height = size.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise InvalidInput([InvalidField("size", f"must be WIDTHxHEIGHT or auto (got {size!r})")])
+    return int(width), int(height)
+
+
+def native_input(prompt: str, n: int, size: tuple[int, int], quality: str | None) -> dict[str, Any]:
+    width, height = size
+    raw: dict[str, Any] = {"prompt": prompt, "num_outputs": n, "width": width, "height": height}
+    if quality is not None:
+        if quality not in QUALITY_STEPS:
+            choices = ", ".join(QUALITY_STEPS)
+            raise InvalidInput([InvalidField("quality", f"must be one of {choices}")])
+        raw["num_inference_steps"] = QUALITY_STEPS[quality]
+    return raw
+
+
+# sdq input field -> the OpenAI parameter a client sent.
+FIELD_NAMES = {
+    "input.prompt": "prompt",
+    "input.num_outputs": "n",
+    "input.width": "size",
+    "input.height": "size",
+    "input.image": "image",
+    "input.prompt_strength": "strength",
+}
+
+
+def renamed(error: InvalidInput) -> InvalidInput:
+    return InvalidInput(
+        [InvalidField(FIELD_NAMES.get(f.field, f.field), f.description) for f in error.fields]
+    )
+
+
+def edit_size(width: int, height: int, spec: ModelSpec) -> tuple[int, int]:
+    """An edit keeps its image's size, rounded down to a multiple of 8 within the model's bounds."""
+
+    def fit(value: int) -> int:
+        return max(spec.min_size, min(spec.max_size, value - value % 8))
+
+    return fit(width), fit(height)

@@ -1,0 +1,105 @@
+"""OpenAI's Images API on sdq's queue: `POST /v1/images/generations` and `/v1/images/edits`
+(image-to-image), answered when the images are ready, with OpenAI's error shape."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Annotated, Any
+
+from anyio import to_thread
+from fastapi import APIRouter, Form, UploadFile
+from PIL import Image, UnidentifiedImageError
+
+from api import openai_images as shapes
+from api.deps import BaseUrl, State
+from api.errors import GatewayTimeout, GenerationFailed
+from api.init_image import png_from_bytes
+from api.state import ApiState
+from api.submission import submit
+from api.waiting import wait_for_terminal
+from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input
+from sdq.job import JobStatus
+from sdq.prediction import output_url
+from sdq.settings import ModelSpec
+
+router = APIRouter(prefix="/v1/images", tags=["OpenAI Images"])
+
+DEFAULT_SIZE = (512, 512)
+
+
+async def run(
+    state: ApiState, base_url: str, spec: ModelSpec, raw: dict[str, Any], response_format: str
+) -> dict[str, Any]:
+    settings = state.settings
+    try:
+        parsed = parse_input(raw, InputLimits.for_model(spec, settings.max_prompt_chars))
+        job = await submit(state, spec, parsed, image_field="image")
+    except InvalidInput as error:
+        raise shapes.renamed(error) from None
+    done = await wait_for_terminal(state.store, state.blocking_redis, job.id, settings.sync_wait_s)
+    if done is None or not done.status.is_terminal:
+        raise GatewayTimeout(
+            f"prediction {job.id} is not finished after {settings.sync_wait_s:.0f} s; "
+            f"GET /v1/predictions/{job.id} has it"
+        )
+    if done.status is not JobStatus.SUCCEEDED:
+        raise GenerationFailed(done.error or f"the generation was {done.status.value}")
+    keys = done.output or []
+    if response_format == "b64_json":
+        blobs = [await to_thread.run_sync(state.storage.get, key) for key in keys]
+        data = [{"b64_json": base64.b64encode(blob).decode()} for blob in blobs]
+    else:
+        data = [{"url": output_url(base_url, key)} for key in keys]
+    return {"created": int(done.created_at), "data": data}
+
+
+@router.post("/generations")
+async def generations(
+    body: shapes.GenerationsRequest, state: State, base_url: BaseUrl
+) -> dict[str, Any]:
+    """`model` is a served model id (OpenAI's names mean the default model); `size` defaults to
+    512x512; `quality` sets the steps (low 10, standard/medium 20, high/hd 40)."""
+    spec = shapes.pick_model(state.settings, body.model)
+    size = shapes.parse_size(body.size, DEFAULT_SIZE)
+    raw = shapes.native_input(body.prompt, body.n, size, body.quality)
+    return await run(state, base_url, spec, raw, body.response_format)
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError):
+        raise InvalidInput([InvalidField("image", "is not a readable image")]) from None
+
+
+@router.post("/edits")
+async def edits(
+    state: State,
+    base_url: BaseUrl,
+    prompt: Annotated[str, Form()],
+    image: UploadFile | None = None,
+    image_list: Annotated[list[UploadFile] | None, Form(alias="image[]")] = None,
+    mask: UploadFile | None = None,
+    model: Annotated[str | None, Form()] = None,
+    n: Annotated[int, Form(ge=1, le=8)] = 1,
+    size: Annotated[str | None, Form()] = None,
+    response_format: Annotated[str, Form(pattern="^(url|b64_json)$")] = "url",
+    quality: Annotated[str | None, Form()] = None,
+    strength: Annotated[float, Form(ge=0, le=1)] = 0.75,
+) -> dict[str, Any]:
+    """Image-to-image from the first image at `strength` (an sdq extension, default 0.75);
+    the output keeps the image's size unless `size` is given. Masks (inpainting) are refused."""
+    upload = image or (image_list[0] if image_list else None)
+    if upload is None:
+        raise InvalidInput([InvalidField("image", "an image file is required")])
+    if mask is not None:
+        raise InvalidInput([InvalidField("mask", "inpainting with a mask is not supported")])
+    spec = shapes.pick_model(state.settings, model)
+    data = await upload.read()
+    png = png_from_bytes(data, "image", state.settings.max_init_image_pixels)
+    default = shapes.edit_size(*_image_size(data), spec)
+    raw = shapes.native_input(prompt, n, shapes.parse_size(size, default), quality)
+    raw |= {"image": base64.b64encode(png).decode(), "prompt_strength": strength}
+    return await run(state, base_url, spec, raw, response_format)
