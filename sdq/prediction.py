@@ -18,8 +18,10 @@ def output_url(base_url: str, key: str) -> str:
     return f"{base_url}/v1/files/{key}"
 
 
-def prediction(job: Job, base_url: str) -> dict[str, Any]:
-    """The prediction object of Replicate's API for one job."""
+def prediction(job: Job, base_url: str, wait_expired: bool = False) -> dict[str, Any]:
+    """The prediction object of Replicate's API for one job. When a `Prefer: wait` ran out
+    before the job finished, the status says `starting`, as Replicate's does, so that its
+    clients keep polling instead of taking a running job for a finished one."""
     get_url = f"{base_url}/v1/predictions/{job.id}"
     metrics: dict[str, Any] = {
         name: value for name, value in job.metrics.model_dump().items() if value is not None
@@ -32,7 +34,9 @@ def prediction(job: Job, base_url: str) -> dict[str, Any]:
         "output": [output_url(base_url, key) for key in job.output] if job.output else None,
         "error": job.error,
         "logs": job.logs,
-        "status": job.status.replicate_name,
+        "status": "starting"
+        if wait_expired and not job.status.is_terminal
+        else job.status.replicate_name,
         "source": "api",
         "data_removed": False,
         "created_at": iso_time(job.created_at),

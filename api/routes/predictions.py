@@ -84,6 +84,7 @@ async def _create(
     )
     if wait_s is not None:
         job = await wait_for_terminal(state.store, state.blocking_redis, job.id, wait_s) or job
+        return prediction(job, base_url, wait_expired=not job.status.is_terminal)
     return prediction(job, base_url)
 
 
