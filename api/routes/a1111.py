@@ -28,6 +28,8 @@ from sdq.store import get_job
 
 router = APIRouter(prefix="/sdapi/v1", tags=["AUTOMATIC1111"])
 
+PREVIEW_OPTION = "show_progress_every_n_steps"
+
 
 def caller_of(request: Request) -> str:
     """Whose "most recent job" progress and interrupt mean: the bearer token, else the address."""
@@ -66,10 +68,12 @@ async def chosen_model(state: ApiState, body: a1111.Txt2ImgRequest) -> ModelSpec
 async def generate(state: ApiState, request: Request, body: a1111.Txt2ImgRequest) -> dict[str, Any]:
     settings = state.settings
     spec = await chosen_model(state, body)
+    raw = a1111.native_input(body)
+    every = await _text(state.store.redis.hget(keys.a1111_options(), PREVIEW_OPTION))
+    if every and int(every) > 0:
+        raw["preview_every"] = int(every)  # live previews for /progress's current_image
     try:
-        parsed = parse_input(
-            a1111.native_input(body), InputLimits.for_model(spec, settings.max_prompt_chars)
-        )
+        parsed = parse_input(raw, InputLimits.for_model(spec, settings.max_prompt_chars))
         job = await submit(state, spec, parsed, image_field="init_images")
     except InvalidInput as error:
         raise a1111.renamed(error) from None
@@ -211,13 +215,20 @@ async def samplers() -> list[dict[str, Any]]:
 @router.get("/options")
 async def get_options(state: State) -> dict[str, Any]:
     model = await default_model(state)
-    return {"sd_model_checkpoint": model.id, "samples_format": "png", "sd_checkpoint_hash": None}
+    every = await _text(state.store.redis.hget(keys.a1111_options(), PREVIEW_OPTION))
+    return {
+        "sd_model_checkpoint": model.id,
+        PREVIEW_OPTION: int(every) if every else 0,
+        "samples_format": "png",
+        "sd_checkpoint_hash": None,
+    }
 
 
 @router.post("/options")
 async def set_options(body: dict[str, Any], state: State) -> dict[str, Any]:
-    """Only `sd_model_checkpoint` has an effect: the default model of later calls (for every
-    caller, as in the original). Other options are accepted and ignored."""
+    """`sd_model_checkpoint` sets the default model of later calls, and
+    `show_progress_every_n_steps` their live previews (for every caller, as in the original).
+    Other options are accepted and ignored."""
     if "sd_model_checkpoint" in body:
         name = a1111.checkpoint_name(body["sd_model_checkpoint"])
         spec = state.settings.model(name) if name else None
@@ -226,6 +237,12 @@ async def set_options(body: dict[str, Any], state: State) -> dict[str, Any]:
             message = f"unknown model {body['sd_model_checkpoint']!r}; served: {served}"
             raise InvalidInput([InvalidField("sd_model_checkpoint", message)])
         await state.store.redis.hset(keys.a1111_options(), "sd_model_checkpoint", spec.id)
+    if PREVIEW_OPTION in body:
+        every = body[PREVIEW_OPTION]
+        if not isinstance(every, int) or not -1 <= every <= 150:
+            message = "must be an integer from -1 to 150 (0 or -1: no previews)"
+            raise InvalidInput([InvalidField(PREVIEW_OPTION, message)])
+        await state.store.redis.hset(keys.a1111_options(), PREVIEW_OPTION, str(every))
     return {}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -88,6 +90,7 @@ def test_img2img_strength_zero_keeps_the_image_and_more_changes_it(
 
 
 def test_progress_and_interrupt_of_the_callers_running_job(webui: webuiapi.WebUIApi) -> None:
+    webui.set_options({"show_progress_every_n_steps": 5})  # live previews, as in the web UI
     results: list[Any] = []
     long = {"prompt": "x", "width": 256, "height": 256, "steps": 150, "cfg_scale": 1}
     runner = threading.Thread(target=lambda: results.append(webui.txt2img(**long)))
@@ -97,12 +100,15 @@ def test_progress_and_interrupt_of_the_callers_running_job(webui: webuiapi.WebUI
     )
     assert 0 < progress["progress"] < 1 and progress["state"]["sampling_steps"] == 150
     assert progress["state"]["job_count"] == 1 and progress["textinfo"].startswith("Step ")
+    preview = wait_until(lambda: webui.get_progress()["current_image"], 60, "a live preview")
+    assert Image.open(io.BytesIO(base64.b64decode(preview))).size == (32, 32)  # latent size
     webui.interrupt()
     runner.join(timeout=60)
     [result] = results
     assert result.images == [] and result.info["steps"] == 150
     after = webui.get_progress()
     assert after["progress"] == 0 and after["state"]["interrupted"] is True
+    webui.set_options({"show_progress_every_n_steps": 0})
 
 
 def test_models_samplers_and_options(webui: webuiapi.WebUIApi, stack: Stack) -> None:

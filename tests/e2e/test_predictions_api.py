@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import time
 from typing import Any
@@ -261,3 +262,39 @@ def test_body_over_the_limit_is_413(
     )
     assert response.status_code == 413
     assert f"{limit} bytes" in response.json()["detail"]
+
+
+def data_url(image: Image.Image, kind: str = "PNG") -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format=kind)
+    mime = {"PNG": "image/png", "JPEG": "image/jpeg"}[kind]
+    return f"data:{mime};base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_image_to_image_from_a_data_url(client: httpx.Client) -> None:
+    init = Image.new("RGB", (80, 80), (20, 200, 40))
+    body = tiny(image=data_url(init, "JPEG"), prompt_strength=0, width=64, height=64)
+    done = client.post("/v1/predictions", json=body, headers={"Prefer": "wait"}).json()
+    assert done["status"] == "succeeded", done
+    assert done["input"]["image"] == f"{done['id']}/input-0.png", "stored beside the job"
+    out = Image.open(io.BytesIO(client.get(done["output"][0]).content)).convert("RGB")
+    assert out.size == (64, 64)
+    assert np.abs(np.asarray(out, int) - np.asarray(init.resize((64, 64)), int)).mean() < 3
+    assert client.get(f"/v1/files/{done['input']['image']}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        ("data:image/png;base64,!!!", "must be a data URL or base64 image"),
+        (base64.b64encode(b"GIF89a not really").decode(), "is not a readable image"),
+    ],
+)
+def test_bad_init_images_are_refused_and_nothing_is_kept(
+    client: httpx.Client, stack: Stack, image: str, message: str
+) -> None:
+    newest = client.get("/v1/predictions", params={"limit": 1}).json()["results"]
+    response = client.post("/v1/predictions", json=tiny(image=image))
+    assert response.status_code == 422
+    assert response.json()["invalid_fields"] == [{"field": "input.image", "description": message}]
+    assert client.get("/v1/predictions", params={"limit": 1}).json()["results"] == newest
