@@ -3,17 +3,22 @@ job, enqueue it, and undo both if enqueueing fails; cancel queued or running."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from anyio import to_thread
+from fastapi import Request
 
-from api.errors import Unavailable
+from api.errors import GatewayTimeout, Unavailable
 from api.init_image import decode_image, store_init_image
 from api.state import ApiState
+from api.waiting import wait_for_caller
 from sdq.inputs import GenerationInput
 from sdq.job import Job, JobStatus, new_job_id
 from sdq.settings import ModelSpec
 from sdq.store import create_job, delete_job, request_cancel, transition
+
+log = logging.getLogger(__name__)
 
 
 async def submit(
@@ -76,3 +81,28 @@ async def cancel(state: ApiState, job_id: str) -> JobStatus | None:
         # If a worker claimed it in between, the claim won: ask the running job to stop instead.
         await state.store.run(request_cancel(job_id))
     return status
+
+
+async def wait_for_images(state: ApiState, request: Request, job: Job) -> Job:
+    """Hold a synchronous call (A1111, OpenAI) until its job is done. A caller that hangs up
+    first cancels the job (SDQ_CANCEL_ON_DISCONNECT), so no GPU draws for nobody; one that
+    waits longer than SDQ_SYNC_WAIT_S gets 504 naming the prediction, which keeps running."""
+    settings = state.settings
+    done = await wait_for_caller(
+        state.store,
+        state.blocking_redis,
+        job.id,
+        settings.sync_wait_s,
+        request.is_disconnected,
+    )
+    if done is None and await request.is_disconnected():
+        if settings.cancel_on_disconnect:
+            log.info("caller of %s hung up: canceling it", job.id)
+            await cancel(state, job.id)
+        raise GatewayTimeout(f"the caller of prediction {job.id} hung up")
+    if done is None or not done.status.is_terminal:
+        raise GatewayTimeout(
+            f"prediction {job.id} is not finished after {settings.sync_wait_s:.0f} s; "
+            f"GET /v1/predictions/{job.id} has it"
+        )
+    return done

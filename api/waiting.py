@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from typing import cast
 
 import redis.asyncio as aioredis
@@ -36,3 +39,28 @@ async def wait_for_terminal(
                 last_id = entry_id
                 finished = finished or fields.get("type") == EventType.COMPLETED
     return await store.run(get_job(job_id))
+
+
+async def wait_for_caller(
+    store: AsyncJobStore,
+    blocking: aioredis.Redis,
+    job_id: str,
+    timeout_s: float,
+    disconnected: Callable[[], Awaitable[bool]],
+    check_every_s: float = 1.0,
+) -> Job | None:
+    """`wait_for_terminal` for a caller who holds the connection open for the result: returns
+    None as soon as it hangs up (the caller decides what happens to the job)."""
+    waiter = asyncio.create_task(wait_for_terminal(store, blocking, job_id, timeout_s))
+    try:
+        while True:
+            done, _ = await asyncio.wait({waiter}, timeout=check_every_s)
+            if done:
+                return waiter.result()
+            if await disconnected():
+                return None
+    finally:
+        if not waiter.done():
+            waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter

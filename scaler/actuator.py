@@ -20,3 +20,7 @@ class Actuator(Protocol):
     def scale(self, model_id: str, desired: int, busy_worker_ids: frozenset[str]) -> None:
         """Make it `desired`; when removing, never a worker whose id is in `busy_worker_ids`."""
         ...
+
+    def capacity(self, model_id: str) -> int | None:
+        """The most workers it can run for the model (a machine's GPUs); None: no own limit."""
+        ...

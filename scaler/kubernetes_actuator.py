@@ -50,6 +50,9 @@ class KubernetesActuator:
                 self.sleep(delay)
         raise AssertionError("unreachable")
 
+    def capacity(self, model_id: str) -> int | None:
+        return None  # the cluster's autoscaler adds GPU nodes; max_replicas is the limit
+
     def replicas(self, model_id: str) -> Replicas:
         target = self.deployments[model_id]
         scale: Any = self._retry(

@@ -23,6 +23,7 @@ class LocalWorker:
     name: str  # the worker-id prefix its heartbeats carry (SDQ_WORKER_ID)
     process: subprocess.Popen[bytes]
     stopping: bool = False
+    gpu: str | None = None
 
 
 @dataclass
@@ -33,6 +34,9 @@ class LocalActuator:
     env: dict[str, str]
     log_dir: Path | None = None
     argv: Sequence[str] = (sys.executable, "-m", "sdq.cli", "worker")
+    slots: dict[str, int | None] = field(default_factory=dict)  # per model; absent: no limit
+    gpus: Sequence[str] = ()  # each diffusers worker is pinned to one free GPU
+    synthetic: frozenset[str] = frozenset()  # models whose workers need no GPU
     workers: dict[str, list[LocalWorker]] = field(default_factory=dict)
     _serial: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -40,6 +44,15 @@ class LocalActuator:
         alive = [w for w in self.workers.get(model_id, []) if w.process.poll() is None]
         self.workers[model_id] = alive
         return alive
+
+    def capacity(self, model_id: str) -> int | None:
+        return self.slots.get(model_id)
+
+    def _free_gpu(self) -> str | None:
+        used = {
+            w.gpu for ws in self.workers.values() for w in ws if w.process.poll() is None and w.gpu
+        }
+        return next((gpu for gpu in self.gpus if gpu not in used), None)
 
     def replicas(self, model_id: str) -> Replicas:
         running = [w for w in self._alive(model_id) if not w.stopping]
@@ -62,6 +75,9 @@ class LocalActuator:
     def _start(self, model_id: str) -> LocalWorker:
         name = f"local-{os.getpid()}-{next(self._serial)}"
         env = os.environ | self.env | {"SDQ_WORKER_ID": name}
+        gpu = None if model_id in self.synthetic else self._free_gpu()
+        if gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = gpu
         output = (self.log_dir / f"{name}.log").open("ab") if self.log_dir else None
         process = subprocess.Popen(
             [*self.argv, "--model", model_id],
@@ -71,8 +87,9 @@ class LocalActuator:
             stderr=subprocess.STDOUT if output else None,
             preexec_fn=own_session_dying_with_parent,
         )
-        log.info("started worker %s for %s (pid %d)", name, model_id, process.pid)
-        return LocalWorker(name, process)
+        where = f" on GPU {gpu}" if gpu is not None else ""
+        log.info("started worker %s for %s%s (pid %d)", name, model_id, where, process.pid)
+        return LocalWorker(name, process, gpu=gpu)
 
     def stop_all(self, timeout_s: float = 30.0) -> None:
         procs = [w.process for ws in self.workers.values() for w in ws if w.process.poll() is None]

@@ -36,6 +36,16 @@ def publish_decision(model_id: str, decision: Decision, current: int, now: float
     return Op(keys=(), args=("SET", key, json.dumps(doc), "EX", str(DECISION_TTL_S)), decode=str)
 
 
+def within(policy: ScalingPolicy, capacity: int | None) -> ScalingPolicy:
+    """The policy with its bounds inside what the actuator can run (a machine's GPUs)."""
+    if capacity is None or policy.max_replicas <= capacity:
+        return policy
+    bounds = {"max_replicas": capacity, "min_replicas": min(policy.min_replicas, capacity)}
+    if policy.fallback_replicas is not None:
+        bounds["fallback_replicas"] = min(policy.fallback_replicas, capacity)
+    return policy.model_copy(update=bounds)
+
+
 @dataclass
 class ScalerLoop:
     store: JobStore
@@ -62,9 +72,10 @@ class ScalerLoop:
     def _tick_model(self, model_id: str) -> Decision:
         now = self.clock()
         replicas = self.actuator.replicas(model_id)
+        capacity = self.actuator.capacity(model_id)
         busy: frozenset[str] = frozenset()
         try:
-            policy = load_policy(self.store, model_id, self._default(model_id))
+            policy = within(load_policy(self.store, model_id, self._default(model_id)), capacity)
             load = measure(self.store, model_id, now, self.heartbeat_ttl_s)
             busy = load.busy_worker_ids
             # Ready means serving: a worker publishes heartbeats only once its model is loaded.
@@ -74,7 +85,7 @@ class ScalerLoop:
             )
         except Exception as error:  # Redis unreachable: decide holds (or falls back), never zero
             log.warning("measuring %s failed: %s", model_id, error)
-            policy = self._default(model_id)
+            policy = within(self._default(model_id), capacity)
             obs = Observation(None, None, None, replicas.current, replicas.ready, str(error))
         decision = decide(obs, policy, self.states.get(model_id, ScalerState()), now)
         self.states[model_id] = decision.state

@@ -26,8 +26,24 @@ SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/
 def local_actuator(settings: Settings, redis_url: str) -> tuple[Actuator, Callable[[], None]]:
     """Worker processes on this machine; on stop, they finish their current image."""
     from scaler.local_actuator import LocalActuator
+    from scaler.local_capacity import visible_gpus, worker_slots
 
-    actuator = LocalActuator(env={"SDQ_REDIS_URL": redis_url})
+    gpus = [] if settings.device == "cpu" else visible_gpus()
+    slots = {
+        m.id: worker_slots(m.kind, settings.device, len(gpus), settings.local_max_workers)
+        for m in settings.models
+    }
+    log.info(
+        "local workers: %s; at most %s",
+        f"GPUs {', '.join(gpus)}" if gpus else "CPU",
+        ", ".join(f"{model} {slot or 'any'}" for model, slot in slots.items()),
+    )
+    actuator = LocalActuator(
+        env={"SDQ_REDIS_URL": redis_url},
+        slots=slots,
+        gpus=gpus,
+        synthetic=frozenset(m.id for m in settings.models if m.kind == "synthetic"),
+    )
     return actuator, lambda: actuator.stop_all(timeout_s=settings.job_hard_time_limit_s)
 
 

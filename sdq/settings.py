@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     sync_wait_s: float = Field(
         default=3600, gt=0, description="How long an A1111 or OpenAI call waits for its images"
     )
+    cancel_on_disconnect: bool = Field(
+        default=True, description="Cancel the job of an A1111 or OpenAI caller that hangs up"
+    )
     sse_ping_s: float = Field(default=15.0, gt=0, description="Keep-alive comment interval")
 
     webhook_secret: str | None = Field(
@@ -131,6 +134,11 @@ class Settings(BaseSettings):
     webhook_lease_s: float = Field(default=60.0, gt=0)
 
     scaler_poll_interval_s: float = Field(default=2.0, gt=0, description="Scaler tick interval")
+    local_max_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Local scaler: most workers per model (unset: one per GPU, 1 on CPU)",
+    )
     scaler_actuator: Literal["local", "kubernetes"] = Field(
         default="local", description="What `sdq scaler` sizes: local processes or Deployments"
     )

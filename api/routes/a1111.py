@@ -14,10 +14,9 @@ from fastapi import APIRouter, Request
 
 from api import a1111
 from api.deps import State
-from api.errors import GatewayTimeout, GenerationFailed
+from api.errors import GenerationFailed
 from api.state import ApiState
-from api.submission import cancel, submit
-from api.waiting import wait_for_terminal
+from api.submission import cancel, submit, wait_for_images
 from sdq import keys
 from sdq.events import EventType
 from sdq.inputs import GenerationInput, InputLimits, InvalidField, InvalidInput, parse_input
@@ -80,12 +79,7 @@ async def generate(state: ApiState, request: Request, body: a1111.Txt2ImgRequest
     await state.store.redis.set(
         keys.a1111_last_job(caller_of(request)), job.id, ex=settings.job_retention_s
     )
-    done = await wait_for_terminal(state.store, state.blocking_redis, job.id, settings.sync_wait_s)
-    if done is None or not done.status.is_terminal:
-        raise GatewayTimeout(
-            f"prediction {job.id} is not finished after {settings.sync_wait_s:.0f} s; "
-            f"GET /v1/predictions/{job.id} has it"
-        )
+    done = await wait_for_images(state, request, job)
     if done.status is JobStatus.FAILED:
         raise GenerationFailed(done.error or "generation failed")
     final = GenerationInput.model_validate(done.input)

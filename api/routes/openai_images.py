@@ -8,16 +8,15 @@ import io
 from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Form, UploadFile
+from fastapi import APIRouter, Form, Request, UploadFile
 from PIL import Image, UnidentifiedImageError
 
 from api import openai_images as shapes
 from api.deps import BaseUrl, State
-from api.errors import GatewayTimeout, GenerationFailed
+from api.errors import GenerationFailed
 from api.init_image import png_from_bytes
 from api.state import ApiState
-from api.submission import submit
-from api.waiting import wait_for_terminal
+from api.submission import submit, wait_for_images
 from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input
 from sdq.job import JobStatus
 from sdq.prediction import output_url
@@ -29,7 +28,12 @@ DEFAULT_SIZE = (512, 512)
 
 
 async def run(
-    state: ApiState, base_url: str, spec: ModelSpec, raw: dict[str, Any], response_format: str
+    state: ApiState,
+    request: Request,
+    base_url: str,
+    spec: ModelSpec,
+    raw: dict[str, Any],
+    response_format: str,
 ) -> dict[str, Any]:
     settings = state.settings
     try:
@@ -37,12 +41,7 @@ async def run(
         job = await submit(state, spec, parsed, image_field="image")
     except InvalidInput as error:
         raise shapes.renamed(error) from None
-    done = await wait_for_terminal(state.store, state.blocking_redis, job.id, settings.sync_wait_s)
-    if done is None or not done.status.is_terminal:
-        raise GatewayTimeout(
-            f"prediction {job.id} is not finished after {settings.sync_wait_s:.0f} s; "
-            f"GET /v1/predictions/{job.id} has it"
-        )
+    done = await wait_for_images(state, request, job)
     if done.status is not JobStatus.SUCCEEDED:
         raise GenerationFailed(done.error or f"the generation was {done.status.value}")
     keys = done.output or []
@@ -56,14 +55,14 @@ async def run(
 
 @router.post("/generations")
 async def generations(
-    body: shapes.GenerationsRequest, state: State, base_url: BaseUrl
+    body: shapes.GenerationsRequest, request: Request, state: State, base_url: BaseUrl
 ) -> dict[str, Any]:
     """`model` is a served model id (OpenAI's names mean the default model); `size` defaults to
     512x512; `quality` sets the steps (low 10, standard/medium 20, high/hd 40)."""
     spec = shapes.pick_model(state.settings, body.model)
     size = shapes.parse_size(body.size, DEFAULT_SIZE)
     raw = shapes.native_input(body.prompt, body.n, size, body.quality)
-    return await run(state, base_url, spec, raw, body.response_format)
+    return await run(state, request, base_url, spec, raw, body.response_format)
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
@@ -76,6 +75,7 @@ def _image_size(data: bytes) -> tuple[int, int]:
 
 @router.post("/edits")
 async def edits(
+    request: Request,
     state: State,
     base_url: BaseUrl,
     prompt: Annotated[str, Form()],
@@ -102,4 +102,4 @@ async def edits(
     default = shapes.edit_size(*_image_size(data), spec)
     raw = shapes.native_input(prompt, n, shapes.parse_size(size, default), quality)
     raw |= {"image": base64.b64encode(png).decode(), "prompt_strength": strength}
-    return await run(state, base_url, spec, raw, response_format)
+    return await run(state, request, base_url, spec, raw, response_format)

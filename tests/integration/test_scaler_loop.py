@@ -26,6 +26,10 @@ from tests.integration.test_store import claim, new_job
 class RecordingActuator:
     counts: dict[str, int] = field(default_factory=dict)
     calls: list[tuple[str, int, frozenset[str]]] = field(default_factory=list)
+    slots: dict[str, int] = field(default_factory=dict)
+
+    def capacity(self, model_id: str) -> int | None:
+        return self.slots.get(model_id)
 
     def replicas(self, model_id: str) -> Replicas:
         count = self.counts.get(model_id, 0)
@@ -140,3 +144,15 @@ def test_the_scaler_wakes_for_new_work_instead_of_sleeping_out_its_interval(
     waiter.join(timeout=30)
     assert not waiter.is_alive(), "a first queued job ends the scaler's wait"
     assert redis_client.llen(keys.scaler_wake()) == 0, "the nudge is consumed"
+
+
+def test_the_actuators_capacity_bounds_the_policy(redis_client: redis.Redis) -> None:
+    """On one CPU machine a burst gets one worker, not ten fighting over the cores."""
+    store, clock = JobStore(redis_client), FakeClock()
+    actuator = RecordingActuator(slots={"sdq/tiny": 1})
+    loop = make_loop(store, actuator, clock)
+    for _ in range(5):
+        new_job(store)
+    decision = loop.tick()["sdq/tiny"]
+    assert decision.desired == 1 and "clamped to [0, 1]" in decision.reason
+    assert actuator.counts["sdq/tiny"] == 1
