@@ -92,7 +92,7 @@ def test_img2img_strength_zero_keeps_the_image_and_more_changes_it(
 def test_progress_and_interrupt_of_the_callers_running_job(webui: webuiapi.WebUIApi) -> None:
     webui.set_options({"show_progress_every_n_steps": 5})  # live previews, as in the web UI
     results: list[Any] = []
-    long = {"prompt": "x", "width": 256, "height": 256, "steps": 150, "cfg_scale": 1}
+    long = {"prompt": "x", "width": 512, "height": 512, "steps": 150, "cfg_scale": 7}
     runner = threading.Thread(target=lambda: results.append(webui.txt2img(**long)))
     runner.start()
     progress = wait_until(
@@ -101,7 +101,7 @@ def test_progress_and_interrupt_of_the_callers_running_job(webui: webuiapi.WebUI
     assert 0 < progress["progress"] < 1 and progress["state"]["sampling_steps"] == 150
     assert progress["state"]["job_count"] == 1 and progress["textinfo"].startswith("Step ")
     preview = wait_until(lambda: webui.get_progress()["current_image"], 60, "a live preview")
-    assert Image.open(io.BytesIO(base64.b64decode(preview))).size == (32, 32)  # latent size
+    assert Image.open(io.BytesIO(base64.b64decode(preview))).size == (64, 64)  # latent size
     webui.interrupt()
     runner.join(timeout=60)
     [result] = results
@@ -176,8 +176,8 @@ def test_a1111_errors_keep_nothing_half_written(stack: Stack, tmp_path: Path) ->
 
 
 def test_a_caller_that_hangs_up_cancels_its_job(stack: Stack) -> None:
-    long = {"prompt": "hang up", "width": 256, "height": 256, "steps": 150, "cfg_scale": 1}
-    with httpx.Client(base_url=stack.url, timeout=3) as impatient:
+    long = {"prompt": "hang up", "width": 512, "height": 512, "steps": 150, "cfg_scale": 7}
+    with httpx.Client(base_url=stack.url, timeout=1) as impatient:
         try:
             answer = impatient.post("/sdapi/v1/txt2img", json=long)
         except httpx.ReadTimeout:

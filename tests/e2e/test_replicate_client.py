@@ -40,7 +40,7 @@ def test_create_get_wait_and_list(client: replicate.Client) -> None:
 
 
 def test_create_by_version_and_cancel(client: replicate.Client) -> None:
-    long = {"prompt": "x", "width": 256, "height": 256, "num_inference_steps": 150}
+    long = {"prompt": "x", "width": 512, "height": 512, "num_inference_steps": 150}
     prediction = client.predictions.create(version="sdq/tiny", input=long)
     wait_until(lambda: client.predictions.get(prediction.id).status == "processing", 60, "start")
     prediction.cancel()
@@ -57,7 +57,7 @@ def test_bad_input_is_refused_naming_the_field(client: replicate.Client) -> None
 def test_a_wait_that_runs_out_says_starting_so_clients_keep_polling(
     client: replicate.Client, stack: Stack
 ) -> None:
-    long = {"prompt": "x", "width": 256, "height": 256, "num_inference_steps": 60}
+    long = {"prompt": "x", "width": 512, "height": 512, "num_inference_steps": 60}
     with stack.http() as http:
         waited = http.post(
             "/v1/predictions",
