@@ -107,13 +107,6 @@ def native_input(body: Txt2ImgRequest) -> dict[str, Any]:
     return raw
 
 
-def renamed(error: InvalidInput) -> InvalidInput:
-    """The same problems, named as the A1111 client named the fields."""
-    return InvalidInput(
-        [InvalidField(FIELD_NAMES.get(f.field, f.field), f.description) for f in error.fields]
-    )
-
-
 def info(job: Job, request: GenerationInput, body: Txt2ImgRequest) -> dict[str, Any]:
     """The `info` object (sent as a JSON string) of a finished job, with the original's keys."""
     assert request.seed is not None

@@ -82,12 +82,6 @@ FIELD_NAMES = {
 }
 
 
-def renamed(error: InvalidInput) -> InvalidInput:
-    return InvalidInput(
-        [InvalidField(FIELD_NAMES.get(f.field, f.field), f.description) for f in error.fields]
-    )
-
-
 def edit_size(width: int, height: int, spec: ModelSpec) -> tuple[int, int]:
     """An edit keeps its image's size, rounded down to a multiple of 8 within the model's bounds."""
 

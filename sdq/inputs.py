@@ -112,6 +112,12 @@ class InvalidInput(Exception):
         self.fields = fields
         super().__init__("; ".join(f"{f.field}: {f.description}" for f in fields))
 
+    def renamed(self, names: dict[str, str]) -> InvalidInput:
+        """The same problems with fields named as another API's client sent them."""
+        return InvalidInput(
+            [InvalidField(names.get(f.field, f.field), f.description) for f in self.fields]
+        )
+
 
 def invalid_fields(
     error: ValidationError, prefix: str = "input", whole: str = "input"

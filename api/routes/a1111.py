@@ -75,7 +75,7 @@ async def generate(state: ApiState, request: Request, body: a1111.Txt2ImgRequest
         parsed = parse_input(raw, InputLimits.for_model(spec, settings.max_prompt_chars))
         job = await submit(state, spec, parsed, image_field="init_images")
     except InvalidInput as error:
-        raise a1111.renamed(error) from None
+        raise error.renamed(a1111.FIELD_NAMES) from None
     await state.store.redis.set(
         keys.a1111_last_job(caller_of(request)), job.id, ex=settings.job_retention_s
     )

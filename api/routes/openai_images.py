@@ -40,7 +40,7 @@ async def run(
         parsed = parse_input(raw, InputLimits.for_model(spec, settings.max_prompt_chars))
         job = await submit(state, spec, parsed, image_field="image")
     except InvalidInput as error:
-        raise shapes.renamed(error) from None
+        raise error.renamed(shapes.FIELD_NAMES) from None
     done = await wait_for_images(state, request, job)
     if done.status is not JobStatus.SUCCEEDED:
         raise GenerationFailed(done.error or f"the generation was {done.status.value}")
