@@ -10,7 +10,8 @@ from celery import Celery
 
 from sdq.queue import make_celery, send_generate
 from sdq.settings import Settings
-from sdq.storage import LocalOutputStorage, OutputStorage
+from sdq.storage import OutputStorage
+from sdq.storage_factory import make_storage
 from sdq.store import AsyncJobStore
 
 
@@ -42,5 +43,5 @@ def build_state(settings: Settings, redis_url: str) -> ApiState:
         store=AsyncJobStore(client),
         blocking_redis=blocking,
         celery=make_celery(settings, redis_url),
-        storage=LocalOutputStorage(settings.outputs_dir),
+        storage=make_storage(settings),
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sdq.job import Job
@@ -18,10 +20,16 @@ def output_url(base_url: str, key: str) -> str:
     return f"{base_url}/v1/files/{key}"
 
 
-def prediction(job: Job, base_url: str, wait_expired: bool = False) -> dict[str, Any]:
+def prediction(
+    job: Job,
+    base_url: str,
+    wait_expired: bool = False,
+    link: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
     """The prediction object of Replicate's API for one job. When a `Prefer: wait` ran out
     before the job finished, the status says `starting`, as Replicate's does, so that its
-    clients keep polling instead of taking a running job for a finished one."""
+    clients keep polling instead of taking a running job for a finished one. `link` turns an
+    output key into its URL (presigned on object storage); by default the API's files route."""
     get_url = f"{base_url}/v1/predictions/{job.id}"
     metrics: dict[str, Any] = {
         name: value for name, value in job.metrics.model_dump().items() if value is not None
@@ -31,7 +39,9 @@ def prediction(job: Job, base_url: str, wait_expired: bool = False) -> dict[str,
         "model": job.model,
         "version": job.model,
         "input": job.input,
-        "output": [output_url(base_url, key) for key in job.output] if job.output else None,
+        "output": [(link or partial(output_url, base_url))(key) for key in job.output]
+        if job.output
+        else None,
         "error": job.error,
         "logs": job.logs,
         "status": "starting"

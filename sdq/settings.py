@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sdq.scaling_policy import ScalingPolicy
@@ -149,6 +149,24 @@ class Settings(BaseSettings):
         default="sdq", description="Helm release name: Deployments are RELEASE-worker-MODELSLUG"
     )
 
+    storage: Literal["local", "s3"] = Field(
+        default="local", description="Where outputs go: DATA_DIR/outputs or an S3 bucket"
+    )
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = Field(
+        default=None, description="For MinIO, OSS and other S3-compatible services"
+    )
+    s3_region: str | None = None
+    s3_access_key_id: str | None = Field(default=None, description="Unset: boto3's usual chain")
+    s3_secret_access_key: SecretStr | None = None
+    s3_prefix: str = Field(default="outputs/", description="Prepended to every object key")
+    s3_url_expiry_s: int = Field(
+        default=3600, ge=1, le=7 * 24 * 3600, description="Lifetime of presigned output URLs"
+    )
+    s3_addressing_style: Literal["auto", "path", "virtual"] = Field(
+        default="auto", description="`path` for MinIO, `virtual` for OSS"
+    )
+
     synthetic_step_seconds: float = Field(
         default=0.1, ge=0, le=60, description="Seconds per step of synthetic models (sleeping)"
     )
@@ -197,6 +215,8 @@ class Settings(BaseSettings):
             raise ValueError(f"duplicate model ids in models: {ids}")
         if not self.models:
             raise ValueError("at least one model must be served")
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ValueError("storage s3 needs s3_bucket (SDQ_S3_BUCKET)")
         if any(delay < 0 for delay in self.webhook_retry_schedule_s):
             raise ValueError("webhook_retry_schedule_s must not contain negative delays")
         if self.webhook_lease_s <= self.webhook_timeout_s:

@@ -1,10 +1,12 @@
-"""Output storage: where generated files go and how they are read back (local folder; S3 later)."""
+"""Output storage: where generated files go and how they are read back (local folder here;
+S3-compatible object storage in `sdq.s3_storage`)."""
 
 from __future__ import annotations
 
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -26,6 +28,10 @@ class OutputStorage(Protocol):
 
     def local_path(self, key: str) -> Path | None:
         """A file the API can stream directly, when the backend is a local folder."""
+        ...
+
+    def url(self, key: str) -> str | None:
+        """A URL clients can fetch the file from directly (presigned), or None: the API serves it."""
         ...
 
 
@@ -77,3 +83,15 @@ class LocalOutputStorage:
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)
         return path if path.is_file() else None
+
+    def url(self, key: str) -> str | None:
+        return None
+
+
+def output_links(storage: OutputStorage, base_url: str) -> Callable[[str], str]:
+    """Key -> the link put in predictions: the storage's own (presigned) URL, else the API's."""
+
+    def link(key: str) -> str:
+        return storage.url(key) or f"{base_url}/v1/files/{key}"
+
+    return link

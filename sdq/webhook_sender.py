@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -69,6 +70,7 @@ def attempt_delivery(
     secret: str,
     base_url: str,
     rng: random.Random,
+    link: Callable[[str], str] | None = None,
     resolve: Resolver = system_resolver,
 ) -> tuple[DeliveryAttempt, Verdict]:
     """Make one attempt; never raises for the receiver's faults (they become the verdict)."""
@@ -84,7 +86,7 @@ def attempt_delivery(
     except UnsafeUrl as refused:
         attempt = DeliveryAttempt(at=started, error=f"refused: {refused}", duration_ms=0.0)
         return attempt, Verdict(Outcome.GAVE_UP, f"target refused: {refused}")
-    message = sign(secret, delivery.id, json.dumps(prediction(job, base_url)), started)
+    message = sign(secret, delivery.id, json.dumps(prediction(job, base_url, link=link)), started)
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     try:
         response = http.post(

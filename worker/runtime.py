@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import redis
 
 from sdq.settings import Settings
-from sdq.storage import LocalOutputStorage, OutputStorage
+from sdq.storage import OutputStorage
+from sdq.storage_factory import make_storage
 from sdq.store import JobStore
 from worker.engine import Engine, load_engine
 from worker.heartbeat_thread import HeartbeatPublisher
@@ -53,6 +54,6 @@ def start_runtime(settings: Settings, redis_url: str, model_id: str) -> WorkerRu
         worker_id=worker_id,
         engine=engine,
         store=store,
-        storage=LocalOutputStorage(settings.outputs_dir),
+        storage=make_storage(settings),
         heartbeat=beat,
     )

@@ -18,6 +18,8 @@ from sdq import keys
 from sdq.logs import configure_logging
 from sdq.queue import make_celery
 from sdq.settings import Settings
+from sdq.storage import output_links
+from sdq.storage_factory import make_storage
 from sdq.store import JobStore, get_job
 from sdq.webhook_policy import Outcome
 from sdq.webhook_secret import webhook_secret
@@ -41,6 +43,7 @@ class WebhookDeliverer:
         self.store = store
         self.secret = webhook_secret(settings)
         self.base_url = public_base_url(settings)
+        self.link = output_links(make_storage(settings), self.base_url)
         self.http = httpx.Client(http2=False, trust_env=False)
         self.rng = random.Random()
 
@@ -68,6 +71,7 @@ class WebhookDeliverer:
             secret=self.secret,
             base_url=self.base_url,
             rng=self.rng,
+            link=self.link,
         )
         state = "pending" if verdict.outcome is Outcome.RETRY else verdict.outcome.value
         updated = delivery.model_copy(

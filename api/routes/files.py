@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from api.deps import State
 from api.errors import NotFound
@@ -19,6 +19,9 @@ async def get_file(job_id: str, name: str, state: State) -> Response:
     key = f"{job_id}/{name}"
     if not is_valid_key(key):
         raise NotFound(f"no output {key}")
+    direct = state.storage.url(key)
+    if direct is not None:  # object storage: send the client to a presigned URL
+        return RedirectResponse(direct, status_code=307)
     path = state.storage.local_path(key)
     if path is not None:
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": _CACHE})

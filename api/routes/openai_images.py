@@ -19,8 +19,8 @@ from api.state import ApiState
 from api.submission import submit, wait_for_images
 from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input
 from sdq.job import JobStatus
-from sdq.prediction import output_url
 from sdq.settings import ModelSpec
+from sdq.storage import output_links
 
 router = APIRouter(prefix="/v1/images", tags=["OpenAI Images"])
 
@@ -49,7 +49,8 @@ async def run(
         blobs = [await to_thread.run_sync(state.storage.get, key) for key in keys]
         data = [{"b64_json": base64.b64encode(blob).decode()} for blob in blobs]
     else:
-        data = [{"url": output_url(base_url, key)} for key in keys]
+        link = output_links(state.storage, base_url)
+        data = [{"url": link(key)} for key in keys]
     return {"created": int(done.created_at), "data": data}
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import BaseUrl, State
 from api.errors import NotFound
 from api.prefer import parse_prefer_wait
+from api.state import ApiState
 from api.submission import cancel, submit
 from api.waiting import wait_for_terminal
 from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input
@@ -18,6 +19,7 @@ from sdq.job import WEBHOOK_EVENTS, Job
 from sdq.prediction import prediction
 from sdq.settings import ModelSpec, Settings
 from sdq.ssrf import UnsafeUrl, check_webhook_url
+from sdq.storage import output_links
 from sdq.store import get_job, list_jobs
 from sdq.webhook_store import list_deliveries
 
@@ -38,6 +40,12 @@ class PredictionRequest(BaseModel):
     webhook_events_filter: list[Literal["start", "output", "logs", "completed"]] | None = Field(
         default=None, description="Which events call the webhook (default: all)"
     )
+
+
+def present(state: ApiState, job: Job, base_url: str, wait_expired: bool = False) -> dict[str, Any]:
+    """The prediction object, with output links from the storage (presigned on S3)."""
+    link = output_links(state.storage, base_url)
+    return prediction(job, base_url, wait_expired=wait_expired, link=link)
 
 
 def resolve_model(settings: Settings, name: str | None, field: str) -> ModelSpec:
@@ -84,8 +92,8 @@ async def _create(
     )
     if wait_s is not None:
         job = await wait_for_terminal(state.store, state.blocking_redis, job.id, wait_s) or job
-        return prediction(job, base_url, wait_expired=not job.status.is_terminal)
-    return prediction(job, base_url)
+        return present(state, job, base_url, wait_expired=not job.status.is_terminal)
+    return present(state, job, base_url)
 
 
 @router.post("/v1/models/{owner}/{name}/predictions", status_code=201)
@@ -125,7 +133,7 @@ async def _job_or_404(state: State, prediction_id: str) -> Job:
 
 @router.get("/v1/predictions/{prediction_id}")
 async def get_prediction(prediction_id: str, state: State, base_url: BaseUrl) -> dict[str, Any]:
-    return prediction(await _job_or_404(state, prediction_id), base_url)
+    return present(state, await _job_or_404(state, prediction_id), base_url)
 
 
 @router.get("/v1/predictions")
@@ -142,7 +150,7 @@ async def list_predictions(
     return {
         "previous": None,
         "next": next_url,
-        "results": [prediction(job, base_url) for job in page.jobs],
+        "results": [present(state, job, base_url) for job in page.jobs],
     }
 
 
@@ -155,7 +163,7 @@ async def cancel_prediction(
         raise NotFound(f"prediction {prediction_id} not found")
     job = await _job_or_404(state, prediction_id)
     response.status_code = 200
-    return prediction(job, base_url)
+    return present(state, job, base_url)
 
 
 @router.get("/v1/predictions/{prediction_id}/webhooks")

@@ -15,7 +15,8 @@ from api.errors import NotFound
 from sdq import keys
 from sdq.events import EventType
 from sdq.inputs import InvalidField, InvalidInput
-from sdq.prediction import output_url, prediction
+from sdq.prediction import prediction
+from sdq.storage import output_links
 from sdq.store import get_job
 
 router = APIRouter(tags=["predictions"])
@@ -45,6 +46,8 @@ async def stream_prediction(
     if await state.store.run(get_job(prediction_id)) is None:
         raise NotFound(f"prediction {prediction_id} not found")
 
+    link = output_links(state.storage, base_url)
+
     async def events() -> AsyncIterator[ServerSentEvent]:
         stream = keys.job_events(prediction_id)
         last = last_event_id or "0-0"
@@ -61,10 +64,10 @@ async def stream_prediction(
                     kind = fields.get("type", "")
                     data = json.loads(fields.get("data", "{}"))
                     if kind == EventType.OUTPUT:
-                        data["output"] = [output_url(base_url, key) for key in data["output"]]
+                        data["output"] = [link(key) for key in data["output"]]
                     if kind == EventType.COMPLETED:
                         job = await state.store.run(get_job(prediction_id))
-                        data = prediction(job, base_url) if job else data
+                        data = prediction(job, base_url, link=link) if job else data
                     yield ServerSentEvent(data=json.dumps(data), event=kind, id=entry_id)
                     if kind == EventType.COMPLETED:
                         return
