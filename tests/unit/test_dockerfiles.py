@@ -40,7 +40,7 @@ def test_non_root_pinned_bases_and_dependencies_before_code(name: str) -> None:
 def test_api_image_has_no_torch_and_a_healthcheck() -> None:
     text = (ROOT / "Dockerfile.api").read_text()
     installs = " ".join(re.findall(r"pip install ([^\n]+)", text))
-    assert '".[api,scaler]"' in installs and "worker" not in installs and "torch" not in installs
+    assert '".[api,scaler,s3]"' in installs and "worker" not in installs and "torch" not in installs
     assert "HEALTHCHECK" in text and "/healthz" in text
     assert 'CMD ["api"]' in text
 
@@ -48,7 +48,7 @@ def test_api_image_has_no_torch_and_a_healthcheck() -> None:
 def test_gpu_image_installs_the_cuda_torch_and_runs_a_worker() -> None:
     text = (ROOT / "Dockerfile.gpu").read_text()
     assert "nvidia/cuda:" in text and "download.pytorch.org/whl/cu" in text
-    assert text.index("TORCH_INDEX_URL}") < text.index('".[worker]"'), "CUDA torch first"
+    assert text.index("TORCH_INDEX_URL}") < text.index('".[worker,s3]"'), "CUDA torch first"
     assert "HF_HOME=/models" in text and 'VOLUME ["/models"]' in text
     assert "BAKE_MODEL" in text and 'CMD ["worker"' in text
 
