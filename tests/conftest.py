@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
-from sdq.embedded_redis import EmbeddedRedis, free_port
-from tests.helpers import Stack, process_env
+from sdq.embedded_redis import EmbeddedRedis
+from tests.helpers import Stack, started_stack
 
 
 @pytest.fixture(scope="session")
@@ -53,19 +52,5 @@ def stack(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     """API + one worker serving sdq/tiny, for a whole test module."""
-    logs = tmp_path_factory.mktemp("logs")
-    port = free_port()
-    running = Stack(
-        redis_server.url, data_dir, port, logs, process_env(redis_server.url, data_dir, port)
-    )
-    try:
-        running.start_api()
-        running.start_worker()
-        running.wait_for_workers()
+    with started_stack(redis_server.url, data_dir, tmp_path_factory.mktemp("logs")) as running:
         yield running
-    except BaseException:
-        for log in logs.glob("*.log"):
-            sys.stderr.write(f"--- {log.name}\n{log.read_text()[-4000:]}\n")
-        raise
-    finally:
-        running.stop_all()

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from sdq.embedded_redis import free_port
 from sdq.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -159,3 +162,21 @@ def wait_status(
         reached, timeout, f"prediction {prediction_id} to be {status}", 0.05
     )
     return result
+
+
+@contextlib.contextmanager
+def started_stack(redis_url: str, data_dir: Path, logs: Path, **env: str) -> Iterator[Stack]:
+    """API + one sdq/tiny worker on free ports; their logs are printed if anything fails."""
+    port = free_port()
+    running = Stack(redis_url, data_dir, port, logs, process_env(redis_url, data_dir, port, **env))
+    try:
+        running.start_api()
+        running.start_worker()
+        running.wait_for_workers()
+        yield running
+    except BaseException:
+        for log in logs.glob("*.log"):
+            sys.stderr.write(f"--- {log.name}\n{log.read_text()[-4000:]}\n")
+        raise
+    finally:
+        running.stop_all()

@@ -4,7 +4,6 @@ can run here), a real API and worker writing to it, presigned links in every dia
 from __future__ import annotations
 
 import io
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -18,7 +17,7 @@ from PIL import Image
 from sdq.embedded_redis import EmbeddedRedis, free_port
 from sdq.s3_storage import S3OutputStorage
 from sdq.storage import OutputNotFound
-from tests.helpers import Stack, process_env
+from tests.helpers import Stack, started_stack
 
 BUCKET = "sdq-outputs"
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
@@ -44,10 +43,7 @@ def s3_stack(
     s3_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
-    logs = tmp_path_factory.mktemp("s3-logs")
-    data_dir = tiny_model_dir.parent.parent
-    port = free_port()
-    env = process_env(redis_server.url, data_dir, port) | {
+    s3 = {
         "SDQ_STORAGE": "s3",
         "SDQ_S3_BUCKET": BUCKET,
         "SDQ_S3_ENDPOINT_URL": s3_url,
@@ -57,18 +53,10 @@ def s3_stack(
         "SDQ_S3_ADDRESSING_STYLE": "path",
         "SDQ_S3_URL_EXPIRY_S": "600",
     }
-    running = Stack(redis_server.url, data_dir, port, logs, env)
-    try:
-        running.start_api()
-        running.start_worker()
-        running.wait_for_workers()
+    data_dir = tiny_model_dir.parent.parent
+    logs = tmp_path_factory.mktemp("s3-logs")
+    with started_stack(redis_server.url, data_dir, logs, **s3) as running:
         yield running
-    except BaseException:
-        for log in logs.glob("*.log"):
-            sys.stderr.write(f"--- {log.name}\n{log.read_text()[-4000:]}\n")
-        raise
-    finally:
-        running.stop_all()
 
 
 def png_size(data: bytes) -> tuple[int, int]:
