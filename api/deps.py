@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from api.state import ApiState
-from sdq.storage import output_links
 
 
 def get_state(request: Request) -> ApiState:
@@ -23,12 +21,3 @@ def get_base_url(request: Request) -> str:
 
 State = Annotated[ApiState, Depends(get_state)]
 BaseUrl = Annotated[str, Depends(get_base_url)]
-
-
-def get_links(request: Request) -> Callable[[str], str]:
-    """Output key -> URL in responses: presigned on object storage, else the files route."""
-    state: ApiState = request.app.state.sdq
-    return output_links(state.storage, get_base_url(request))
-
-
-Links = Annotated[Callable[[str], str], Depends(get_links)]

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sdq.inputs import InvalidField, InvalidInput
+from sdq.inputs import InvalidField, InvalidInput, unknown_model
 from sdq.settings import ModelSpec, Settings
 
 # OpenAI's own model names select the deployment's default model, so code written for OpenAI
@@ -45,8 +45,7 @@ def pick_model(settings: Settings, name: str | None) -> ModelSpec:
         return settings.models[0]
     spec = settings.model(name)
     if spec is None:
-        served = ", ".join(m.id for m in settings.models)
-        raise InvalidInput([InvalidField("model", f"unknown model {name!r}; served: {served}")])
+        raise unknown_model(settings, "model", name)
     return spec
 
 

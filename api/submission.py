@@ -3,6 +3,7 @@ job, enqueue it, and undo both if enqueueing fails; cancel queued or running."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 
@@ -81,6 +82,12 @@ async def cancel(state: ApiState, job_id: str) -> JobStatus | None:
         # If a worker claimed it in between, the claim won: ask the running job to stop instead.
         await state.store.run(request_cancel(job_id))
     return status
+
+
+async def images_base64(state: ApiState, job: Job) -> list[str]:
+    """The job's output files, base64-encoded (for the dialects that inline images)."""
+    blobs = [await to_thread.run_sync(state.storage.get, key) for key in job.output or []]
+    return [base64.b64encode(blob).decode() for blob in blobs]
 
 
 async def wait_for_images(state: ApiState, request: Request, job: Job) -> Job:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from bench.latency import percentile
+from sdq.client import SdqClient
 from sdq.embedded_redis import free_port
 from sdq.scaling_policy import ScalingPolicy
 from sdq.settings import ModelSpec, load_settings
@@ -46,16 +47,9 @@ def run(
             running_stack(settings) as (info, _),
             httpx.Client(base_url=info.url, timeout=120) as http,
         ):
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if http.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError("stack did not start")
-                time.sleep(0.2)
+            starting = SdqClient(info.url)
+            starting.wait_ready(timeout_s=120)
+            starting.close()
             assert workers(http) == 0, "the scenario starts from zero workers"
 
             timeline: list[tuple[float, int]] = []

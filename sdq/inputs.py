@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from sdq.schedulers import DEFAULT_SCHEDULER, find_scheduler, scheduler_names
-from sdq.settings import ModelSpec
+from sdq.settings import ModelSpec, Settings
 
 MAX_SEED = 2**32 - 1
 
@@ -117,6 +117,12 @@ class InvalidInput(Exception):
         return InvalidInput(
             [InvalidField(names.get(f.field, f.field), f.description) for f in self.fields]
         )
+
+
+def unknown_model(settings: Settings, field: str, name: str) -> InvalidInput:
+    """A model name that is not served, refused with the list of those that are."""
+    served = ", ".join(m.id for m in settings.models)
+    return InvalidInput([InvalidField(field, f"unknown model {name!r}; served models: {served}")])
 
 
 def invalid_fields(

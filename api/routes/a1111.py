@@ -3,23 +3,28 @@ samplers, options. Calls wait for their images on the job's event stream (no thr
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Awaitable
 from typing import Any, cast
 
-from anyio import to_thread
 from fastapi import APIRouter, Request
 
 from api import a1111
 from api.deps import State
 from api.errors import GenerationFailed
 from api.state import ApiState
-from api.submission import cancel, submit, wait_for_images
+from api.submission import cancel, images_base64, submit, wait_for_images
 from sdq import keys
 from sdq.events import EventType
-from sdq.inputs import GenerationInput, InputLimits, InvalidField, InvalidInput, parse_input
+from sdq.inputs import (
+    GenerationInput,
+    InputLimits,
+    InvalidField,
+    InvalidInput,
+    parse_input,
+    unknown_model,
+)
 from sdq.job import JobStatus
 from sdq.schedulers import SCHEDULERS
 from sdq.settings import ModelSpec
@@ -47,28 +52,33 @@ async def last_job_id(state: ApiState, request: Request) -> str | None:
     return await _text(state.store.redis.get(keys.a1111_last_job(caller_of(request))))
 
 
-async def default_model(state: ApiState) -> ModelSpec:
-    chosen = await _text(state.store.redis.hget(keys.a1111_options(), "sd_model_checkpoint"))
+async def read_options(state: ApiState) -> dict[str, str]:
+    """The options set through `POST /options` (one read)."""
+    options = await state.store.redis.hgetall(keys.a1111_options())
+    return {str(name): str(value) for name, value in options.items()}
+
+
+def default_model(state: ApiState, options: dict[str, str]) -> ModelSpec:
+    chosen = options.get("sd_model_checkpoint")
     return (state.settings.model(chosen) if chosen else None) or state.settings.models[0]
 
 
-async def chosen_model(state: ApiState, body: a1111.Txt2ImgRequest) -> ModelSpec:
+def chosen_model(state: ApiState, options: dict[str, str], body: a1111.Txt2ImgRequest) -> ModelSpec:
     name = a1111.checkpoint_name(body.override_settings.get("sd_model_checkpoint"))
     if name is None:
-        return await default_model(state)
+        return default_model(state, options)
     spec = state.settings.model(name)
     if spec is None:
-        served = ", ".join(m.id for m in state.settings.models)
-        field = "override_settings.sd_model_checkpoint"
-        raise InvalidInput([InvalidField(field, f"unknown model {name!r}; served: {served}")])
+        raise unknown_model(state.settings, "override_settings.sd_model_checkpoint", name)
     return spec
 
 
 async def generate(state: ApiState, request: Request, body: a1111.Txt2ImgRequest) -> dict[str, Any]:
     settings = state.settings
-    spec = await chosen_model(state, body)
+    options = await read_options(state)
+    spec = chosen_model(state, options, body)
     raw = a1111.native_input(body)
-    every = await _text(state.store.redis.hget(keys.a1111_options(), PREVIEW_OPTION))
+    every = options.get(PREVIEW_OPTION)
     if every and int(every) > 0:
         raw["preview_every"] = int(every)  # live previews for /progress's current_image
     try:
@@ -85,8 +95,7 @@ async def generate(state: ApiState, request: Request, body: a1111.Txt2ImgRequest
     final = GenerationInput.model_validate(done.input)
     images: list[str] = []
     if body.send_images and done.status is JobStatus.SUCCEEDED:
-        blobs = [await to_thread.run_sync(state.storage.get, key) for key in done.output or []]
-        images = [base64.b64encode(blob).decode() for blob in blobs]
+        images = await images_base64(state, done)
     return {
         "images": images,
         "parameters": body.parameters(),
@@ -208,8 +217,9 @@ async def samplers() -> list[dict[str, Any]]:
 
 @router.get("/options")
 async def get_options(state: State) -> dict[str, Any]:
-    model = await default_model(state)
-    every = await _text(state.store.redis.hget(keys.a1111_options(), PREVIEW_OPTION))
+    options = await read_options(state)
+    model = default_model(state, options)
+    every = options.get(PREVIEW_OPTION)
     return {
         "sd_model_checkpoint": model.id,
         PREVIEW_OPTION: int(every) if every else 0,
@@ -227,9 +237,9 @@ async def set_options(body: dict[str, Any], state: State) -> dict[str, Any]:
         name = a1111.checkpoint_name(body["sd_model_checkpoint"])
         spec = state.settings.model(name) if name else None
         if spec is None:
-            served = ", ".join(m.id for m in state.settings.models)
-            message = f"unknown model {body['sd_model_checkpoint']!r}; served: {served}"
-            raise InvalidInput([InvalidField("sd_model_checkpoint", message)])
+            raise unknown_model(
+                state.settings, "sd_model_checkpoint", str(body["sd_model_checkpoint"])
+            )
         await state.store.redis.hset(keys.a1111_options(), "sd_model_checkpoint", spec.id)
     if PREVIEW_OPTION in body:
         every = body[PREVIEW_OPTION]

@@ -7,7 +7,6 @@ import base64
 import io
 from typing import Annotated, Any
 
-from anyio import to_thread
 from fastapi import APIRouter, Form, Request, UploadFile
 from PIL import Image, UnidentifiedImageError
 
@@ -16,7 +15,7 @@ from api.deps import BaseUrl, State
 from api.errors import GenerationFailed
 from api.init_image import png_from_bytes
 from api.state import ApiState
-from api.submission import submit, wait_for_images
+from api.submission import images_base64, submit, wait_for_images
 from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input
 from sdq.job import JobStatus
 from sdq.settings import ModelSpec
@@ -44,13 +43,11 @@ async def run(
     done = await wait_for_images(state, request, job)
     if done.status is not JobStatus.SUCCEEDED:
         raise GenerationFailed(done.error or f"the generation was {done.status.value}")
-    keys = done.output or []
     if response_format == "b64_json":
-        blobs = [await to_thread.run_sync(state.storage.get, key) for key in keys]
-        data = [{"b64_json": base64.b64encode(blob).decode()} for blob in blobs]
+        data = [{"b64_json": image} for image in await images_base64(state, done)]
     else:
         link = output_links(state.storage, base_url)
-        data = [{"url": link(key)} for key in keys]
+        data = [{"url": link(key)} for key in done.output or []]
     return {"created": int(done.created_at), "data": data}
 
 

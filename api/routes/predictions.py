@@ -14,7 +14,7 @@ from api.prefer import parse_prefer_wait
 from api.state import ApiState
 from api.submission import cancel, submit
 from api.waiting import wait_for_terminal
-from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input
+from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input, unknown_model
 from sdq.job import WEBHOOK_EVENTS, Job
 from sdq.prediction import prediction
 from sdq.settings import ModelSpec, Settings
@@ -54,9 +54,7 @@ def resolve_model(settings: Settings, name: str | None, field: str) -> ModelSpec
         raise InvalidInput([InvalidField(field, f"name a model; served models: {served}")])
     spec = settings.model(name.split(":", 1)[0])
     if spec is None:
-        raise InvalidInput(
-            [InvalidField(field, f"unknown model {name!r}; served models: {served}")]
-        )
+        raise unknown_model(settings, field, name)
     return spec
 
 
