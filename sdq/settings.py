@@ -174,6 +174,10 @@ class Settings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     torch_threads: int | None = Field(default=None, ge=1)
     worker_id: str | None = None
+    probe_dir: Path | None = Field(
+        default=None,
+        description="Workers touch Kubernetes probe markers here (`python -m worker.probes`)",
+    )
 
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"

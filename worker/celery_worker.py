@@ -14,6 +14,7 @@ from sdq.queue import GENERATE_TASK, make_celery
 from sdq.settings import Settings
 from worker.job_runner import run_job
 from worker.model_gate import ModelGate, gate_step
+from worker.probes import ProbeMarkers
 from worker.runtime import WorkerRuntime, start_runtime
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ def build_worker_app(settings: Settings, redis_url: str, model_id: str) -> Celer
     """The Celery app with the generate task, and the child's model load wired to its start."""
     app = make_celery(settings, redis_url)
     gate = ModelGate()
+    markers = ProbeMarkers(settings.probe_dir) if settings.probe_dir else None
     app.steps["consumer"].add(gate_step(gate, timeout_s=app.conf.worker_proc_alive_timeout))
 
     @app.task(name=GENERATE_TASK, acks_late=True, reject_on_worker_lost=True)
@@ -37,17 +39,25 @@ def build_worker_app(settings: Settings, redis_url: str, model_id: str) -> Celer
     def _load(**_: Any) -> None:
         global _runtime
         configure_logging(settings, "worker")
+        if markers:
+            markers.loading()
         try:
-            _runtime = start_runtime(settings, redis_url, model_id)
+            _runtime = start_runtime(
+                settings, redis_url, model_id, markers.alive if markers else lambda: None
+            )
         except BaseException:
             log.exception("could not load model %s", model_id)
             gate.failed.set()
             raise
         gate.ready.set()
+        if markers:
+            markers.ready()
         log.info("ready: %s loaded, worker %s consuming", model_id, _runtime.worker_id)
 
     @worker_process_shutdown.connect(weak=False)
     def _close(**_: Any) -> None:
+        if markers:
+            markers.stopped()
         if _runtime is not None:
             _runtime.close()
 

@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 from sdq import heartbeat
 from sdq.heartbeat import Heartbeat, WorkerState
@@ -22,9 +23,16 @@ class HeartbeatPublisher:
     """
 
     def __init__(
-        self, store: JobStore, worker_id: str, model: str, interval_s: float, ttl_s: float
+        self,
+        store: JobStore,
+        worker_id: str,
+        model: str,
+        interval_s: float,
+        ttl_s: float,
+        on_tick: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
+        self._on_tick = on_tick
         self._interval_s = interval_s
         self._ttl_s = ttl_s
         now = time.time()
@@ -73,6 +81,10 @@ class HeartbeatPublisher:
             self._store.run(heartbeat.publish(beat, self._ttl_s))
         except Exception:
             log.warning("heartbeat publish failed", exc_info=True)
+        try:
+            self._on_tick()
+        except OSError:
+            log.warning("could not touch the liveness marker", exc_info=True)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

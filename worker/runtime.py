@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
@@ -37,7 +38,9 @@ def new_worker_id(settings: Settings) -> str:
     return f"{base}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def start_runtime(settings: Settings, redis_url: str, model_id: str) -> WorkerRuntime:
+def start_runtime(
+    settings: Settings, redis_url: str, model_id: str, on_tick: Callable[[], None] = lambda: None
+) -> WorkerRuntime:
     """Load the model, then announce the worker: a heartbeat exists only once it can serve."""
     spec = settings.model(model_id)
     if spec is None:
@@ -46,7 +49,12 @@ def start_runtime(settings: Settings, redis_url: str, model_id: str) -> WorkerRu
     store = JobStore(redis.Redis.from_url(redis_url, decode_responses=True))
     worker_id = new_worker_id(settings)
     beat = HeartbeatPublisher(
-        store, worker_id, spec.id, settings.heartbeat_interval_s, settings.heartbeat_ttl_s
+        store,
+        worker_id,
+        spec.id,
+        settings.heartbeat_interval_s,
+        settings.heartbeat_ttl_s,
+        on_tick,
     )
     beat.start()
     return WorkerRuntime(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -83,3 +85,27 @@ def test_a_model_that_cannot_load_stops_the_worker_with_its_error(
     assert code != 0, output
     assert "could not load model bad/model" in output
     assert "the model could not be loaded" in output
+
+
+def test_probes_say_ready_only_once_the_model_is_loaded(
+    redis_server: EmbeddedRedis, redis_client: redis.Redis, data_dir: Path, tmp_path: Path
+) -> None:
+    """What the chart's startup, readiness and liveness probes run, against a real worker."""
+    probes = tmp_path / "probes"
+    env = process_env(redis_server.url, data_dir, free_port(), SDQ_PROBE_DIR=str(probes))
+
+    def probe(name: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "worker.probes", name, "--dir", str(probes)]
+        return subprocess.run(argv, capture_output=True, text=True, check=False)
+
+    assert probe("ready").returncode == 1
+    worker = start(["worker", "--model", "sdq/tiny"], env, tmp_path / "w.log")
+    try:
+        assert wait_until(lambda: probe("ready").returncode == 0, 120, "the ready probe")
+        # a heartbeat exists by the time the pod reports ready
+        assert redis_client.zcard(keys.workers_index()) == 1
+        alive = probe("alive")
+        assert alive.returncode == 0 and "heartbeat" in alive.stdout
+    finally:
+        stop(worker)
+    assert probe("ready").returncode == 1  # a stopped worker is not ready

@@ -1,0 +1,118 @@
+"""Kubernetes probes for a worker pod: marker files the worker touches, and the verdicts read off them.
+
+The worker touches `loading` when its pool child starts loading the model, `ready` once the model
+can serve, and `alive` on every heartbeat tick. `python -m worker.probes ready|alive` reads their
+ages (stdlib only, so an exec probe costs an interpreter start, not an import of torch):
+
+- ready: the model is loaded and the heartbeat thread ticked recently.
+- alive: the heartbeat ticked recently, or the child is (re)loading the model within its budget;
+  a Redis outage does not fail it (restarting a GPU pod would not bring Redis back).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+LOADING = "loading"
+READY = "ready"
+ALIVE = "alive"
+DIR_ENV = "SDQ_PROBE_DIR"
+
+
+class ProbeMarkers:
+    """The worker's side: touches and removes the marker files in one folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def loading(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / READY).unlink(missing_ok=True)
+        (self.folder / LOADING).touch()
+
+    def ready(self) -> None:
+        self.alive()
+        (self.folder / READY).touch()
+
+    def alive(self) -> None:
+        (self.folder / ALIVE).touch()
+
+    def stopped(self) -> None:
+        """A worker shutting down takes no new work: not ready any more (still alive)."""
+        (self.folder / READY).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class MarkerAges:
+    """Seconds since each marker was touched; None when it does not exist."""
+
+    loading: float | None
+    ready: float | None
+    alive: float | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    reason: str
+
+
+def ready_verdict(ages: MarkerAges, stale_s: float) -> Verdict:
+    """Serving: the model is loaded and the heartbeat is fresh."""
+    if ages.ready is None:
+        return Verdict(False, "the model is not loaded yet")
+    if ages.alive is None or ages.alive > stale_s:
+        return Verdict(False, f"no heartbeat tick within {stale_s:g} s")
+    return Verdict(True, f"model loaded, heartbeat {ages.alive:.1f} s ago")
+
+
+def alive_verdict(ages: MarkerAges, stale_s: float, load_timeout_s: float) -> Verdict:
+    """Not wedged: a fresh heartbeat, or a model (re)load started after the last tick and still
+    within its budget."""
+    if ages.alive is not None and ages.alive <= stale_s:
+        return Verdict(True, f"heartbeat {ages.alive:.1f} s ago")
+    reloading = ages.loading is not None and (ages.alive is None or ages.loading < ages.alive)
+    if reloading and ages.loading is not None:
+        if ages.loading <= load_timeout_s:
+            return Verdict(True, f"loading the model for {ages.loading:.0f} s")
+        return Verdict(False, f"model load still running after {load_timeout_s:g} s")
+    if ages.alive is None:
+        return Verdict(False, "no heartbeat yet")
+    return Verdict(False, f"last heartbeat {ages.alive:.0f} s ago (limit {stale_s:g} s)")
+
+
+def marker_ages(folder: Path, now: float) -> MarkerAges:
+    def age(name: str) -> float | None:
+        try:
+            return max(0.0, now - (folder / name).stat().st_mtime)
+        except FileNotFoundError:
+            return None
+
+    return MarkerAges(loading=age(LOADING), ready=age(READY), alive=age(ALIVE))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m worker.probes", description=__doc__)
+    parser.add_argument("probe", choices=["ready", "alive"])
+    parser.add_argument(
+        "--dir", type=Path, default=Path(os.environ.get(DIR_ENV, "/tmp/sdq-probes"))
+    )
+    parser.add_argument("--stale", type=float, default=30.0, help="heartbeat age limit, seconds")
+    parser.add_argument("--load-timeout", type=float, default=600.0, help="model load budget")
+    args = parser.parse_args(argv)
+    ages = marker_ages(args.dir, time.time())
+    if args.probe == "ready":
+        verdict = ready_verdict(ages, args.stale)
+    else:
+        verdict = alive_verdict(ages, args.stale, args.load_timeout)
+    print(verdict.reason, file=sys.stdout if verdict.ok else sys.stderr)
+    return 0 if verdict.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
