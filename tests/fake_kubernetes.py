@@ -1,5 +1,6 @@
 """The one fake the suite allows: a tiny Kubernetes API server on loopback (no real one can run
-here) implementing just `deployments/{name}/scale` (get, patch) and pods (list, patch)."""
+here) implementing just `deployments/{name}/scale` (get, patch) and pods (list, patch) for the
+scaler, and the discovery, Deployment and Secret reads that helm's `lookup` makes."""
 
 from __future__ import annotations
 
@@ -16,6 +17,25 @@ from urllib.parse import parse_qs, urlsplit
 
 SCALE = re.compile(r"^/apis/apps/v1/namespaces/(?P<ns>[^/]+)/deployments/(?P<name>[^/]+)/scale$")
 PODS = re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/pods(?:/(?P<name>[^/]+))?$")
+DEPLOYMENT = re.compile(r"^/apis/apps/v1/namespaces/(?P<ns>[^/]+)/deployments/(?P<name>[^/]+)$")
+SECRET = re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/secrets/(?P<name>[^/]+)$")
+DISCOVERY: dict[str, dict[str, Any]] = {
+    "/version": {"major": "1", "minor": "30", "gitVersion": "v1.30.0"},
+    "/apis/apps/v1": {
+        "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "apps/v1",
+        "resources": [{"name": "deployments", "singularName": "deployment", "namespaced": True,
+                       "kind": "Deployment", "verbs": ["get", "list", "patch"]}],
+    },
+    "/api/v1": {
+        "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1",
+        "resources": [
+            {"name": "secrets", "singularName": "secret", "namespaced": True, "kind": "Secret",
+             "verbs": ["get"]},
+            {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
+             "verbs": ["list", "patch"]},
+        ],
+    },
+}  # fmt: skip
 
 
 @dataclass
@@ -23,6 +43,7 @@ class FakeKubernetes:
     namespace: str = "sdq"
     replicas: dict[str, int] = field(default_factory=dict)  # deployment name -> replicas
     pods: dict[str, dict[str, str]] = field(default_factory=dict)  # pod name -> annotations
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> base64 data
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)
     url: str = ""
@@ -39,6 +60,19 @@ class FakeKubernetes:
             "apiVersion": "autoscaling/v1", "kind": "Scale",
             "metadata": {"name": name, "namespace": self.namespace},
             "spec": {"replicas": self.replicas[name]}, "status": {"replicas": self.replicas[name]},
+        }  # fmt: skip
+
+    def deployment_doc(self, name: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": self.namespace},
+            "spec": {"replicas": self.replicas[name]},
+        }  # fmt: skip
+
+    def secret_doc(self, name: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": name, "namespace": self.namespace}, "data": self.secrets[name],
         }  # fmt: skip
 
     def pod_list(self) -> dict[str, Any]:
@@ -58,6 +92,16 @@ class FakeKubernetes:
             if method == "PATCH":
                 self.replicas[name] = body["spec"]["replicas"]
             return 200, self.scale_doc(name)
+        if method == "GET" and path in DISCOVERY:
+            return 200, DISCOVERY[path]
+        if method == "GET" and (match := DEPLOYMENT.match(path)):
+            name = match["name"]
+            if match["ns"] == self.namespace and name in self.replicas:
+                return 200, self.deployment_doc(name)
+        if method == "GET" and (match := SECRET.match(path)):
+            name = match["name"]
+            if match["ns"] == self.namespace and name in self.secrets:
+                return 200, self.secret_doc(name)
         if (match := PODS.match(path)) and match["ns"] == self.namespace:
             if method == "GET" and match["name"] is None:
                 return 200, self.pod_list()
@@ -65,7 +109,8 @@ class FakeKubernetes:
                 annotations = self.pods[match["name"]]
                 annotations.update(body["metadata"]["annotations"])
                 return 200, {"metadata": {"name": match["name"], "annotations": annotations}}
-        return 404, {"kind": "Status", "message": "not found"}
+        return 404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404,
+                     "reason": "NotFound", "message": "not found"}  # fmt: skip
 
     def kubeconfig(self, path: Path) -> Path:
         """A kubeconfig pointing at this server, for a process that loads one."""

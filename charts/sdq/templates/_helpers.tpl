@@ -1,0 +1,150 @@
+{{/* Names, labels, images and the environment shared by every sdq pod. */}}
+
+{{- define "sdq.labels" -}}
+app.kubernetes.io/name: sdq
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end }}
+
+{{/* Selector labels of one component: sdq.selector (dict "root" $ "component" "api") */}}
+{{- define "sdq.selector" -}}
+app.kubernetes.io/name: sdq
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/*
+A model id as a DNS-1123 label, exactly as scaler/kubernetes_names.py::model_slug derives it:
+lower case, runs of other characters as one "-", trimmed; over 40 characters: the first 33
+(trailing "-" dropped) plus "-" and 6 hex digits of the id's sha256.
+*/}}
+{{- define "sdq.modelSlug" -}}
+{{- $slug := regexReplaceAll "[^a-z0-9]+" (lower .) "-" | trimAll "-" -}}
+{{- if gt (len $slug) 40 -}}
+{{- printf "%s-%s" (trimSuffix "-" (substr 0 33 $slug)) (substr 0 6 (sha256sum .)) -}}
+{{- else -}}
+{{- $slug -}}
+{{- end -}}
+{{- end }}
+
+{{/* sdq.workerName (dict "root" $ "id" MODEL_ID): RELEASE-worker-SLUG */}}
+{{- define "sdq.workerName" -}}
+{{- printf "%s-worker-%s" .root.Release.Name (include "sdq.modelSlug" .id) -}}
+{{- end }}
+
+{{/* An image reference from {repository, tag, digest}: digest wins, tag defaults to appVersion. */}}
+{{- define "sdq.image" -}}
+{{- $tag := .image.tag | default .root.Chart.AppVersion -}}
+{{- if eq (toString $tag) "latest" -}}
+{{- fail (printf "image %s: pin a version instead of latest" .image.repository) -}}
+{{- end -}}
+{{- if .image.digest -}}
+{{- printf "%s@%s" .image.repository .image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .image.repository (toString $tag) -}}
+{{- end -}}
+{{- end }}
+
+{{- define "sdq.apiImage" -}}
+{{- include "sdq.image" (dict "root" . "image" .Values.images.api) -}}
+{{- end }}
+
+{{- define "sdq.configName" -}}{{ .Release.Name }}-config{{- end }}
+{{- define "sdq.secretName" -}}{{ .Release.Name }}-secrets{{- end }}
+{{- define "sdq.redisName" -}}{{ .Release.Name }}-redis{{- end }}
+{{- define "sdq.outputsClaim" -}}
+{{- .Values.outputs.pvc.existingClaim | default (printf "%s-outputs" .Release.Name) -}}
+{{- end }}
+
+{{- define "sdq.redisPasswordSecret" -}}
+{{- .Values.redis.bundled.existingSecret | default (include "sdq.secretName" .) -}}
+{{- end }}
+
+{{- define "sdq.webhookSecretName" -}}
+{{- .Values.webhooks.existingSecret | default (include "sdq.secretName" .) -}}
+{{- end }}
+
+{{/* SDQ_MODELS: the served models as sdq's settings read them (chart-only keys left out). */}}
+{{- define "sdq.modelsJson" -}}
+{{- $models := list -}}
+{{- range .Values.models -}}
+{{- $model := dict "id" .id "kind" (.kind | default "diffusers") "min_size" (.minSize | default 64) "max_size" (.maxSize | default 2048) "scaling" (.scaling | default dict) -}}
+{{- if .source }}{{ $_ := set $model "source" .source }}{{ end -}}
+{{- $models = append $models $model -}}
+{{- end -}}
+{{- toJson $models -}}
+{{- end }}
+
+{{/* The Redis connection of every sdq container. */}}
+{{- define "sdq.redisEnv" -}}
+{{- if eq .Values.redis.mode "bundled" }}
+- name: SDQ_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "sdq.redisPasswordSecret" . }}
+      key: {{ .Values.redis.bundled.existingSecretKey }}
+- name: SDQ_REDIS_URL
+  value: "redis://:$(SDQ_REDIS_PASSWORD)@{{ include "sdq.redisName" . }}:6379/0"
+{{- else if .Values.redis.external.existingSecret }}
+- name: SDQ_REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.redis.external.existingSecret }}
+      key: {{ .Values.redis.external.existingSecretKey }}
+{{- else }}
+- name: SDQ_REDIS_URL
+  value: {{ required "redis.external.url (or redis.external.existingSecret) is required when redis.mode is external" .Values.redis.external.url | quote }}
+{{- end }}
+{{- end }}
+
+{{/* S3 credentials, for the pods that read or write outputs. */}}
+{{- define "sdq.s3Env" -}}
+{{- if and (eq .Values.outputs.type "s3") .Values.outputs.s3.existingSecret }}
+- name: SDQ_S3_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.outputs.s3.existingSecret }}
+      key: {{ .Values.outputs.s3.accessKeyIdKey }}
+- name: SDQ_S3_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.outputs.s3.existingSecret }}
+      key: {{ .Values.outputs.s3.secretAccessKeyKey }}
+{{- end }}
+{{- end }}
+
+{{- define "sdq.webhookSecretEnv" -}}
+- name: SDQ_WEBHOOK_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "sdq.webhookSecretName" . }}
+      key: {{ .Values.webhooks.existingSecretKey }}
+{{- end }}
+
+{{/* The data volume: the shared outputs claim, or a scratch folder when outputs go to S3. */}}
+{{- define "sdq.dataVolume" -}}
+- name: data
+{{- if eq .Values.outputs.type "pvc" }}
+  persistentVolumeClaim:
+    claimName: {{ include "sdq.outputsClaim" . }}
+{{- else }}
+  emptyDir: {}
+{{- end }}
+{{- end }}
+
+{{/* Pod-level settings every sdq pod shares. */}}
+{{- define "sdq.podCommon" -}}
+{{- with .Values.images.pullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- end }}
+
+{{/* Restarts pods when the settings they read change. */}}
+{{- define "sdq.configChecksum" -}}
+checksum/config: {{ include (print .Template.BasePath "/config.yaml") . | sha256sum }}
+{{- end }}
