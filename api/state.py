@@ -9,6 +9,7 @@ from anyio import to_thread
 from celery import Celery
 
 from sdq.queue import make_celery, send_generate
+from sdq.redis_connect import async_redis
 from sdq.settings import Settings
 from sdq.storage import OutputStorage
 from sdq.storage_factory import make_storage
@@ -33,9 +34,9 @@ class ApiState:
 
 
 def build_state(settings: Settings, redis_url: str) -> ApiState:
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True, max_connections=256)
+    client = async_redis(redis_url, decode_responses=True, max_connections=256)
     # Blocking reads (Prefer: wait) hold a connection each; they get their own, larger pool.
-    blocking = aioredis.Redis.from_url(
+    blocking = async_redis(
         redis_url, decode_responses=True, max_connections=4096, socket_timeout=None
     )
     return ApiState(

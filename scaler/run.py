@@ -15,6 +15,7 @@ import redis
 from scaler.actuator import Actuator
 from scaler.loop import ScalerLoop
 from sdq import keys
+from sdq.redis_connect import sync_redis
 from sdq.settings import Settings
 from sdq.store import JobStore
 
@@ -115,7 +116,7 @@ def run_scaler(settings: Settings, redis_url: str) -> None:
         actuator, close = kubernetes_actuator(settings)
     else:
         actuator, close = local_actuator(settings, redis_url)
-    store = JobStore(redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=10))
+    store = JobStore(sync_redis(redis_url, decode_responses=True, socket_timeout=10))
     loop = ScalerLoop(
         store=store,
         actuator=actuator,

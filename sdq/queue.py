@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Celery
 
 from sdq import keys
+from sdq.redis_connect import celery_broker
 from sdq.settings import Settings
 
 GENERATE_TASK = "sdq.generate"
@@ -12,7 +13,8 @@ GENERATE_TASK = "sdq.generate"
 
 def make_celery(settings: Settings, redis_url: str) -> Celery:
     """The Celery app: no result backend (the job store is the truth), at-least-once delivery."""
-    app = Celery("sdq", broker=redis_url, set_as_current=False)
+    broker, sentinel_options = celery_broker(redis_url)
+    app = Celery("sdq", broker=broker, set_as_current=False)
     app.conf.update(
         task_ignore_result=True,
         task_acks_late=True,
@@ -33,6 +35,7 @@ def make_celery(settings: Settings, redis_url: str) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={
             "visibility_timeout": settings.broker_visibility_timeout_s,
+            **sentinel_options,
         },
         task_default_queue=keys.queue(settings.models[0].id),
     )

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from sdq.redis_connect import parse_sentinel_url
 from sdq.scaling_policy import ScalingPolicy
 
 TINY_MODEL_ID = "sdq/tiny"
@@ -70,7 +71,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SDQ_", extra="ignore", validate_default=True)
 
     redis_url: str | None = Field(
-        default=None, description="Redis to use; unset means `sdq up` starts an embedded one."
+        default=None,
+        description="redis://, rediss:// (TLS) or redis+sentinel://…/MASTER[/DB]; "
+        "unset means `sdq up` starts an embedded one.",
     )
     data_dir: Path = Path(".sdq")
     models: Annotated[list[ModelSpec], NoDecode] = Field(
@@ -190,6 +193,13 @@ class Settings(BaseSettings):
             if value.lstrip().startswith("["):
                 return json.loads(value)
             return [ModelSpec.parse(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_readable(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_sentinel_url(value)  # raises with the part that is wrong
         return value
 
     @field_validator("webhook_retry_schedule_s", mode="before")

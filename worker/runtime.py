@@ -8,8 +8,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import redis
-
+from sdq.redis_connect import sync_redis
 from sdq.settings import Settings
 from sdq.storage import OutputStorage
 from sdq.storage_factory import make_storage
@@ -46,7 +45,7 @@ def start_runtime(
     if spec is None:
         raise ValueError(f"model {model_id!r} is not among the served models")
     engine = load_engine(spec, settings)
-    store = JobStore(redis.Redis.from_url(redis_url, decode_responses=True))
+    store = JobStore(sync_redis(redis_url, decode_responses=True))
     worker_id = new_worker_id(settings)
     beat = HeartbeatPublisher(
         store,

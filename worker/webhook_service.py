@@ -10,13 +10,13 @@ import time
 from typing import Any
 
 import httpx
-import redis
 from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
 
 from sdq import keys
 from sdq.logs import configure_logging
 from sdq.queue import make_celery
+from sdq.redis_connect import sync_redis
 from sdq.settings import Settings
 from sdq.storage import output_links
 from sdq.storage_factory import make_storage
@@ -133,7 +133,7 @@ def build_webhook_app(settings: Settings, redis_url: str) -> Celery:
     app = make_celery(settings, redis_url)
     app.conf.task_default_queue = keys.webhooks_queue()
     app.conf.worker_prefetch_multiplier = 4
-    store = JobStore(redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=30))
+    store = JobStore(sync_redis(redis_url, decode_responses=True, socket_timeout=30))
     deliverer = WebhookDeliverer(settings, store)
     pump = DuePump(settings, store, app)
 

@@ -46,6 +46,7 @@ def test_models_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"models": []}, "at least one model"),
         ({"port": 0}, "greater than or equal to 1"),
         ({"storage": "s3"}, "storage s3 needs s3_bucket"),
+        ({"redis_url": "redis+sentinel://s1:26379"}, "path is /MASTER_NAME"),
     ],
 )
 def test_inconsistent_settings_fail_at_start_up(overrides: dict[str, object], message: str) -> None:
