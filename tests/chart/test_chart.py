@@ -456,3 +456,23 @@ def test_an_upgrade_keeps_the_replicas_the_scaler_set_and_the_generated_secrets(
     # a fresh install (nothing live) starts at min_replicas with new secrets
     assert named(docs("default"), "Deployment", worker)["spec"]["replicas"] == 0
     assert named(docs("default"), "Secret", f"{RELEASE}-secrets")["data"] != kept
+
+
+def test_the_images_fit_what_the_chart_runs() -> None:
+    """The chart's user, the worker probe's interpreter and the mounts match the Dockerfiles."""
+    root = CHART.parents[1]
+    rendered = docs("default")
+    for name, dockerfile in (
+        (f"{RELEASE}-api", "Dockerfile.api"),
+        (worker_deployment(RELEASE, "sdq/tiny").name, "Dockerfile.gpu"),
+    ):
+        text = (root / dockerfile).read_text()
+        pod = named(rendered, "Deployment", name)["spec"]["template"]["spec"]
+        assert f"USER {pod['securityContext']['runAsUser']}:" in text, dockerfile
+        assert "ENV PATH=/opt/sdq/bin:$PATH" in text and "-m venv /opt/sdq" in text, dockerfile
+        assert "SDQ_DATA_DIR=/data" in text, dockerfile
+    [worker] = named(rendered, "Deployment", worker_deployment(RELEASE, "sdq/tiny").name)["spec"][
+        "template"
+    ]["spec"]["containers"]
+    assert worker["startupProbe"]["exec"]["command"][0] == "python"  # /opt/sdq/bin/python
+    assert {"name": "models", "mountPath": "/models"} in worker["volumeMounts"]  # HF_HOME
