@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from scaler.kubernetes_names import worker_deployment
+from sdq.scaling_policy import ScalingPolicy
 from sdq.settings import Settings
 from tests.chart.render import (
     CHART,
@@ -408,7 +409,28 @@ def test_the_ack_eci_example_schedules_workers_on_eci_with_its_gpu_specs() -> No
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--set", "scaler.mode=hpa"), 'scaler.mode: "hpa" is not one of builtin, keda, none'),
+        (("--set", "scaler.mode=hpa"), "scaler.mode: scaler.mode must be one of the following"),
+        (
+            ("--set", "workerDefaults.gpus=one"),
+            "workerDefaults.gpus: Invalid type. Expected: integer",
+        ),
+        (
+            ("--set", "models[0].id=a/b", "--set", "models[0].scaling.max_replica=3"),
+            "models.0.scaling: Additional property max_replica is not allowed",
+        ),
+        (("--set", "models[0].id=no-owner"), "models.0.id: Does not match pattern"),
+        (
+            (
+                "--set",
+                "models[0].id=a/b",
+                "--set",
+                "models[0].scaling.min_replicas=3",
+                "--set",
+                "models[0].scaling.max_replicas=2",
+            ),
+            "models a/b: scaling.min_replicas exceeds scaling.max_replicas",
+        ),
+        (("--set", "worker.gpus=1"), "Additional property worker is not allowed"),
         (("--set", "outputs.type=s3"), "outputs.s3.bucket is required"),
         (("--set", "redis.mode=external"), "redis.external.url (or redis.external.existingSecret)"),
         (("--set", "webhooks.secret=plain"), "webhooks.secret must start with whsec_"),
@@ -476,3 +498,9 @@ def test_the_images_fit_what_the_chart_runs() -> None:
     ]["spec"]["containers"]
     assert worker["startupProbe"]["exec"]["command"][0] == "python"  # /opt/sdq/bin/python
     assert {"name": "models", "mountPath": "/models"} in worker["volumeMounts"]  # HF_HOME
+
+
+def test_the_values_schema_knows_every_scaling_knob_and_no_other() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    knobs = schema["definitions"]["scaling"]["properties"]
+    assert set(knobs) == set(ScalingPolicy.model_fields)
