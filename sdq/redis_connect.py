@@ -92,26 +92,24 @@ def _host_port(item: str) -> tuple[str, int]:
 
 def sync_redis(url: str, **kwargs: Any) -> redis.Redis:
     """A redis-py client for the URL (for Sentinel: the current master, following failovers)."""
-    target = parse_sentinel_url(url)
-    if target is None:
-        return redis.Redis.from_url(url, **kwargs)
-    sentinel = Sentinel(
-        list(target.sentinels), sentinel_kwargs=target.sentinel_kwargs(), **target.master_kwargs()
-    )
-    client: redis.Redis = sentinel.master_for(target.master, **kwargs)
+    client: redis.Redis = _open(url, redis.Redis, Sentinel, kwargs)
     return client
 
 
 def async_redis(url: str, **kwargs: Any) -> aioredis.Redis:
     """The asyncio flavour of `sync_redis`."""
+    client: aioredis.Redis = _open(url, aioredis.Redis, AsyncSentinel, kwargs)
+    return client
+
+
+def _open(url: str, plain: Any, sentinel_class: Any, kwargs: dict[str, Any]) -> Any:
     target = parse_sentinel_url(url)
     if target is None:
-        return aioredis.Redis.from_url(url, **kwargs)
-    sentinel = AsyncSentinel(
+        return plain.from_url(url, **kwargs)
+    sentinel = sentinel_class(
         list(target.sentinels), sentinel_kwargs=target.sentinel_kwargs(), **target.master_kwargs()
     )
-    client: aioredis.Redis = sentinel.master_for(target.master, **kwargs)
-    return client
+    return sentinel.master_for(target.master, **kwargs)
 
 
 def celery_broker(url: str) -> tuple[str, dict[str, Any]]:
