@@ -46,6 +46,9 @@ class FakeKubernetes:
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> base64 data
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)
+    # RBAC: when set, scale calls on any other Deployment are refused with 403 (and recorded)
+    scalable: set[str] | None = None
+    denied: list[str] = field(default_factory=list)
     url: str = ""
 
     def scale_path(self, deployment: str) -> str:
@@ -87,6 +90,9 @@ class FakeKubernetes:
             return self.fail_next.pop(0), {"kind": "Status", "message": "try again"}
         if (match := SCALE.match(path)) and match["ns"] == self.namespace:
             name = match["name"]
+            if self.scalable is not None and name not in self.scalable:
+                self.denied.append(f"{method} {path}")
+                return 403, {"kind": "Status", "message": f"forbidden: {name}", "code": 403}
             if name not in self.replicas:
                 return 404, {"kind": "Status", "message": f"deployment {name} not found"}
             if method == "PATCH":
