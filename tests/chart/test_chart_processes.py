@@ -88,6 +88,20 @@ class Node:
         self.processes.append(process)
         return process
 
+    def redis_probe(self, authenticated: bool = True) -> str:
+        """The StatefulSet's readiness probe (`redis-cli ping`), with the password it expects."""
+        statefulset = named(self.docs, "StatefulSet", f"{RELEASE}-redis")
+        container = only_container(statefulset)
+        command = list(container["readinessProbe"]["exec"]["command"])
+        assert command[0] == "redis-cli"
+        cli = str(Path(find_redis_server()).with_name("redis-cli"))
+        env = container_env(self.docs, container, f"{RELEASE}-redis-0")
+        if not authenticated:
+            env.pop("REDISCLI_AUTH")
+        result = subprocess.run([cli, "-p", str(self.redis_port), *command[1:]], env=env,
+                                capture_output=True, text=True, check=False)  # fmt: skip
+        return result.stdout.strip()
+
     def probe(self, workload: dict[str, Any], pod_name: str, probe: str) -> int:
         command = list(only_container(workload)[probe]["exec"]["command"])
         assert command[0] == "python"
@@ -178,6 +192,8 @@ def test_the_rendered_chart_serves_a_job_from_zero_workers_and_back(
         cleanup.callback(receiver.stop)
         cleanup.enter_context(serving(fake))
         node.start_redis()
+        wait_until(lambda: node.redis_probe() == "PONG", 10, "Redis's readiness probe")
+        assert node.redis_probe(authenticated=False).startswith("NOAUTH"), "a password is required"
         node.run(deployments[f"{RELEASE}-api"], f"{RELEASE}-api-0")
         api = f"http://127.0.0.1:{node.api_port}"
         readiness = only_container(deployments[f"{RELEASE}-api"])["readinessProbe"]["httpGet"][
