@@ -175,8 +175,13 @@ def started_stack(redis_url: str, data_dir: Path, logs: Path, **env: str) -> Ite
         running.wait_for_workers()
         yield running
     except BaseException:
-        for log in logs.glob("*.log"):
-            sys.stderr.write(f"--- {log.name}\n{log.read_text()[-4000:]}\n")
+        print_logs(logs)
         raise
     finally:
         running.stop_all()
+
+
+def print_logs(folder: Path, tail: int = 4000) -> None:
+    """The end of every process log in the folder, on stderr (pytest shows it for failures)."""
+    for log in sorted(folder.glob("*.log")):
+        sys.stderr.write(f"--- {log.name}\n{log.read_text()[-tail:]}\n")

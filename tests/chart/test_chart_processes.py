@@ -24,7 +24,7 @@ from sdq.embedded_redis import find_redis_server, free_port
 from tests.chart.pods import container_env, expand, only_container, secret_value
 from tests.chart.render import EXAMPLES, RELEASE, named, objects, render
 from tests.fake_kubernetes import FakeKubernetes, serving
-from tests.helpers import REPO, start, stop, wait_terminal, wait_until
+from tests.helpers import REPO, print_logs, start, stop, wait_terminal, wait_until
 from tests.receiver import Receiver
 
 VALUES = (
@@ -167,8 +167,7 @@ def node(data_dir: Path, tiny_model_dir: Path, tmp_path: Path) -> Iterator[Node]
     try:
         yield running
     except BaseException:
-        for log in tmp_path.glob("*.log"):
-            sys.stderr.write(f"--- {log.name}\n{log.read_text()[-3000:]}\n")
+        print_logs(tmp_path)
         raise
     finally:
         for process in reversed(running.processes):
