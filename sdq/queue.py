@@ -31,7 +31,7 @@ def make_celery(settings: Settings, redis_url: str) -> Celery:
         worker_send_task_events=False,
         worker_enable_remote_control=False,
         # A model load can take minutes on a real checkpoint; the child must not be killed for it.
-        worker_proc_alive_timeout=600,
+        worker_proc_alive_timeout=settings.model_load_timeout_s,
         broker_connection_retry_on_startup=True,
         broker_transport_options={
             "visibility_timeout": settings.broker_visibility_timeout_s,

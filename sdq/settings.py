@@ -177,6 +177,9 @@ class Settings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     torch_threads: int | None = Field(default=None, ge=1)
     worker_id: str | None = None
+    model_load_timeout_s: int = Field(
+        default=600, ge=10, description="A worker whose model is not loaded by then exits"
+    )
     probe_dir: Path | None = Field(
         default=None,
         description="Workers touch Kubernetes probe markers here (`python -m worker.probes`)",

@@ -153,6 +153,11 @@ def test_workers_get_gpus_a_grace_period_past_the_job_limit_and_model_load_probe
         assert worker["readinessProbe"]["exec"]["command"][3] == "ready"
         assert worker["livenessProbe"]["exec"]["command"][3] == "alive"
         assert env["SDQ_PROBE_DIR"].startswith("/tmp/")
+        # the probes never kill a load the worker itself is still allowed to finish
+        load_timeout = int(env["SDQ_MODEL_LOAD_TIMEOUT_S"])
+        startup = worker["startupProbe"]
+        assert startup["periodSeconds"] * startup["failureThreshold"] > load_timeout
+        assert float(worker["livenessProbe"]["exec"]["command"][-1]) > load_timeout
         assert pod["automountServiceAccountToken"] is False
 
 

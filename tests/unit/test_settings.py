@@ -71,3 +71,10 @@ def test_model_ids_are_owner_slash_name(bad: str) -> None:
 )
 def test_model_kind_synthetic_by_id_or_explicitly(spec: dict[str, str], kind: str) -> None:
     assert ModelSpec.model_validate(spec).kind == kind
+
+
+def test_the_model_load_timeout_bounds_the_workers_wait_for_its_child() -> None:
+    from sdq.queue import make_celery
+
+    app = make_celery(Settings(model_load_timeout_s=42), "redis://127.0.0.1:1/0")
+    assert app.conf.worker_proc_alive_timeout == 42
