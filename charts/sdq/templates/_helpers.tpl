@@ -77,6 +77,17 @@ lower case, runs of other characters as one "-", trimmed; over 40 characters: th
 {{- toJson $models -}}
 {{- end }}
 
+{{/*
+The scaling knobs the chart itself reads, for one model (sdq.policy (dict "root" $ "model" M)),
+as JSON: the model's `scaling` over ScalingPolicy's defaults, where a value set to 0 stays 0.
+Without idle_to_zero_s, KEDA's cooldown comes from scaler.keda.cooldownPeriod.
+*/}}
+{{- define "sdq.policy" -}}
+{{- $policy := dict "min_replicas" 0 "max_replicas" 10 "jobs_per_replica" 1 "activation_queue_length" 0 "idle_to_zero_s" .root.Values.scaler.keda.cooldownPeriod -}}
+{{- range $key, $value := (.model.scaling | default dict) }}{{ $_ := set $policy $key $value }}{{ end -}}
+{{- toJson $policy -}}
+{{- end }}
+
 {{/* The Redis connection of every sdq container. */}}
 {{- define "sdq.redisEnv" -}}
 {{- if eq .Values.redis.mode "bundled" }}
