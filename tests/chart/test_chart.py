@@ -12,7 +12,6 @@ from unittest import mock
 import jsonschema
 import kubernetes_validate
 import pytest
-import yaml
 
 from scaler.kubernetes_names import worker_deployment
 from sdq.scaling_policy import ScalingPolicy
@@ -470,11 +469,7 @@ def test_an_upgrade_keeps_the_replicas_the_scaler_set_and_the_generated_secrets(
     )
     with serving(fake):
         kubeconfig = fake.kubeconfig(tmp_path / "kubeconfig")
-        result = run_helm(
-            "template", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=server",
-            "--kubeconfig", str(kubeconfig),
-        )  # fmt: skip
-    rendered = tuple(d for d in yaml.safe_load_all(result.stdout) if d)
+        rendered = render(("--dry-run=server", "--kubeconfig", str(kubeconfig)))
     assert named(rendered, "Deployment", worker)["spec"]["replicas"] == 4
     assert named(rendered, "Secret", f"{RELEASE}-secrets")["data"] == kept
     assert ("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{worker}") in [

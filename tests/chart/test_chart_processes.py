@@ -22,7 +22,7 @@ from scaler.kubernetes_actuator import DELETION_COST
 from scaler.kubernetes_names import worker_deployment
 from sdq.embedded_redis import find_redis_server, free_port
 from tests.chart.pods import container_env, expand, only_container, secret_value
-from tests.chart.render import EXAMPLES, RELEASE, named, objects, render
+from tests.chart.render import EXAMPLES, NAMESPACE, RELEASE, named, objects, render
 from tests.fake_kubernetes import FakeKubernetes, serving
 from tests.helpers import REPO, print_logs, start, stop, wait_terminal, wait_until
 from tests.receiver import Receiver
@@ -31,7 +31,6 @@ VALUES = (
     "-f", str(EXAMPLES / "values-cpu-demo.yaml"),
     "-f", str(Path(__file__).parent / "values-processes.yaml"),
 )  # fmt: skip
-NAMESPACE = "gen"
 
 
 class Node:
@@ -163,7 +162,7 @@ class Kubelet:
 
 @pytest.fixture
 def node(data_dir: Path, tiny_model_dir: Path, tmp_path: Path) -> Iterator[Node]:
-    running = Node(render((*VALUES, "--namespace", NAMESPACE)), data_dir, tmp_path)
+    running = Node(render(VALUES), data_dir, tmp_path)
     try:
         yield running
     except BaseException:
