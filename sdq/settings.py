@@ -21,7 +21,10 @@ ModelKind = Literal["diffusers", "synthetic"]
 class ModelSpec(BaseModel):
     """One served model: its public id, where its weights come from, and its size bounds."""
 
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+    id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="Public id OWNER/NAME, as clients name the model",
+    )
     source: str | None = Field(
         default=None,
         description="A Hugging Face id or a local folder; defaults to the id itself.",
@@ -31,8 +34,8 @@ class ModelSpec(BaseModel):
         description="`synthetic`: a load-test stand-in that sleeps per step and draws nothing "
         "(implied by the id sdq/synthetic)",
     )
-    min_size: int = Field(default=64, ge=8)
-    max_size: int = Field(default=2048, ge=8)
+    min_size: int = Field(default=64, ge=8, description="Smallest width or height accepted")
+    max_size: int = Field(default=2048, ge=8, description="Largest width or height accepted")
     scaling: ScalingPolicy = Field(
         default_factory=ScalingPolicy,
         description="Seeds the live policy (changed via the admin API)",
@@ -75,33 +78,67 @@ class Settings(BaseSettings):
         description="redis://, rediss:// (TLS) or redis+sentinel://…/MASTER[/DB]; "
         "unset means `sdq up` starts an embedded one.",
     )
-    data_dir: Path = Path(".sdq")
-    models: Annotated[list[ModelSpec], NoDecode] = Field(
-        default_factory=lambda: [ModelSpec(id=TINY_MODEL_ID)]
+    data_dir: Path = Field(
+        default=Path(".sdq"), description="Embedded Redis files, downloaded models, local outputs"
     )
-    host: str = "127.0.0.1"
-    port: int = Field(default=7860, ge=1, le=65535)
+    models: Annotated[list[ModelSpec], NoDecode] = Field(
+        default_factory=lambda: [ModelSpec(id=TINY_MODEL_ID)],
+        description="The served models: `id[=source],…` or a JSON list of model specs",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the API listens on")
+    port: int = Field(default=7860, ge=1, le=65535, description="Port the API listens on")
     public_url: str | None = Field(
         default=None, description="Base URL put in links (urls.get, output); else the request's."
     )
 
-    job_retention_s: int = Field(default=24 * 3600, ge=60)
-    job_soft_time_limit_s: int = Field(default=600, ge=1)
-    job_hard_time_limit_s: int = Field(default=660, ge=1)
-    broker_visibility_timeout_s: int = Field(default=900, ge=1)
-    max_attempts: int = Field(default=3, ge=1, le=20)
-    heartbeat_interval_s: float = Field(default=2.0, gt=0)
-    heartbeat_ttl_s: float = Field(default=10.0, gt=0)
-    reaper_interval_s: float = Field(default=3.0, gt=0)
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    job_retention_s: int = Field(
+        default=24 * 3600, ge=60, description="How long a job record stays after its last change"
+    )
+    job_soft_time_limit_s: int = Field(
+        default=600, ge=1, description="A job still running then fails with a time-limit error"
+    )
+    job_hard_time_limit_s: int = Field(
+        default=660,
+        ge=1,
+        description="The process of a job still running then is killed (above the soft limit)",
+    )
+    broker_visibility_timeout_s: int = Field(
+        default=900,
+        ge=1,
+        description="An unacknowledged job is redelivered after this long (above the hard limit)",
+    )
+    max_attempts: int = Field(
+        default=3, ge=1, le=20, description="Attempts lost to dead workers before a job fails"
+    )
+    heartbeat_interval_s: float = Field(
+        default=2.0, gt=0, description="How often a worker announces that it is alive"
+    )
+    heartbeat_ttl_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A worker silent this long counts as dead (above the heartbeat interval)",
+    )
+    reaper_interval_s: float = Field(
+        default=3.0,
+        gt=0,
+        description="How often the API requeues or fails the running jobs of dead workers",
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Larger request bodies get 413"
+    )
     max_image_body_bytes: int = Field(
         default=20 * 1024 * 1024, ge=1024, description="Body limit of calls that carry images"
     )
     max_init_image_pixels: int = Field(
         default=4096 * 4096, ge=64 * 64, description="Largest image-to-image input accepted"
     )
-    max_prompt_chars: int = Field(default=2000, ge=1)
-    max_wait_s: int = Field(default=60, ge=1, le=60)
+    max_prompt_chars: int = Field(default=2000, ge=1, description="Longest prompt accepted")
+    max_wait_s: int = Field(
+        default=60,
+        ge=1,
+        le=60,
+        description="Longest `Prefer: wait=N` a prediction call may hold; bare `wait` uses it",
+    )
     sync_wait_s: float = Field(
         default=3600, gt=0, description="How long an A1111 or OpenAI call waits for its images"
     )
@@ -114,7 +151,8 @@ class Settings(BaseSettings):
         default=None, description="whsec_… signing secret; unset: generated once in data_dir"
     )
     webhook_allow_private: bool = Field(
-        default=False, description="Allow loopback and private webhook targets (local use only)"
+        default=False,
+        description="Allow loopback and private webhook targets (for local use; on under `sdq up`)",
     )
     webhook_retry_schedule_s: Annotated[list[float], NoDecode] = Field(
         default_factory=lambda: [
@@ -130,11 +168,24 @@ class Settings(BaseSettings):
         ],
         description="Delays before each retry of a start/completed webhook (comma-separated)",
     )
-    webhook_retry_jitter: float = Field(default=0.2, ge=0, le=1)
-    webhook_timeout_s: float = Field(default=10.0, gt=0, le=30)
-    webhook_intermediate_interval_s: float = Field(default=0.5, ge=0)
-    webhook_concurrency: int = Field(default=8, ge=1, le=256)
-    webhook_lease_s: float = Field(default=60.0, gt=0)
+    webhook_retry_jitter: float = Field(
+        default=0.2, ge=0, le=1, description="± fraction applied to each retry delay"
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, le=30, description="Time limit of one delivery attempt"
+    )
+    webhook_intermediate_interval_s: float = Field(
+        default=0.5, ge=0, description="Minimum spacing of a job's `logs` and `output` webhooks"
+    )
+    webhook_concurrency: int = Field(
+        default=8, ge=1, le=256, description="Parallel delivery attempts per webhook sender"
+    )
+    webhook_lease_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A taken delivery is taken again after this long if its sender died "
+        "(above the webhook timeout)",
+    )
 
     scaler_poll_interval_s: float = Field(default=2.0, gt=0, description="Scaler tick interval")
     local_max_workers: int | None = Field(
@@ -155,13 +206,17 @@ class Settings(BaseSettings):
     storage: Literal["local", "s3"] = Field(
         default="local", description="Where outputs go: DATA_DIR/outputs or an S3 bucket"
     )
-    s3_bucket: str | None = None
+    s3_bucket: str | None = Field(
+        default=None, description="Bucket of the outputs (required with storage s3)"
+    )
     s3_endpoint_url: str | None = Field(
         default=None, description="For MinIO, OSS and other S3-compatible services"
     )
-    s3_region: str | None = None
+    s3_region: str | None = Field(default=None, description="Region of the bucket")
     s3_access_key_id: str | None = Field(default=None, description="Unset: boto3's usual chain")
-    s3_secret_access_key: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="Secret of the access key id; unset: boto3's usual chain"
+    )
     s3_prefix: str = Field(default="outputs/", description="Prepended to every object key")
     s3_url_expiry_s: int = Field(
         default=3600, ge=1, le=7 * 24 * 3600, description="Lifetime of presigned output URLs"
@@ -174,9 +229,17 @@ class Settings(BaseSettings):
         default=0.1, ge=0, le=60, description="Seconds per step of synthetic models (sleeping)"
     )
 
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    torch_threads: int | None = Field(default=None, ge=1)
-    worker_id: str | None = None
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", description="Where workers run models: `auto` is CUDA if present"
+    )
+    torch_threads: int | None = Field(
+        default=None, ge=1, description="CPU threads per worker; unset: torch's default"
+    )
+    worker_id: str | None = Field(
+        default=None,
+        description="Prefix of this worker's ids (pid and a random suffix follow); "
+        "unset: POD_NAME, else the host name",
+    )
     model_load_timeout_s: int = Field(
         default=600, ge=10, description="A worker whose model is not loaded by then exits"
     )
@@ -185,8 +248,10 @@ class Settings(BaseSettings):
         description="Workers touch Kubernetes probe markers here (`python -m worker.probes`)",
     )
 
-    log_format: Literal["text", "json"] = "text"
-    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="`json` for production; every job line carries the job id"
+    )
+    log_level: str = Field(default="INFO", description="Python logging level name")
 
     @field_validator("models", mode="before")
     @classmethod
