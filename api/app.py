@@ -10,20 +10,13 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from api import admin, health, scaling_metrics
+from api.a1111 import routes as a1111
 from api.body_limit import BodySizeLimit
 from api.errors import install_error_handlers
-from api.routes import (
-    a1111,
-    admin,
-    files,
-    health,
-    models,
-    openai_images,
-    predictions,
-    scaling_metrics,
-    streams,
-)
-from api.state import ApiState, build_state
+from api.native import files, models, predictions, streams
+from api.openai_images import routes as openai_images
+from api.runtime import ApiRuntime, build_runtime
 from sdq import __version__
 from sdq.recovery import reap_once
 from sdq.settings import Settings
@@ -34,14 +27,14 @@ log = logging.getLogger(__name__)
 IMAGE_PATHS = ("/v1/predictions", "/v1/models/", "/sdapi/v1/img2img", "/v1/images/edits")
 
 
-async def recovery_loop(state: ApiState) -> None:
+async def recovery_loop(runtime: ApiRuntime) -> None:
     """Requeue jobs whose worker died, every `reaper_interval_s`, for as long as the API runs."""
-    settings = state.settings
+    settings = runtime.settings
     while True:
         try:
             await reap_once(
-                state.store,
-                state.enqueue,
+                runtime.store,
+                runtime.enqueue,
                 now=time.time(),
                 heartbeat_ttl_s=settings.heartbeat_ttl_s,
                 max_attempts=settings.max_attempts,
@@ -55,16 +48,16 @@ async def recovery_loop(state: ApiState) -> None:
 def create_app(settings: Settings, redis_url: str) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = build_state(settings, redis_url)
-        app.state.sdq = state
-        reaper = asyncio.create_task(recovery_loop(state), name="recovery")
+        runtime = build_runtime(settings, redis_url)
+        app.state.sdq = runtime
+        reaper = asyncio.create_task(recovery_loop(runtime), name="recovery")
         try:
             yield
         finally:
             reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reaper
-            await state.close()
+            await runtime.close()
 
     app = FastAPI(
         title="sdq",

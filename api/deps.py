@@ -1,4 +1,4 @@
-"""Typed FastAPI dependencies: the app state and the base URL links are built from."""
+"""Typed FastAPI dependencies: the process's runtime, the base URL of links, the served model."""
 
 from __future__ import annotations
 
@@ -6,18 +6,31 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.state import ApiState
+from api.errors import NotFound
+from api.runtime import ApiRuntime
+from sdq.settings import ModelSpec
 
 
-def get_state(request: Request) -> ApiState:
-    state: ApiState = request.app.state.sdq
-    return state
+def get_runtime(request: Request) -> ApiRuntime:
+    runtime: ApiRuntime = request.app.state.sdq
+    return runtime
 
 
-def get_base_url(request: Request) -> str:
-    state: ApiState = request.app.state.sdq
-    return (state.settings.public_url or str(request.base_url)).rstrip("/")
+Runtime = Annotated[ApiRuntime, Depends(get_runtime)]
 
 
-State = Annotated[ApiState, Depends(get_state)]
+def get_base_url(request: Request, runtime: Runtime) -> str:
+    return (runtime.settings.public_url or str(request.base_url)).rstrip("/")
+
+
+def served_model(owner: str, name: str, runtime: Runtime) -> ModelSpec:
+    """The model named by the `{owner}/{name}` path, or 404 listing the served models."""
+    spec = runtime.settings.model(f"{owner}/{name}")
+    if spec is None:
+        served = ", ".join(m.id for m in runtime.settings.models)
+        raise NotFound(f"model {owner}/{name} is not served here; served models: {served}")
+    return spec
+
+
 BaseUrl = Annotated[str, Depends(get_base_url)]
+ServedModel = Annotated[ModelSpec, Depends(served_model)]

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import State
+from api.deps import Runtime
 
 router = APIRouter(tags=["health"])
 
@@ -18,9 +18,9 @@ async def healthz() -> dict[str, Any]:
 
 
 @router.get("/readyz")
-async def readyz(state: State) -> JSONResponse:
+async def readyz(runtime: Runtime) -> JSONResponse:
     try:
-        await state.store.redis.ping()
+        await runtime.store.redis.ping()
     except Exception as error:
         body = {"status": "unavailable", "redis": f"{type(error).__name__}: {error}"}
         return JSONResponse(body, status_code=503)

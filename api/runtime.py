@@ -1,26 +1,25 @@
-"""What the API process holds for its lifetime: settings, Redis clients, the job store, the producer."""
+"""What the API process holds for its lifetime: settings, the store's runners, the producer, storage."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from anyio import to_thread
 from celery import Celery
 
-from sdq.queue import make_celery, send_generate
+from sdq.celery_app import make_celery, send_generate
 from sdq.redis_connect import async_redis
 from sdq.settings import Settings
 from sdq.storage import OutputStorage
 from sdq.storage_factory import make_storage
-from sdq.store import AsyncJobStore
+from sdq.store.ops import AsyncOpRunner
 
 
 @dataclass
-class ApiState:
+class ApiRuntime:
     settings: Settings
-    store: AsyncJobStore
-    blocking_redis: aioredis.Redis
+    store: AsyncOpRunner
+    blocking: AsyncOpRunner  # blocking reads (Prefer: wait, SSE) on a pool of their own
     celery: Celery
     storage: OutputStorage
 
@@ -29,20 +28,20 @@ class ApiState:
 
     async def close(self) -> None:
         await self.store.redis.aclose()
-        await self.blocking_redis.aclose()
+        await self.blocking.redis.aclose()
         self.celery.close()
 
 
-def build_state(settings: Settings, redis_url: str) -> ApiState:
+def build_runtime(settings: Settings, redis_url: str) -> ApiRuntime:
     client = async_redis(redis_url, decode_responses=True, max_connections=256)
     # Blocking reads (Prefer: wait) hold a connection each; they get their own, larger pool.
     blocking = async_redis(
         redis_url, decode_responses=True, max_connections=4096, socket_timeout=None
     )
-    return ApiState(
+    return ApiRuntime(
         settings=settings,
-        store=AsyncJobStore(client),
-        blocking_redis=blocking,
+        store=AsyncOpRunner(client),
+        blocking=AsyncOpRunner(blocking),
         celery=make_celery(settings, redis_url),
         storage=make_storage(settings),
     )

@@ -7,27 +7,24 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import State
-from api.errors import NotFound
-from sdq import heartbeat
-from sdq.scaling_policy_store import latest_decision
-from sdq.store import queued_summary
+from api.deps import Runtime, ServedModel
+from sdq.store import heartbeats
+from sdq.store.jobs import queued_summary
+from sdq.store.scaling import latest_decision
 
 router = APIRouter(tags=["scaling"])
 
 
 @router.get("/v1/scaling/metrics/{owner}/{name}")
-async def scaling_metrics(owner: str, name: str, state: State) -> dict[str, Any]:
+async def scaling_metrics(spec: ServedModel, runtime: Runtime) -> dict[str, Any]:
     """`work` = queued + in flight (busy workers): a queue length that does not drop to zero
     while the last job runs. `desired` is sdq's own decision when its scaler runs (else null)."""
-    model_id = f"{owner}/{name}"
-    if state.settings.model(model_id) is None:
-        raise NotFound(f"model {model_id} is not served here")
-    queued, oldest = await state.store.run(queued_summary(model_id))
+    model_id = spec.id
+    queued, oldest = await runtime.store.run(queued_summary(model_id))
     now = time.time()
-    live = await state.store.run(heartbeat.live_workers(now, state.settings.heartbeat_ttl_s))
-    mine, in_flight = heartbeat.model_workers(live, model_id)
-    decision = await state.store.run(latest_decision(model_id))
+    live = await runtime.store.run(heartbeats.live_workers(now, runtime.settings.heartbeat_ttl_s))
+    mine, in_flight = heartbeats.model_workers(live, model_id)
+    decision = await runtime.store.run(latest_decision(model_id))
     return {
         "model": model_id,
         "queued": queued,

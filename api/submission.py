@@ -12,18 +12,18 @@ from fastapi import Request
 
 from api.errors import GatewayTimeout, Unavailable
 from api.init_image import decode_image, store_init_image
-from api.state import ApiState
+from api.runtime import ApiRuntime
 from api.waiting import wait_for_caller
 from sdq.inputs import GenerationInput
-from sdq.job import Job, JobStatus, new_job_id
+from sdq.job import Job, JobStatus, Transition, new_job_id
 from sdq.settings import ModelSpec
-from sdq.store import create_job, delete_job, request_cancel, transition
+from sdq.store.jobs import create_job, delete_job, request_cancel, transition
 
 log = logging.getLogger(__name__)
 
 
 async def submit(
-    state: ApiState,
+    runtime: ApiRuntime,
     spec: ModelSpec,
     request: GenerationInput,
     *,
@@ -33,12 +33,12 @@ async def submit(
 ) -> Job:
     """Create and enqueue the job; `request.image` (data URL or base64) is checked and stored,
     and the job keeps its storage key instead. A failure leaves nothing behind."""
-    settings = state.settings
+    settings = runtime.settings
     job_id = new_job_id()
     stored: str | None = None
     if request.image is not None:
         png = decode_image(request.image, image_field, settings.max_init_image_pixels)
-        stored = await to_thread.run_sync(store_init_image, state.storage, job_id, png)
+        stored = await to_thread.run_sync(store_init_image, runtime.storage, job_id, png)
         request = request.model_copy(update={"image": stored})
     job = Job(
         id=job_id,
@@ -49,55 +49,53 @@ async def submit(
         webhook_events_filter=webhook_events or [],
     )
     try:
-        if not await state.store.run(create_job(job, settings.job_retention_s)):
+        if not await runtime.store.run(create_job(job, settings.job_retention_s)):
             raise Unavailable("job id collision; retry the request")
         try:
-            await state.enqueue(job.id, spec.id)
+            await runtime.enqueue(job.id, spec.id)
         except Exception as error:
-            await state.store.run(delete_job(job.id, spec.id))
+            await runtime.store.run(delete_job(job.id, spec.id))
             raise Unavailable(f"could not enqueue the job: {type(error).__name__}") from error
     except BaseException:
         if stored is not None:
-            await to_thread.run_sync(state.storage.delete, stored)
+            await to_thread.run_sync(runtime.storage.delete, stored)
         raise
     return job
 
 
-async def cancel(state: ApiState, job_id: str) -> JobStatus | None:
+async def cancel(runtime: ApiRuntime, job_id: str) -> JobStatus | None:
     """Queued: canceled at once and never started. Running: stopped at the next denoising step.
     Returns the status the job had, None if there is no such job."""
-    status = await state.store.run(request_cancel(job_id))
+    status = await runtime.store.run(request_cancel(job_id))
     if status is JobStatus.QUEUED:
-        await state.store.run(
+        await runtime.store.run(
             transition(
-                "cancel_queued",
+                Transition.CANCEL_QUEUED,
                 job_id,
-                retention_s=state.settings.job_retention_s,
-                event="completed",
+                retention_s=runtime.settings.job_retention_s,
                 fields={"completed_at": time.time()},
-                webhook_event="completed",
                 now=time.time(),
             )
         )
         # If a worker claimed it in between, the claim won: ask the running job to stop instead.
-        await state.store.run(request_cancel(job_id))
+        await runtime.store.run(request_cancel(job_id))
     return status
 
 
-async def images_base64(state: ApiState, job: Job) -> list[str]:
+async def images_base64(runtime: ApiRuntime, job: Job) -> list[str]:
     """The job's output files, base64-encoded (for the dialects that inline images)."""
-    blobs = [await to_thread.run_sync(state.storage.get, key) for key in job.output or []]
+    blobs = [await to_thread.run_sync(runtime.storage.get, key) for key in job.output or []]
     return [base64.b64encode(blob).decode() for blob in blobs]
 
 
-async def wait_for_images(state: ApiState, request: Request, job: Job) -> Job:
+async def wait_for_images(runtime: ApiRuntime, request: Request, job: Job) -> Job:
     """Hold a synchronous call (A1111, OpenAI) until its job is done. A caller that hangs up
     first cancels the job (SDQ_CANCEL_ON_DISCONNECT), so no GPU draws for nobody; one that
     waits longer than SDQ_SYNC_WAIT_S gets 504 naming the prediction, which keeps running."""
-    settings = state.settings
+    settings = runtime.settings
     done = await wait_for_caller(
-        state.store,
-        state.blocking_redis,
+        runtime.store,
+        runtime.blocking,
         job.id,
         settings.sync_wait_s,
         request.is_disconnected,
@@ -105,7 +103,7 @@ async def wait_for_images(state: ApiState, request: Request, job: Job) -> Job:
     if done is None and await request.is_disconnected():
         if settings.cancel_on_disconnect:
             log.info("caller of %s hung up: canceling it", job.id)
-            await cancel(state, job.id)
+            await cancel(runtime, job.id)
         raise GatewayTimeout(f"the caller of prediction {job.id} hung up")
     if done is None or not done.status.is_terminal:
         raise GatewayTimeout(

@@ -6,44 +6,33 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import cast
 
-import redis.asyncio as aioredis
-
-from sdq import keys
-from sdq.events import EventType
-from sdq.job import Job
-from sdq.store import AsyncJobStore, get_job
+from sdq.job import EventType, Job
+from sdq.store.events import read_events
+from sdq.store.jobs import get_job
+from sdq.store.ops import AsyncOpRunner
 
 _READ_BATCH = 100
 
 
 async def wait_for_terminal(
-    store: AsyncJobStore, blocking: aioredis.Redis, job_id: str, timeout_s: float
+    store: AsyncOpRunner, blocking: AsyncOpRunner, job_id: str, timeout_s: float
 ) -> Job | None:
     """Block on the job's events until `completed` arrives or `timeout_s` passes; return the job."""
     deadline = time.monotonic() + timeout_s
-    stream = keys.job_events(job_id)
-    last_id = "0-0"
-    finished = False
-    while not finished:
-        remaining_ms = int((deadline - time.monotonic()) * 1000)
-        if remaining_ms <= 0:
+    after = "0-0"
+    while (remaining_ms := int((deadline - time.monotonic()) * 1000)) > 0:
+        events = await blocking.run(read_events(job_id, after, _READ_BATCH, block_ms=remaining_ms))
+        if any(event.type is EventType.COMPLETED for event in events):
             break
-        reply = cast(
-            list[tuple[str, list[tuple[str, dict[str, str]]]]],
-            await blocking.xread({stream: last_id}, count=_READ_BATCH, block=remaining_ms),
-        )
-        for _, entries in reply or []:
-            for entry_id, fields in entries:
-                last_id = entry_id
-                finished = finished or fields.get("type") == EventType.COMPLETED
+        if events:
+            after = events[-1].id
     return await store.run(get_job(job_id))
 
 
 async def wait_for_caller(
-    store: AsyncJobStore,
-    blocking: aioredis.Redis,
+    store: AsyncOpRunner,
+    blocking: AsyncOpRunner,
     job_id: str,
     timeout_s: float,
     disconnected: Callable[[], Awaitable[bool]],

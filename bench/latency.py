@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 
-from sdq.embedded_redis import free_port
+from cli.embedded_redis import free_port
+from cli.stack import running_stack
 from sdq.scaling_policy import ScalingPolicy
 from sdq.settings import ModelSpec, load_settings
-from sdq.stack import running_stack
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 
 from bench.latency import percentile
-from sdq.client import SdqClient
-from sdq.embedded_redis import free_port
+from cli.client import SdqClient
+from cli.embedded_redis import free_port
+from cli.stack import running_stack
 from sdq.scaling_policy import ScalingPolicy
 from sdq.settings import ModelSpec, load_settings
-from sdq.stack import running_stack
 
 MODEL = "sdq/synthetic"
 

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 
 from bench.latency import WARM_TINY, summarize, wait_for_a_worker
-from sdq.embedded_redis import free_port
+from cli.embedded_redis import free_port
+from cli.stack import running_stack
 from sdq.settings import load_settings
-from sdq.stack import running_stack
 
 
 def run(jobs: int) -> dict[str, Any]:

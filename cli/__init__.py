@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sdq.cli import (
+from cli import (
     client_commands,
     model_commands,
     scaling_commands,

@@ -1,5 +1,5 @@
-"""`python -m sdq.cli`: the same CLI, for child processes started by `sdq up`."""
+"""`python -m cli`: the same CLI, for child processes started by `sdq up`."""
 
-from sdq.cli import main
+from cli import main
 
 main()

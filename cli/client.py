@@ -11,7 +11,9 @@ from typing import Any
 import httpx
 from httpx_sse import connect_sse
 
-TERMINAL = {"succeeded", "failed", "canceled", "aborted"}
+from sdq.job import TERMINAL_STATUSES
+
+TERMINAL = {status.value for status in TERMINAL_STATUSES}
 
 
 class SdqClient:

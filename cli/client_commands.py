@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from sdq.client import ApiProblem, SdqClient
+from cli.client import ApiProblem, SdqClient
 from sdq.settings import TINY_MODEL_ID
 
 console = Console(stderr=True)

@@ -16,7 +16,7 @@ def make_tiny_command(
     seed: Annotated[int, typer.Option(help="Seed of the random weights.")] = 0,
 ) -> None:
     """Write a tiny random-weight Stable Diffusion pipeline (loads like a real one)."""
-    from worker.tiny_model import make_tiny
+    from worker.engines.tiny_model import make_tiny
 
     written = make_tiny(folder, seed=seed)
     typer.echo(f"wrote tiny Stable Diffusion pipeline to {written}")

@@ -12,10 +12,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sdq.client import SdqClient
+from cli.client import SdqClient
+from cli.stack import StackInfo, running_stack
 from sdq.logs import configure_logging
 from sdq.settings import ModelSpec, Settings, load_settings
-from sdq.stack import StackInfo, running_stack
 
 console = Console(stderr=True)
 
@@ -133,7 +133,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def webhooks() -> None:
         """Run the webhook sender (CPU only): signs, delivers and retries webhook calls."""
-        from worker.webhook_service import run_webhook_service
+        from webhooks.service import run_webhook_service
 
         settings = _settings()
         run_webhook_service(settings, _require_redis(settings))
@@ -151,7 +151,7 @@ def register(app: typer.Typer) -> None:
     @app.command("webhook-secret")
     def webhook_secret_command() -> None:
         """Print the whsec_ secret webhooks are signed with (to configure receivers)."""
-        from sdq.webhook_secret import webhook_secret
+        from webhooks.secret import webhook_secret
 
         typer.echo(webhook_secret(_settings()))
 
@@ -163,7 +163,7 @@ def register(app: typer.Typer) -> None:
         port: PortOpt = None,
     ) -> None:
         """Start the stack, generate one image with the tiny model, write it to disk, stop."""
-        from sdq.embedded_redis import free_port
+        from cli.embedded_redis import free_port
 
         settings = _settings(port=port or free_port(), data_dir=data_dir)
         configure_logging(settings, "demo")

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from sdq.cli.scaling_commands import parse_assignments
+from cli.scaling_commands import parse_assignments
 from sdq.scaling_policy import ScalingPolicy
 
 # Wide enough for the whole table when piped (rich assumes 80 columns off a terminal).

@@ -10,9 +10,9 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sdq.embedded_redis import EmbeddedRedis
+from cli.embedded_redis import EmbeddedRedis
+from cli.supervisor import ProcessSpec, Supervisor
 from sdq.settings import Settings
-from sdq.supervisor import ProcessSpec, Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class StackInfo:
 
 def stack_processes() -> list[ProcessSpec]:
     """The API, the webhook sender and the local scaler, run through this same CLI."""
-    cli = [sys.executable, "-m", "sdq.cli"]
+    cli = [sys.executable, "-m", "cli"]
     return [
         ProcessSpec("api", [*cli, "api"]),
         ProcessSpec("webhooks", [*cli, "webhooks"]),

@@ -33,7 +33,7 @@ class LocalActuator:
 
     env: dict[str, str]
     log_dir: Path | None = None
-    argv: Sequence[str] = (sys.executable, "-m", "sdq.cli", "worker")
+    argv: Sequence[str] = (sys.executable, "-m", "cli", "worker")
     slots: dict[str, int | None] = field(default_factory=dict)  # per model; absent: no limit
     gpus: Sequence[str] = ()  # each diffusers worker is pinned to one free GPU
     synthetic: frozenset[str] = frozenset()  # models whose workers need no GPU

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,30 +9,11 @@ from dataclasses import dataclass, field
 from scaler.actuator import Actuator
 from scaler.decide import Decision, Observation, ScalerState, decide
 from scaler.measure import measure
-from sdq import keys
 from sdq.scaling_policy import ScalingPolicy
-from sdq.scaling_policy_store import load_policy
-from sdq.store import JobStore, Op
+from sdq.store.ops import OpRunner
+from sdq.store.scaling import load_policy, publish_decision, record_scaling
 
 log = logging.getLogger(__name__)
-
-EVENTS_MAXLEN = 10_000
-
-
-def record_scaling(model_id: str, before: int, after: int, reason: str, now: float) -> Op[str]:
-    event = {"model": model_id, "from": before, "to": after, "reason": reason, "at": now}
-    command = ("XADD", keys.scaling_events(), "MAXLEN", "~", str(EVENTS_MAXLEN), "*")
-    return Op(keys=(), args=(*command, "event", json.dumps(event)), decode=str)
-
-
-DECISION_TTL_S = 120
-
-
-def publish_decision(model_id: str, decision: Decision, current: int, now: float) -> Op[str]:
-    """The latest decision, for `GET /v1/models` and KEDA's metrics endpoint."""
-    doc = {"desired": decision.desired, "current": current, "reason": decision.reason, "at": now}
-    key = keys.scaling_desired(model_id)
-    return Op(keys=(), args=("SET", key, json.dumps(doc), "EX", str(DECISION_TTL_S)), decode=str)
 
 
 def within(policy: ScalingPolicy, capacity: int | None) -> ScalingPolicy:
@@ -48,7 +28,7 @@ def within(policy: ScalingPolicy, capacity: int | None) -> ScalingPolicy:
 
 @dataclass
 class ScalerLoop:
-    store: JobStore
+    store: OpRunner
     actuator: Actuator
     models: list[str]
     default_policies: dict[str, ScalingPolicy]
@@ -90,7 +70,9 @@ class ScalerLoop:
         decision = decide(obs, policy, self.states.get(model_id, ScalerState()), now)
         self.states[model_id] = decision.state
         try:
-            self.store.run(publish_decision(model_id, decision, replicas.current, now))
+            self.store.run(
+                publish_decision(model_id, decision.desired, replicas.current, decision.reason, now)
+            )
         except Exception:
             log.warning("could not publish the decision for %s", model_id)
         if decision.desired != replicas.current:

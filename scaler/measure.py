@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sdq import heartbeat
-from sdq.heartbeat import Heartbeat, WorkerState
-from sdq.store import JobStore, queued_summary
+from sdq.store import heartbeats
+from sdq.store.heartbeats import Heartbeat, WorkerState
+from sdq.store.jobs import queued_summary
+from sdq.store.ops import OpRunner
 
 
 @dataclass(frozen=True)
@@ -21,11 +22,11 @@ class ModelLoad:
         return frozenset(w.worker_id for w in self.workers if w.state is WorkerState.BUSY)
 
 
-def measure(store: JobStore, model_id: str, now: float, heartbeat_ttl_s: float) -> ModelLoad:
+def measure(store: OpRunner, model_id: str, now: float, heartbeat_ttl_s: float) -> ModelLoad:
     """Queued work counts jobs in the queued state (not the broker list, which keeps canceled
     jobs' messages and misses prefetched ones); in-flight counts busy live workers."""
     queued, oldest = store.run(queued_summary(model_id))
-    live = store.run(heartbeat.live_workers(now, heartbeat_ttl_s))
-    mine, busy = heartbeat.model_workers(live, model_id)
+    live = store.run(heartbeats.live_workers(now, heartbeat_ttl_s))
+    mine, busy = heartbeats.model_workers(live, model_id)
     age = None if oldest is None else max(0.0, now - oldest)
     return ModelLoad(queued, busy, age, tuple(mine))

@@ -14,10 +14,10 @@ import redis
 
 from scaler.actuator import Actuator
 from scaler.loop import ScalerLoop
-from sdq import keys
 from sdq.redis_connect import sync_redis
 from sdq.settings import Settings
-from sdq.store import JobStore
+from sdq.store import redis_keys as keys
+from sdq.store.ops import OpRunner
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def kubernetes_actuator(settings: Settings) -> tuple[Actuator, Callable[[], None
 WAKE_SETTLE_S = 0.1
 
 
-def wait_for_new_work(store: JobStore, timeout_s: float) -> None:
+def wait_for_new_work(store: OpRunner, timeout_s: float) -> None:
     """Sleep until the next tick, or less when a model's queue stops being empty (the job
     store's create nudges the scaler): a job at zero workers starts one at once. After a nudge
     it waits a moment more, so that a burst's jobs are all counted by the same tick."""
@@ -116,7 +116,7 @@ def run_scaler(settings: Settings, redis_url: str) -> None:
         actuator, close = kubernetes_actuator(settings)
     else:
         actuator, close = local_actuator(settings, redis_url)
-    store = JobStore(sync_redis(redis_url, decode_responses=True, socket_timeout=10))
+    store = OpRunner(sync_redis(redis_url, decode_responses=True, socket_timeout=10))
     loop = ScalerLoop(
         store=store,
         actuator=actuator,

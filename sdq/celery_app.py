@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from celery import Celery
 
-from sdq import keys
 from sdq.redis_connect import celery_broker
 from sdq.settings import Settings
+from sdq.store import redis_keys as keys
 
 GENERATE_TASK = "sdq.generate"
 

@@ -1,9 +1,10 @@
-"""The job: its lifecycle states, the allowed transitions, and the record kept in Redis."""
+"""The job: its states, its events, the one table of transitions between states, and its record."""
 
 from __future__ import annotations
 
 import base64
 import secrets
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -18,7 +19,7 @@ class JobStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELED = "canceled"
-    ABORTED = "aborted"
+    ABORTED = "aborted"  # its deadline passed before it started (written by queue semantics)
 
     @property
     def is_terminal(self) -> bool:
@@ -36,13 +37,91 @@ TERMINAL_STATUSES = frozenset(
 
 _REPLICATE_NAMES = {JobStatus.QUEUED: "starting", JobStatus.RUNNING: "processing"}
 
-# Every transition the system makes, in one table. The store enforces it atomically in Redis.
-TRANSITIONS: dict[str, tuple[frozenset[JobStatus], JobStatus | None]] = {
-    # name: (from, to); None means the target is given by the caller among the terminal states.
-    "claim": (frozenset({JobStatus.QUEUED}), JobStatus.RUNNING),
-    "finish": (frozenset({JobStatus.RUNNING}), None),
-    "requeue": (frozenset({JobStatus.RUNNING}), JobStatus.QUEUED),
-    "cancel_queued": (frozenset({JobStatus.QUEUED}), JobStatus.CANCELED),
+
+class EventType(StrEnum):
+    """The types of the entries in each job's event stream."""
+
+    QUEUED = "queued"
+    STARTED = "started"
+    REQUEUED = "requeued"
+    PROGRESS = "progress"
+    PREVIEW = "preview"
+    OUTPUT = "output"
+    COMPLETED = "completed"
+
+
+class WebhookEvent(StrEnum):
+    """The events a prediction's webhook can ask for (Replicate's `webhook_events_filter`)."""
+
+    START = "start"
+    OUTPUT = "output"
+    LOGS = "logs"
+    COMPLETED = "completed"
+
+
+WEBHOOK_EVENTS = tuple(WebhookEvent)
+
+
+class Transition(StrEnum):
+    """Every change of a job's status the system makes."""
+
+    CLAIM = "claim"
+    FINISH = "finish"
+    REQUEUE = "requeue"
+    CANCEL_QUEUED = "cancel_queued"
+
+
+@dataclass(frozen=True)
+class TransitionRule:
+    """What one transition is allowed to do and what it writes besides the new status.
+
+    `targets` has one status, or several when the caller picks (a finished attempt's outcome).
+    `fenced` transitions apply only to the attempt and worker the caller names, so a superseded
+    attempt can never overwrite a newer one. `start` webhooks go out for the first attempt only.
+    """
+
+    sources: frozenset[JobStatus]
+    targets: frozenset[JobStatus]
+    event: EventType
+    webhook: WebhookEvent | None
+    bumps_attempt: bool
+    fenced: bool
+
+
+# The one table: the store's Lua script reads it too (rendered into the script at import).
+TRANSITIONS: dict[Transition, TransitionRule] = {
+    Transition.CLAIM: TransitionRule(
+        sources=frozenset({JobStatus.QUEUED}),
+        targets=frozenset({JobStatus.RUNNING}),
+        event=EventType.STARTED,
+        webhook=WebhookEvent.START,
+        bumps_attempt=True,
+        fenced=False,
+    ),
+    Transition.FINISH: TransitionRule(
+        sources=frozenset({JobStatus.RUNNING}),
+        targets=frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED}),
+        event=EventType.COMPLETED,
+        webhook=WebhookEvent.COMPLETED,
+        bumps_attempt=False,
+        fenced=True,
+    ),
+    Transition.REQUEUE: TransitionRule(
+        sources=frozenset({JobStatus.RUNNING}),
+        targets=frozenset({JobStatus.QUEUED}),
+        event=EventType.REQUEUED,
+        webhook=None,
+        bumps_attempt=False,
+        fenced=True,
+    ),
+    Transition.CANCEL_QUEUED: TransitionRule(
+        sources=frozenset({JobStatus.QUEUED}),
+        targets=frozenset({JobStatus.CANCELED}),
+        event=EventType.COMPLETED,
+        webhook=WebhookEvent.COMPLETED,
+        bumps_attempt=False,
+        fenced=False,
+    ),
 }
 
 
@@ -50,9 +129,6 @@ def new_job_id() -> str:
     """A random, unguessable id: 130 bits from the OS CSPRNG, lowercase base32 (26 chars)."""
     raw = secrets.randbits(130).to_bytes(17, "big")
     return base64.b32encode(raw).decode().lower().rstrip("=")[:26]
-
-
-WEBHOOK_EVENTS = ("start", "output", "logs", "completed")
 
 
 class JobMetrics(BaseModel):

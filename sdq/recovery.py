@@ -7,9 +7,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sdq import heartbeat
-from sdq.job import Job, JobStatus
-from sdq.store import AsyncJobStore, get_job, running_job_ids, transition
+from sdq.job import Job, JobStatus, Transition
+from sdq.store import heartbeats
+from sdq.store.jobs import get_job, running_job_ids, transition
+from sdq.store.ops import AsyncOpRunner
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ Enqueue = Callable[[str, str], Awaitable[None]]
 
 
 async def reap_once(
-    store: AsyncJobStore,
+    store: AsyncOpRunner,
     enqueue: Enqueue,
     *,
     now: float,
@@ -59,7 +60,7 @@ async def reap_once(
     ids = await store.run(running_job_ids())
     if not ids:
         return []
-    live = {b.worker_id for b in await store.run(heartbeat.live_workers(now, heartbeat_ttl_s))}
+    live = {b.worker_id for b in await store.run(heartbeats.live_workers(now, heartbeat_ttl_s))}
     running = [job for job_id in ids if (job := await store.run(get_job(job_id))) is not None]
     applied = []
     for decision in decide_recovery(running, live, max_attempts):
@@ -67,14 +68,12 @@ async def reap_once(
         requeue = decision.action is Recovery.REQUEUE
         changed = await store.run(
             transition(
-                "requeue" if requeue else "finish",
+                Transition.REQUEUE if requeue else Transition.FINISH,
                 job.id,
                 to=None if requeue else JobStatus.FAILED,
                 attempt=job.attempt,
                 worker_id=job.worker_id or "",
                 retention_s=retention_s,
-                event="requeued" if requeue else "completed",
-                webhook_event=None if requeue else "completed",
                 now=now,
                 event_data={"reason": decision.reason},
                 fields={"cancel_requested": False}

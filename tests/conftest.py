@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from sdq.embedded_redis import EmbeddedRedis
+from cli.embedded_redis import EmbeddedRedis
 from tests.helpers import Stack, started_stack
 
 
@@ -39,7 +39,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(data_dir: Path) -> Path:
-    from worker.tiny_model import make_tiny
+    from worker.engines.tiny_model import make_tiny
 
     return make_tiny(data_dir / "models" / "sdq-tiny")
 

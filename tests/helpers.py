@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from sdq.embedded_redis import free_port
+from cli.embedded_redis import free_port
 from sdq.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,7 +49,7 @@ def process_env(redis_url: str, data_dir: Path, port: int, **extra: str) -> dict
 def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "sdq.cli", *argv],
+        [sys.executable, "-m", "cli", *argv],
         env=env,
         cwd=REPO,
         stdout=handle,

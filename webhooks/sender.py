@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 import httpx
 from standardwebhooks import Webhook
 
-from sdq.job import Job, JobMetrics, JobStatus
+from sdq.job import Job, JobMetrics, JobStatus, WebhookEvent
 from sdq.prediction import prediction
 from sdq.settings import Settings
 from sdq.ssrf import Resolver, UnsafeUrl, check_webhook_url, system_resolver
-from sdq.webhook_policy import Outcome, Verdict, judge_attempt, parse_retry_after
-from sdq.webhook_store import Delivery, DeliveryAttempt
+from sdq.store.webhooks import Delivery, DeliveryAttempt
+from webhooks.retry_policy import Outcome, Verdict, judge_attempt, parse_retry_after
 
 USER_AGENT = "sdq-webhooks/1"
 
@@ -45,7 +45,7 @@ def sign(secret: str, message_id: str, body: str, now: float) -> SignedMessage:
 def event_view(job: Job, event: str) -> Job | None:
     """The prediction as the receiver should see it for this event; None when the event is
     stale (an intermediate event of a prediction that has finished: `completed` supersedes it)."""
-    if event == "start":
+    if event == WebhookEvent.START:
         return job.model_copy(
             update={
                 "status": JobStatus.RUNNING,
@@ -56,7 +56,7 @@ def event_view(job: Job, event: str) -> Job | None:
                 "metrics": JobMetrics(queue_wait=job.metrics.queue_wait),
             }
         )
-    if event in ("logs", "output") and job.status.is_terminal:
+    if event in (WebhookEvent.LOGS, WebhookEvent.OUTPUT) and job.status.is_terminal:
         return None
     return job
 

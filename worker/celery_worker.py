@@ -8,10 +8,10 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
 
-from sdq import keys
+from sdq.celery_app import GENERATE_TASK, make_celery
 from sdq.logs import configure_logging
-from sdq.queue import GENERATE_TASK, make_celery
 from sdq.settings import Settings
+from sdq.store import redis_keys as keys
 from worker.job_runner import run_job
 from worker.model_gate import ModelGate, gate_step
 from worker.probes import ProbeMarkers

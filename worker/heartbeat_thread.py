@@ -9,9 +9,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from sdq import heartbeat
-from sdq.heartbeat import Heartbeat, WorkerState
-from sdq.store import JobStore
+from sdq.store import heartbeats
+from sdq.store.heartbeats import Heartbeat, WorkerState
+from sdq.store.ops import OpRunner
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class HeartbeatPublisher:
 
     def __init__(
         self,
-        store: JobStore,
+        store: OpRunner,
         worker_id: str,
         model: str,
         interval_s: float,
@@ -64,7 +64,7 @@ class HeartbeatPublisher:
         self._wake.set()
         self._thread.join(timeout=5)
         try:
-            self._store.run(heartbeat.remove(self._beat.worker_id))
+            self._store.run(heartbeats.remove(self._beat.worker_id))
         except Exception:  # the TTL removes it anyway
             log.warning("could not remove heartbeat", exc_info=True)
 
@@ -78,7 +78,7 @@ class HeartbeatPublisher:
             self._beat = self._beat.model_copy(update={"seen_at": time.time()})
             beat = self._beat
         try:
-            self._store.run(heartbeat.publish(beat, self._ttl_s))
+            self._store.run(heartbeats.publish(beat, self._ttl_s))
         except Exception:
             log.warning("heartbeat publish failed", exc_info=True)
         try:

@@ -9,11 +9,11 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 
 from sdq.inputs import GenerationInput
-from sdq.job import Job, JobMetrics, JobStatus
+from sdq.job import Job, JobMetrics, JobStatus, Transition
 from sdq.logs import current_job_id
 from sdq.storage import output_key
-from sdq.store import transition
-from worker.engine import GenerationCanceled
+from sdq.store.jobs import transition
+from worker.engines.base import GenerationCanceled
 from worker.init_image import load_init_image
 from worker.png import encode_png
 from worker.progress import ProgressReporter
@@ -32,12 +32,10 @@ def run_job(runtime: WorkerRuntime, job_id: str) -> JobStatus | None:
     try:
         job = runtime.store.run(
             transition(
-                "claim",
+                Transition.CLAIM,
                 job_id,
                 retention_s=runtime.settings.job_retention_s,
-                event="started",
                 event_data={"worker_id": runtime.worker_id},
-                webhook_event="start",
                 now=time.time(),
                 fields={
                     "worker_id": runtime.worker_id,
@@ -96,15 +94,13 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
     )
     done = runtime.store.run(
         transition(
-            "finish",
+            Transition.FINISH,
             job.id,
             to=status,
             attempt=job.attempt,
             worker_id=runtime.worker_id,
             retention_s=runtime.settings.job_retention_s,
-            event="completed",
             fields=fields | {"completed_at": completed_at, "metrics": metrics},
-            webhook_event="completed",
             now=completed_at,
         )
     )

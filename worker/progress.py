@@ -6,8 +6,8 @@ import time
 from typing import Any
 
 from sdq.inputs import GenerationInput
-from sdq.job import Job
-from sdq.store import append_event
+from sdq.job import EventType, Job, WebhookEvent
+from sdq.store.jobs import append_event
 from worker.runtime import WorkerRuntime
 
 
@@ -35,19 +35,23 @@ class ProgressReporter:
         line = f"{step}/{total} steps, {rate:.2f} it/s"
         if step == 1 and self._notice:
             line = f"{self._notice}\n{line}"
-        stop = self._emit("progress", data, line, webhook_event="logs")
+        stop = self._emit(EventType.PROGRESS, data, line, WebhookEvent.LOGS)
         if not stop and self._preview_every and step % self._preview_every == 0:
             image = self._runtime.engine.preview(latents)
             if image is not None:
                 preview = {"step": step, "total": total, "image": image}
-                stop = self._emit("preview", preview, "")
+                stop = self._emit(EventType.PREVIEW, preview, "")
         return stop
 
     def output(self, keys: list[str]) -> None:
-        self._emit("output", {"output": keys}, "", webhook_event="output")
+        self._emit(EventType.OUTPUT, {"output": keys}, "", WebhookEvent.OUTPUT)
 
     def _emit(
-        self, event: str, data: dict[str, Any], line: str, webhook_event: str | None = None
+        self,
+        event: EventType,
+        data: dict[str, Any],
+        line: str,
+        webhook_event: WebhookEvent | None = None,
     ) -> bool:
         runtime, job = self._runtime, self._job
         settings = runtime.settings

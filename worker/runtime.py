@@ -12,8 +12,9 @@ from sdq.redis_connect import sync_redis
 from sdq.settings import Settings
 from sdq.storage import OutputStorage
 from sdq.storage_factory import make_storage
-from sdq.store import JobStore
-from worker.engine import Engine, load_engine
+from sdq.store.ops import OpRunner
+from worker.engines.base import Engine
+from worker.engines.loader import load_engine
 from worker.heartbeat_thread import HeartbeatPublisher
 
 
@@ -22,7 +23,7 @@ class WorkerRuntime:
     settings: Settings
     worker_id: str
     engine: Engine
-    store: JobStore
+    store: OpRunner
     storage: OutputStorage
     heartbeat: HeartbeatPublisher
 
@@ -45,7 +46,7 @@ def start_runtime(
     if spec is None:
         raise ValueError(f"model {model_id!r} is not among the served models")
     engine = load_engine(spec, settings)
-    store = JobStore(sync_redis(redis_url, decode_responses=True))
+    store = OpRunner(sync_redis(redis_url, decode_responses=True))
     worker_id = new_worker_id(settings)
     beat = HeartbeatPublisher(
         store,

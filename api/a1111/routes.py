@@ -4,19 +4,15 @@ samplers, options. Calls wait for their images on the job's event stream (no thr
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Awaitable
-from typing import Any, cast
+from typing import Any
 
 from fastapi import APIRouter, Request
 
-from api import a1111
-from api.deps import State
+from api.a1111 import shapes as a1111
+from api.deps import Runtime
 from api.errors import GenerationFailed
-from api.state import ApiState
+from api.runtime import ApiRuntime
 from api.submission import cancel, images_base64, submit, wait_for_images
-from sdq import keys
-from sdq.events import EventType
 from sdq.inputs import (
     GenerationInput,
     InputLimits,
@@ -25,10 +21,12 @@ from sdq.inputs import (
     parse_input,
     unknown_model,
 )
-from sdq.job import JobStatus
+from sdq.job import EventType, JobStatus
 from sdq.schedulers import SCHEDULERS
 from sdq.settings import ModelSpec
-from sdq.store import get_job
+from sdq.store import a1111 as a1111_store
+from sdq.store.events import newest_events
+from sdq.store.jobs import get_job
 
 router = APIRouter(prefix="/sdapi/v1", tags=["AUTOMATIC1111"])
 
@@ -42,60 +40,57 @@ def caller_of(request: Request) -> str:
     return hashlib.sha256(who.encode()).hexdigest()[:32]
 
 
-async def _text(value: Awaitable[Any]) -> str | None:
-    """A Redis reply as text (the API's clients decode replies)."""
-    reply = await value
-    return str(reply) if reply is not None else None
+async def last_job_id(runtime: ApiRuntime, request: Request) -> str | None:
+    return await runtime.store.run(a1111_store.last_job(caller_of(request)))
 
 
-async def last_job_id(state: ApiState, request: Request) -> str | None:
-    return await _text(state.store.redis.get(keys.a1111_last_job(caller_of(request))))
-
-
-async def read_options(state: ApiState) -> dict[str, str]:
+async def read_options(runtime: ApiRuntime) -> dict[str, str]:
     """The options set through `POST /options` (one read)."""
-    options = await state.store.redis.hgetall(keys.a1111_options())
-    return {str(name): str(value) for name, value in options.items()}
+    return await runtime.store.run(a1111_store.get_options())
 
 
-def default_model(state: ApiState, options: dict[str, str]) -> ModelSpec:
+def default_model(runtime: ApiRuntime, options: dict[str, str]) -> ModelSpec:
     chosen = options.get("sd_model_checkpoint")
-    return (state.settings.model(chosen) if chosen else None) or state.settings.models[0]
+    return (runtime.settings.model(chosen) if chosen else None) or runtime.settings.models[0]
 
 
-def chosen_model(state: ApiState, options: dict[str, str], body: a1111.Txt2ImgRequest) -> ModelSpec:
+def chosen_model(
+    runtime: ApiRuntime, options: dict[str, str], body: a1111.Txt2ImgRequest
+) -> ModelSpec:
     name = a1111.checkpoint_name(body.override_settings.get("sd_model_checkpoint"))
     if name is None:
-        return default_model(state, options)
-    spec = state.settings.model(name)
+        return default_model(runtime, options)
+    spec = runtime.settings.model(name)
     if spec is None:
-        raise unknown_model(state.settings, "override_settings.sd_model_checkpoint", name)
+        raise unknown_model(runtime.settings, "override_settings.sd_model_checkpoint", name)
     return spec
 
 
-async def generate(state: ApiState, request: Request, body: a1111.Txt2ImgRequest) -> dict[str, Any]:
-    settings = state.settings
-    options = await read_options(state)
-    spec = chosen_model(state, options, body)
+async def generate(
+    runtime: ApiRuntime, request: Request, body: a1111.Txt2ImgRequest
+) -> dict[str, Any]:
+    settings = runtime.settings
+    options = await read_options(runtime)
+    spec = chosen_model(runtime, options, body)
     raw = a1111.native_input(body)
     every = options.get(PREVIEW_OPTION)
     if every and int(every) > 0:
         raw["preview_every"] = int(every)  # live previews for /progress's current_image
     try:
         parsed = parse_input(raw, InputLimits.for_model(spec, settings.max_prompt_chars))
-        job = await submit(state, spec, parsed, image_field="init_images")
+        job = await submit(runtime, spec, parsed, image_field="init_images")
     except InvalidInput as error:
         raise error.renamed(a1111.FIELD_NAMES) from None
-    await state.store.redis.set(
-        keys.a1111_last_job(caller_of(request)), job.id, ex=settings.job_retention_s
+    await runtime.store.run(
+        a1111_store.remember_last_job(caller_of(request), job.id, settings.job_retention_s)
     )
-    done = await wait_for_images(state, request, job)
+    done = await wait_for_images(runtime, request, job)
     if done.status is JobStatus.FAILED:
         raise GenerationFailed(done.error or "generation failed")
     final = GenerationInput.model_validate(done.input)
     images: list[str] = []
     if body.send_images and done.status is JobStatus.SUCCEEDED:
-        images = await images_base64(state, done)
+        images = await images_base64(runtime, done)
     return {
         "images": images,
         "parameters": body.parameters(),
@@ -104,15 +99,15 @@ async def generate(state: ApiState, request: Request, body: a1111.Txt2ImgRequest
 
 
 @router.post("/txt2img")
-async def txt2img(body: a1111.Txt2ImgRequest, request: Request, state: State) -> dict[str, Any]:
+async def txt2img(body: a1111.Txt2ImgRequest, request: Request, runtime: Runtime) -> dict[str, Any]:
     """Queued like any job; answers when the images are ready (interrupted: no images)."""
-    return await generate(state, request, body)
+    return await generate(runtime, request, body)
 
 
 @router.post("/img2img")
-async def img2img(body: a1111.Img2ImgRequest, request: Request, state: State) -> dict[str, Any]:
+async def img2img(body: a1111.Img2ImgRequest, request: Request, runtime: Runtime) -> dict[str, Any]:
     """`init_images[0]` resized to width x height ("just resize"), `denoising_strength`."""
-    return await generate(state, request, body)
+    return await generate(runtime, request, body)
 
 
 IDLE_STATE: dict[str, Any] = {
@@ -136,29 +131,25 @@ IDLE: dict[str, Any] = {
 
 @router.get("/progress")
 async def progress(
-    request: Request, state: State, skip_current_image: bool = False
+    request: Request, runtime: Runtime, skip_current_image: bool = False
 ) -> dict[str, Any]:
     """The caller's most recent job: fraction done, ETA, step, latest preview (if it asked for
     previews with `preview_every`)."""
-    job_id = await last_job_id(state, request)
-    job = await state.store.run(get_job(job_id)) if job_id else None
+    job_id = await last_job_id(runtime, request)
+    job = await runtime.store.run(get_job(job_id)) if job_id else None
     if job is None or job.status.is_terminal:
         interrupted = job is not None and job.status is JobStatus.CANCELED
         return IDLE | {"state": IDLE_STATE | {"interrupted": interrupted}}
     step = total = 0
     eta: float | None = None
     image: str | None = None
-    recent = cast(
-        list[tuple[str, dict[str, str]]],
-        await state.store.redis.xrevrange(keys.job_events(job.id), count=200),
-    )
-    for _, fields in recent:
-        data = json.loads(fields.get("data") or "{}")
+    for event in await runtime.store.run(newest_events(job.id, 200)):
+        data = event.data
         if data.get("attempt", job.attempt) != job.attempt:
             continue
-        if fields.get("type") == EventType.PROGRESS and not total:
+        if event.type is EventType.PROGRESS and not total:
             step, total, eta = data["step"], data["total"], data.get("eta_s")
-        if fields.get("type") == EventType.PREVIEW and image is None and not skip_current_image:
+        if event.type is EventType.PREVIEW and image is None and not skip_current_image:
             image = str(data["image"]).split(",", 1)[-1]
         if total and (image is not None or skip_current_image):
             break
@@ -181,22 +172,22 @@ async def progress(
 
 
 @router.post("/interrupt")
-async def interrupt(request: Request, state: State) -> dict[str, Any]:
+async def interrupt(request: Request, runtime: Runtime) -> dict[str, Any]:
     """Cancel the caller's most recent job (queued: never runs; running: stops at the next step)."""
-    job_id = await last_job_id(state, request)
+    job_id = await last_job_id(runtime, request)
     if job_id:
-        await cancel(state, job_id)
+        await cancel(runtime, job_id)
     return {}
 
 
 @router.post("/skip")
-async def skip(request: Request, state: State) -> dict[str, Any]:
+async def skip(request: Request, runtime: Runtime) -> dict[str, Any]:
     """Like interrupt: a job makes one batch, so there is nothing to skip to."""
-    return await interrupt(request, state)
+    return await interrupt(request, runtime)
 
 
 @router.get("/sd-models")
-async def sd_models(state: State) -> list[dict[str, Any]]:
+async def sd_models(runtime: Runtime) -> list[dict[str, Any]]:
     return [
         {
             "title": spec.id,
@@ -206,7 +197,7 @@ async def sd_models(state: State) -> list[dict[str, Any]]:
             "filename": spec.source or spec.id,
             "config": None,
         }
-        for spec in state.settings.models
+        for spec in runtime.settings.models
     ]
 
 
@@ -216,9 +207,9 @@ async def samplers() -> list[dict[str, Any]]:
 
 
 @router.get("/options")
-async def get_options(state: State) -> dict[str, Any]:
-    options = await read_options(state)
-    model = default_model(state, options)
+async def get_options(runtime: Runtime) -> dict[str, Any]:
+    options = await read_options(runtime)
+    model = default_model(runtime, options)
     every = options.get(PREVIEW_OPTION)
     return {
         "sd_model_checkpoint": model.id,
@@ -229,24 +220,24 @@ async def get_options(state: State) -> dict[str, Any]:
 
 
 @router.post("/options")
-async def set_options(body: dict[str, Any], state: State) -> dict[str, Any]:
+async def set_options(body: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     """`sd_model_checkpoint` sets the default model of later calls, and
     `show_progress_every_n_steps` their live previews (for every caller, as in the original).
     Other options are accepted and ignored."""
     if "sd_model_checkpoint" in body:
         name = a1111.checkpoint_name(body["sd_model_checkpoint"])
-        spec = state.settings.model(name) if name else None
+        spec = runtime.settings.model(name) if name else None
         if spec is None:
             raise unknown_model(
-                state.settings, "sd_model_checkpoint", str(body["sd_model_checkpoint"])
+                runtime.settings, "sd_model_checkpoint", str(body["sd_model_checkpoint"])
             )
-        await state.store.redis.hset(keys.a1111_options(), "sd_model_checkpoint", spec.id)
+        await runtime.store.run(a1111_store.set_option("sd_model_checkpoint", spec.id))
     if PREVIEW_OPTION in body:
         every = body[PREVIEW_OPTION]
         if not isinstance(every, int) or not -1 <= every <= 150:
             message = "must be an integer from -1 to 150 (0 or -1: no previews)"
             raise InvalidInput([InvalidField(PREVIEW_OPTION, message)])
-        await state.store.redis.hset(keys.a1111_options(), PREVIEW_OPTION, str(every))
+        await runtime.store.run(a1111_store.set_option(PREVIEW_OPTION, str(every)))
     return {}
 
 

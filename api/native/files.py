@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from api.deps import State
+from api.deps import Runtime
 from api.errors import NotFound
 from sdq.storage import OutputNotFound, is_valid_key
 
@@ -15,18 +15,18 @@ _CACHE = "public, max-age=31536000, immutable"
 
 
 @router.get("/v1/files/{job_id}/{name}")
-async def get_file(job_id: str, name: str, state: State) -> Response:
+async def get_file(job_id: str, name: str, runtime: Runtime) -> Response:
     key = f"{job_id}/{name}"
     if not is_valid_key(key):
         raise NotFound(f"no output {key}")
-    direct = state.storage.url(key)
+    direct = runtime.storage.url(key)
     if direct is not None:  # object storage: send the client to a presigned URL
         return RedirectResponse(direct, status_code=307)
-    path = state.storage.local_path(key)
+    path = runtime.storage.local_path(key)
     if path is not None:
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": _CACHE})
     try:
-        data = state.storage.get(key)
+        data = runtime.storage.get(key)
     except OutputNotFound:
         raise NotFound(f"no output {key}") from None
     return Response(data, media_type="image/png", headers={"Cache-Control": _CACHE})

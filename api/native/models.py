@@ -7,13 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import BaseUrl, State
-from api.errors import NotFound
-from sdq import heartbeat
-from sdq.heartbeat import Heartbeat, model_workers
-from sdq.scaling_policy_store import latest_decision
+from api.deps import BaseUrl, Runtime, ServedModel
 from sdq.settings import ModelSpec
-from sdq.store import queued_summary
+from sdq.store import heartbeats
+from sdq.store.heartbeats import Heartbeat, model_workers
+from sdq.store.jobs import queued_summary
+from sdq.store.scaling import latest_decision
 
 router = APIRouter(tags=["models"])
 
@@ -44,26 +43,27 @@ def _model(
     }
 
 
-async def _describe(state: State, base_url: str, specs: list[ModelSpec]) -> list[dict[str, Any]]:
-    settings = state.settings
-    workers = await state.store.run(heartbeat.live_workers(time.time(), settings.heartbeat_ttl_s))
+async def _describe(
+    runtime: Runtime, base_url: str, specs: list[ModelSpec]
+) -> list[dict[str, Any]]:
+    settings = runtime.settings
+    workers = await runtime.store.run(
+        heartbeats.live_workers(time.time(), settings.heartbeat_ttl_s)
+    )
     described = []
     for spec in specs:
-        queued, _ = await state.store.run(queued_summary(spec.id))
-        decision = await state.store.run(latest_decision(spec.id))
+        queued, _ = await runtime.store.run(queued_summary(spec.id))
+        decision = await runtime.store.run(latest_decision(spec.id))
         described.append(_model(spec, base_url, queued, workers, decision))
     return described
 
 
 @router.get("/v1/models")
-async def list_models(state: State, base_url: BaseUrl) -> dict[str, Any]:
-    results = await _describe(state, base_url, state.settings.models)
+async def list_models(runtime: Runtime, base_url: BaseUrl) -> dict[str, Any]:
+    results = await _describe(runtime, base_url, runtime.settings.models)
     return {"previous": None, "next": None, "results": results}
 
 
 @router.get("/v1/models/{owner}/{name}")
-async def get_model(owner: str, name: str, state: State, base_url: BaseUrl) -> dict[str, Any]:
-    spec = state.settings.model(f"{owner}/{name}")
-    if spec is None:
-        raise NotFound(f"model {owner}/{name} is not served here")
-    return (await _describe(state, base_url, [spec]))[0]
+async def get_model(spec: ServedModel, runtime: Runtime, base_url: BaseUrl) -> dict[str, Any]:
+    return (await _describe(runtime, base_url, [spec]))[0]

@@ -8,10 +8,10 @@ from anyio import to_thread
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import BaseUrl, State
+from api.deps import BaseUrl, Runtime, ServedModel
 from api.errors import NotFound
-from api.prefer import parse_prefer_wait
-from api.state import ApiState
+from api.native.prefer import parse_prefer_wait
+from api.runtime import ApiRuntime
 from api.submission import cancel, submit
 from api.waiting import wait_for_terminal
 from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input, unknown_model
@@ -20,8 +20,8 @@ from sdq.prediction import prediction
 from sdq.settings import ModelSpec, Settings
 from sdq.ssrf import UnsafeUrl, check_webhook_url
 from sdq.storage import output_links
-from sdq.store import get_job, list_jobs
-from sdq.webhook_store import list_deliveries
+from sdq.store.jobs import get_job, list_jobs
+from sdq.store.webhooks import list_deliveries
 
 router = APIRouter(tags=["predictions"])
 
@@ -42,9 +42,11 @@ class PredictionRequest(BaseModel):
     )
 
 
-def present(state: ApiState, job: Job, base_url: str, wait_expired: bool = False) -> dict[str, Any]:
+def present(
+    runtime: ApiRuntime, job: Job, base_url: str, wait_expired: bool = False
+) -> dict[str, Any]:
     """The prediction object, with output links from the storage (presigned on S3)."""
-    link = output_links(state.storage, base_url)
+    link = output_links(runtime.storage, base_url)
     return prediction(job, base_url, wait_expired=wait_expired, link=link)
 
 
@@ -71,9 +73,9 @@ async def _checked_webhook(body: PredictionRequest, allow_private: bool) -> str 
 
 
 async def _create(
-    state: State, base_url: str, spec: ModelSpec, body: PredictionRequest, prefer: str | None
+    runtime: Runtime, base_url: str, spec: ModelSpec, body: PredictionRequest, prefer: str | None
 ) -> dict[str, Any]:
-    settings = state.settings
+    settings = runtime.settings
     wait_s = parse_prefer_wait(prefer, settings.max_wait_s)
     limits = InputLimits.for_model(spec, settings.max_prompt_chars)
     request = parse_input(body.input, limits)
@@ -82,91 +84,86 @@ async def _create(
         body.webhook_events_filter if body.webhook_events_filter is not None else WEBHOOK_EVENTS
     )
     job = await submit(
-        state,
+        runtime,
         spec,
         request,
         webhook=webhook,
         webhook_events=list(dict.fromkeys(events)) if webhook else None,
     )
     if wait_s is not None:
-        job = await wait_for_terminal(state.store, state.blocking_redis, job.id, wait_s) or job
-        return present(state, job, base_url, wait_expired=not job.status.is_terminal)
-    return present(state, job, base_url)
+        job = await wait_for_terminal(runtime.store, runtime.blocking, job.id, wait_s) or job
+        return present(runtime, job, base_url, wait_expired=not job.status.is_terminal)
+    return present(runtime, job, base_url)
 
 
 @router.post("/v1/models/{owner}/{name}/predictions", status_code=201)
 async def create_model_prediction(
-    owner: str,
-    name: str,
+    spec: ServedModel,
     body: PredictionRequest,
-    state: State,
+    runtime: Runtime,
     base_url: BaseUrl,
     prefer: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
-    spec = state.settings.model(f"{owner}/{name}")
-    if spec is None:
-        served = ", ".join(m.id for m in state.settings.models)
-        raise NotFound(f"model {owner}/{name} is not served here; served models: {served}")
-    return await _create(state, base_url, spec, body, prefer)
+    return await _create(runtime, base_url, spec, body, prefer)
 
 
 @router.post("/v1/predictions", status_code=201)
 async def create_prediction(
     body: PredictionRequest,
-    state: State,
+    runtime: Runtime,
     base_url: BaseUrl,
     prefer: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     field = "version" if body.version and not body.model else "model"
-    spec = resolve_model(state.settings, body.model or body.version, field)
-    return await _create(state, base_url, spec, body, prefer)
+    spec = resolve_model(runtime.settings, body.model or body.version, field)
+    return await _create(runtime, base_url, spec, body, prefer)
 
 
-async def _job_or_404(state: State, prediction_id: str) -> Job:
-    job = await state.store.run(get_job(prediction_id))
+async def _job_or_404(runtime: Runtime, prediction_id: str) -> Job:
+    job = await runtime.store.run(get_job(prediction_id))
     if job is None:
         raise NotFound(f"prediction {prediction_id} not found")
     return job
 
 
 @router.get("/v1/predictions/{prediction_id}")
-async def get_prediction(prediction_id: str, state: State, base_url: BaseUrl) -> dict[str, Any]:
-    return present(state, await _job_or_404(state, prediction_id), base_url)
+async def get_prediction(prediction_id: str, runtime: Runtime, base_url: BaseUrl) -> dict[str, Any]:
+    return present(runtime, await _job_or_404(runtime, prediction_id), base_url)
 
 
 @router.get("/v1/predictions")
 async def list_predictions(
-    state: State,
+    runtime: Runtime,
     base_url: BaseUrl,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=PAGE_SIZE)] = PAGE_SIZE,
 ) -> dict[str, Any]:
-    page = await state.store.run(list_jobs(cursor, limit))
+    page = await runtime.store.run(list_jobs(cursor, limit))
     next_url = None
     if page.next_cursor:
         next_url = f"{base_url}/v1/predictions?cursor={page.next_cursor}&limit={limit}"
     return {
         "previous": None,
         "next": next_url,
-        "results": [present(state, job, base_url) for job in page.jobs],
+        "results": [present(runtime, job, base_url) for job in page.jobs],
     }
 
 
 @router.post("/v1/predictions/{prediction_id}/cancel")
 async def cancel_prediction(
-    prediction_id: str, state: State, base_url: BaseUrl, response: Response
+    prediction_id: str, runtime: Runtime, base_url: BaseUrl, response: Response
 ) -> dict[str, Any]:
     """Queued: canceled at once and never started. Running: stopped at the next denoising step."""
-    if await cancel(state, prediction_id) is None:
+    if await cancel(runtime, prediction_id) is None:
         raise NotFound(f"prediction {prediction_id} not found")
-    job = await _job_or_404(state, prediction_id)
+    job = await _job_or_404(runtime, prediction_id)
     response.status_code = 200
-    return present(state, job, base_url)
+    return present(runtime, job, base_url)
 
 
 @router.get("/v1/predictions/{prediction_id}/webhooks")
-async def prediction_webhooks(prediction_id: str, state: State) -> dict[str, Any]:
+async def prediction_webhooks(prediction_id: str, runtime: Runtime) -> dict[str, Any]:
     """Every webhook delivery of the prediction with each attempt (time, status or error, duration)."""
-    await _job_or_404(state, prediction_id)
-    deliveries = await state.store.run(list_deliveries(prediction_id))
+    await _job_or_404(runtime, prediction_id)
+    deliveries = await runtime.store.run(list_deliveries(prediction_id))
     return {"results": [delivery.model_dump() for delivery in deliveries]}

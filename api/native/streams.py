@@ -5,27 +5,25 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import APIRouter, Header
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from api.deps import BaseUrl, State
+from api.deps import BaseUrl, Runtime
 from api.errors import NotFound
-from sdq import keys
-from sdq.events import EventType
 from sdq.inputs import InvalidField, InvalidInput
+from sdq.job import EventType
 from sdq.prediction import prediction
 from sdq.storage import output_links
-from sdq.store import get_job
+from sdq.store.events import read_events
+from sdq.store.jobs import get_job
 
 router = APIRouter(tags=["predictions"])
 
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _BATCH = 100
 _BLOCK_MS = 30_000
-
-Entries = list[tuple[str, list[tuple[str, dict[str, str]]]]]
 
 
 @router.get(
@@ -35,7 +33,7 @@ Entries = list[tuple[str, list[tuple[str, dict[str, str]]]]]
 )
 async def stream_prediction(
     prediction_id: str,
-    state: State,
+    runtime: Runtime,
     base_url: BaseUrl,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
@@ -43,33 +41,27 @@ async def stream_prediction(
     completed (whose data is the final prediction). Resume with `Last-Event-ID`."""
     if last_event_id is not None and not _STREAM_ID.match(last_event_id):
         raise InvalidInput([InvalidField("Last-Event-ID", "must be an event id from this stream")])
-    if await state.store.run(get_job(prediction_id)) is None:
+    if await runtime.store.run(get_job(prediction_id)) is None:
         raise NotFound(f"prediction {prediction_id} not found")
 
-    link = output_links(state.storage, base_url)
+    link = output_links(runtime.storage, base_url)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        stream = keys.job_events(prediction_id)
         last = last_event_id or "0-0"
         while True:
-            reply = cast(
-                Entries,
-                await state.blocking_redis.xread({stream: last}, count=_BATCH, block=_BLOCK_MS),
-            )
-            if not reply and await state.store.run(get_job(prediction_id)) is None:
+            read = read_events(prediction_id, last, _BATCH, block_ms=_BLOCK_MS)
+            events = await runtime.blocking.run(read)
+            if not events and await runtime.store.run(get_job(prediction_id)) is None:
                 return  # the job expired while we waited
-            for _, entries in reply or []:
-                for entry_id, fields in entries:
-                    last = entry_id
-                    kind = fields.get("type", "")
-                    data = json.loads(fields.get("data", "{}"))
-                    if kind == EventType.OUTPUT:
-                        data["output"] = [link(key) for key in data["output"]]
-                    if kind == EventType.COMPLETED:
-                        job = await state.store.run(get_job(prediction_id))
-                        data = prediction(job, base_url, link=link) if job else data
-                    yield ServerSentEvent(data=json.dumps(data), event=kind, id=entry_id)
-                    if kind == EventType.COMPLETED:
-                        return
+            for event in events:
+                last, data = event.id, event.data
+                if event.type is EventType.OUTPUT:
+                    data["output"] = [link(key) for key in data["output"]]
+                if event.type is EventType.COMPLETED:
+                    job = await runtime.store.run(get_job(prediction_id))
+                    data = prediction(job, base_url, link=link) if job else data
+                yield ServerSentEvent(data=json.dumps(data), event=event.type.value, id=event.id)
+                if event.type is EventType.COMPLETED:
+                    return
 
-    return EventSourceResponse(events(), ping=state.settings.sse_ping_s, send_timeout=30)
+    return EventSourceResponse(events(), ping=runtime.settings.sse_ping_s, send_timeout=30)

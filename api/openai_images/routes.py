@@ -10,11 +10,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, UploadFile
 from PIL import Image, UnidentifiedImageError
 
-from api import openai_images as shapes
-from api.deps import BaseUrl, State
+from api.deps import BaseUrl, Runtime
 from api.errors import GenerationFailed
 from api.init_image import png_from_bytes
-from api.state import ApiState
+from api.openai_images import shapes
+from api.runtime import ApiRuntime
 from api.submission import images_base64, submit, wait_for_images
 from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input
 from sdq.job import JobStatus
@@ -27,40 +27,40 @@ DEFAULT_SIZE = (512, 512)
 
 
 async def run(
-    state: ApiState,
+    runtime: ApiRuntime,
     request: Request,
     base_url: str,
     spec: ModelSpec,
     raw: dict[str, Any],
     response_format: str,
 ) -> dict[str, Any]:
-    settings = state.settings
+    settings = runtime.settings
     try:
         parsed = parse_input(raw, InputLimits.for_model(spec, settings.max_prompt_chars))
-        job = await submit(state, spec, parsed, image_field="image")
+        job = await submit(runtime, spec, parsed, image_field="image")
     except InvalidInput as error:
         raise error.renamed(shapes.FIELD_NAMES) from None
-    done = await wait_for_images(state, request, job)
+    done = await wait_for_images(runtime, request, job)
     if done.status is not JobStatus.SUCCEEDED:
         raise GenerationFailed(done.error or f"the generation was {done.status.value}")
     if response_format == "b64_json":
-        data = [{"b64_json": image} for image in await images_base64(state, done)]
+        data = [{"b64_json": image} for image in await images_base64(runtime, done)]
     else:
-        link = output_links(state.storage, base_url)
+        link = output_links(runtime.storage, base_url)
         data = [{"url": link(key)} for key in done.output or []]
     return {"created": int(done.created_at), "data": data}
 
 
 @router.post("/generations")
 async def generations(
-    body: shapes.GenerationsRequest, request: Request, state: State, base_url: BaseUrl
+    body: shapes.GenerationsRequest, request: Request, runtime: Runtime, base_url: BaseUrl
 ) -> dict[str, Any]:
     """`model` is a served model id (OpenAI's names mean the default model); `size` defaults to
     512x512; `quality` sets the steps (low 10, standard/medium 20, high/hd 40)."""
-    spec = shapes.pick_model(state.settings, body.model)
+    spec = shapes.pick_model(runtime.settings, body.model)
     size = shapes.parse_size(body.size, DEFAULT_SIZE)
     raw = shapes.native_input(body.prompt, body.n, size, body.quality)
-    return await run(state, request, base_url, spec, raw, body.response_format)
+    return await run(runtime, request, base_url, spec, raw, body.response_format)
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
@@ -74,7 +74,7 @@ def _image_size(data: bytes) -> tuple[int, int]:
 @router.post("/edits")
 async def edits(
     request: Request,
-    state: State,
+    runtime: Runtime,
     base_url: BaseUrl,
     prompt: Annotated[str, Form()],
     image: UploadFile | None = None,
@@ -94,10 +94,10 @@ async def edits(
         raise InvalidInput([InvalidField("image", "an image file is required")])
     if mask is not None:
         raise InvalidInput([InvalidField("mask", "inpainting with a mask is not supported")])
-    spec = shapes.pick_model(state.settings, model)
+    spec = shapes.pick_model(runtime.settings, model)
     data = await upload.read()
-    png = png_from_bytes(data, "image", state.settings.max_init_image_pixels)
+    png = png_from_bytes(data, "image", runtime.settings.max_init_image_pixels)
     default = shapes.edit_size(*_image_size(data), spec)
     raw = shapes.native_input(prompt, n, shapes.parse_size(size, default), quality)
     raw |= {"image": base64.b64encode(png).decode(), "prompt_strength": strength}
-    return await run(state, request, base_url, spec, raw, response_format)
+    return await run(runtime, request, base_url, spec, raw, response_format)

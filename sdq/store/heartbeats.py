@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sdq import keys
-from sdq.store import Op
+from sdq.store import redis_keys as keys
+from sdq.store.ops import Op, lua
 
 
 class WorkerState(StrEnum):
@@ -30,29 +30,9 @@ class Heartbeat(BaseModel):
     seen_at: float
 
 
-_PUBLISH = """
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-return 1
-"""
-
-# KEYS: workers index; ARGV: oldest live score, key prefix. Prunes dead entries, returns live JSON.
-_LIVE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
-local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
-local out = {}
-for i = 1, #ids do
-  local doc = redis.call('GET', ARGV[2] .. ids[i])
-  if doc then out[#out + 1] = doc end
-end
-return out
-"""
-
-_REMOVE = """
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-return 1
-"""
+_PUBLISH = lua("heartbeats_publish.lua")
+_LIVE = lua("heartbeats_live.lua")
+_REMOVE = lua("heartbeats_remove.lua")
 
 
 def publish(beat: Heartbeat, ttl_s: float) -> Op[bool]:

@@ -1,77 +1,53 @@
-"""The job store: each operation on job records is an `Op` run by a sync or an async Redis executor."""
+"""Job records: create, read, list, the transitions of the table in `sdq.job`, progress events, cancel."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-import redis
-import redis.asyncio as aioredis
-
-from sdq import keys, store_scripts
-from sdq.job import TRANSITIONS, Job, JobMetrics, JobStatus
-
-T = TypeVar("T")
-
-_JSON_FIELDS = {"input", "output", "metrics"}
-_CSV_FIELDS = {"webhook_events_filter"}
-_FLOAT_FIELDS = {"created_at", "started_at", "completed_at"}
-
-
-@dataclass(frozen=True)
-class Op(Generic[T]):
-    """One round trip to Redis: a Lua script (or a plain command) and how to read its reply."""
-
-    keys: tuple[str, ...]
-    args: tuple[str, ...]
-    decode: Callable[[Any], T]
-    script: str | None = None
-
-    @property
-    def command(self) -> tuple[str, ...]:
-        return self.args
+from sdq.job import (
+    TERMINAL_STATUSES,
+    TRANSITIONS,
+    EventType,
+    Job,
+    JobStatus,
+    Transition,
+    WebhookEvent,
+)
+from sdq.store import redis_keys as keys
+from sdq.store.codec import decode_job, encode_fields, pairs
+from sdq.store.ops import Op, lua
 
 
-def encode_fields(values: dict[str, Any]) -> list[str]:
-    """Flatten record fields to the strings stored in the job hash (None becomes '')."""
-    flat: list[str] = []
-    for name, value in values.items():
-        if name in _JSON_FIELDS:
-            text = json.dumps(value.model_dump() if isinstance(value, JobMetrics) else value)
-        elif name in _CSV_FIELDS:
-            text = ",".join(value)
-        elif isinstance(value, bool):
-            text = "1" if value else "0"
-        elif value is None:
-            text = ""
-        else:
-            text = str(value)
-        flat += [name, text]
-    return flat
+def _lua_set(statuses: frozenset[JobStatus]) -> str:
+    return "{" + ", ".join(f"{status.value} = true" for status in sorted(statuses)) + "}"
 
 
-def decode_job(fields: dict[str, str]) -> Job:
-    """Read a job hash back into a `Job`."""
-    values: dict[str, Any] = {}
-    for name, text in fields.items():
-        if name in _JSON_FIELDS:
-            values[name] = json.loads(text) if text else None
-        elif name in _CSV_FIELDS:
-            values[name] = [part for part in text.split(",") if part]
-        elif name in _FLOAT_FIELDS:
-            values[name] = float(text) if text else None
-        elif name == "cancel_requested":
-            values[name] = text == "1"
-        else:
-            values[name] = text if text != "" or name in {"logs"} else None
-    values = {k: v for k, v in values.items() if v is not None}
-    return Job.model_validate(values)
+def _lua_rules() -> str:
+    """The transition table of `sdq.job` as Lua tables, prepended to the transition script."""
+    rules = []
+    for name, rule in TRANSITIONS.items():
+        fields = (
+            f"sources = {_lua_set(rule.sources)}",
+            f"targets = {_lua_set(rule.targets)}",
+            f"event = '{rule.event.value}'",
+            f"webhook = '{rule.webhook.value if rule.webhook else ''}'",
+            f"bumps_attempt = {'true' if rule.bumps_attempt else 'false'}",
+            f"fenced = {'true' if rule.fenced else 'false'}",
+        )
+        rules.append(f"  {name.value} = {{{', '.join(fields)}}}")
+    table = "local RULES = {\n" + ",\n".join(rules) + "\n}\n"
+    return table + f"local TERMINAL = {_lua_set(TERMINAL_STATUSES)}\n"
 
 
-def _pairs(flat: list[str]) -> dict[str, str]:
-    return dict(zip(flat[::2], flat[1::2], strict=True))
+_CREATE = lua("jobs_create.lua")
+_TRANSITION = _lua_rules() + lua("webhooks_schedule.lua", "jobs_transition.lua")
+_PROGRESS = lua("webhooks_schedule.lua", "jobs_progress.lua")
+_REQUEST_CANCEL = lua("jobs_request_cancel.lua")
+_LIST = lua("jobs_list.lua")
+_DELETE = lua("jobs_delete.lua")
+_QUEUED_SUMMARY = lua("jobs_queued_summary.lua")
 
 
 def _job_or_none(raw: dict[str, str]) -> Job | None:
@@ -79,7 +55,7 @@ def _job_or_none(raw: dict[str, str]) -> Job | None:
 
 
 def _transition_reply(raw: list[Any]) -> Job | None:
-    return decode_job(_pairs(raw[1:])) if raw and int(raw[0]) == 1 else None
+    return decode_job(pairs(raw[1:])) if raw and int(raw[0]) == 1 else None
 
 
 def create_job(job: Job, retention_s: int) -> Op[bool]:
@@ -96,12 +72,13 @@ def create_job(job: Job, retention_s: int) -> Op[bool]:
         args=(
             str(retention_s),
             str(int(job.created_at * 1_000_000)),
+            EventType.QUEUED.value,
             json.dumps({"status": job.status.value, "model": job.model}),
             job.model,
             *encode_fields(record),
         ),
         decode=lambda raw: int(raw) == 1,
-        script=store_scripts.CREATE,
+        script=_CREATE,
     )
 
 
@@ -110,28 +87,31 @@ def get_job(job_id: str) -> Op[Job | None]:
 
 
 def transition(
-    name: str,
+    name: Transition,
     job_id: str,
     *,
     retention_s: int,
-    event: str,
+    now: float,
     to: JobStatus | None = None,
     attempt: int | None = None,
     worker_id: str | None = None,
     event_data: dict[str, Any] | None = None,
     fields: dict[str, Any] | None = None,
-    webhook_event: str | None = None,
-    now: float = 0.0,
 ) -> Op[Job | None]:
-    """Apply the named transition from `job.TRANSITIONS`, fenced by attempt and worker when given.
+    """Apply one transition of `sdq.job.TRANSITIONS`; the table says what it writes.
 
-    The reply is the job after the change, or None when the job was not in a state the
-    transition starts from (or the fence did not match): nothing was written then.
+    `to` picks the target when the rule allows several; fenced rules need the `attempt` and
+    `worker_id` they apply to. The reply is the job after the change, or None when the job was
+    not in a state the transition starts from (or the fence did not match): nothing was written.
     """
-    sources, fixed_target = TRANSITIONS[name]
-    target = fixed_target or to
-    if target is None or (fixed_target is None and not target.is_terminal):
-        raise ValueError(f"transition {name!r} needs a terminal target, got {to!r}")
+    rule = TRANSITIONS[name]
+    if to is None and len(rule.targets) == 1:
+        (to,) = rule.targets
+    if to not in rule.targets:
+        allowed = ", ".join(sorted(rule.targets))
+        raise ValueError(f"transition {name.value} leads to one of {allowed}, not {to!r}")
+    if rule.fenced and (attempt is None or worker_id is None):
+        raise ValueError(f"transition {name.value} is fenced: give the attempt and the worker")
     return Op(
         keys=(
             keys.job(job_id),
@@ -142,21 +122,18 @@ def transition(
             keys.webhooks_wake(),
         ),
         args=(
-            ",".join(sorted(s.value for s in sources)),
-            target.value,
+            name.value,
+            to.value,
             "" if attempt is None else str(attempt),
-            worker_id if worker_id is not None and name != "claim" else "",
-            "1" if name == "claim" else "0",
+            worker_id or "",
             str(retention_s),
-            event,
             json.dumps(event_data or {}),
-            webhook_event or "",
             repr(now),
             keys.QUEUED_PREFIX,
             *encode_fields(fields or {}),
         ),
         decode=_transition_reply,
-        script=store_scripts.TRANSITION,
+        script=_TRANSITION,
     )
 
 
@@ -166,7 +143,7 @@ def request_cancel(job_id: str) -> Op[JobStatus | None]:
         keys=(keys.job(job_id),),
         args=(),
         decode=lambda raw: JobStatus(raw) if raw else None,
-        script=store_scripts.REQUEST_CANCEL,
+        script=_REQUEST_CANCEL,
     )
 
 
@@ -175,10 +152,10 @@ def append_event(
     *,
     attempt: int,
     worker_id: str,
-    event: str,
+    event: EventType,
     data: dict[str, Any],
     log_line: str = "",
-    webhook_event: str | None = None,
+    webhook_event: WebhookEvent | None = None,
     now: float = 0.0,
     webhook_min_interval_s: float = 0.5,
     retention_s: int = 3600,
@@ -197,16 +174,16 @@ def append_event(
         args=(
             str(attempt),
             worker_id,
-            event,
+            event.value,
             json.dumps(data | {"attempt": attempt}, separators=(",", ":")),
             log_line,
-            webhook_event or "",
+            webhook_event.value if webhook_event else "",
             repr(now),
             repr(webhook_min_interval_s),
             str(retention_s),
         ),
         decode=lambda raw: int(raw) == 1,
-        script=store_scripts.PROGRESS,
+        script=_PROGRESS,
     )
 
 
@@ -238,7 +215,7 @@ def list_jobs(cursor: str | None, limit: int) -> Op[JobPage]:
         i = 0
         while i < len(raw):
             score, count = raw[i], int(raw[i + 1])
-            fields = _pairs(raw[i + 2 : i + 2 + count])
+            fields = pairs(raw[i + 2 : i + 2 + count])
             jobs.append(decode_job(fields))
             last = f"{score}:{fields['id']}"
             i += 2 + count
@@ -248,49 +225,8 @@ def list_jobs(cursor: str | None, limit: int) -> Op[JobPage]:
         keys=(keys.jobs_index(),),
         args=(max_score, after_id, str(limit), keys.job("")),
         decode=decode,
-        script=store_scripts.LIST,
+        script=_LIST,
     )
-
-
-class JobStore:
-    """Runs ops on a synchronous Redis client (the worker's side)."""
-
-    def __init__(self, client: redis.Redis) -> None:
-        self.redis = client
-        self._scripts: dict[str, Any] = {}
-
-    def run(self, op: Op[T]) -> T:
-        if op.script is None:
-            return op.decode(self.redis.execute_command(*op.command))  # type: ignore[no-untyped-call]
-        script = self._scripts.get(op.script)
-        if script is None:
-            script = self._scripts[op.script] = self.redis.register_script(op.script)
-        return op.decode(script(keys=list(op.keys), args=list(op.args)))
-
-
-class AsyncJobStore:
-    """Runs ops on an asyncio Redis client (the API's side)."""
-
-    def __init__(self, client: aioredis.Redis) -> None:
-        self.redis = client
-        self._scripts: dict[str, Any] = {}
-
-    async def run(self, op: Op[T]) -> T:
-        if op.script is None:
-            return op.decode(await self.redis.execute_command(*op.command))  # type: ignore[no-untyped-call]
-        script = self._scripts.get(op.script)
-        if script is None:
-            script = self._scripts[op.script] = self.redis.register_script(op.script)
-        return op.decode(await script(keys=list(op.keys), args=list(op.args)))
-
-
-_DELETE = """
-redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('SREM', KEYS[4], ARGV[1])
-redis.call('ZREM', KEYS[5], ARGV[1])
-return 1
-"""
 
 
 def delete_job(job_id: str, model_id: str) -> Op[bool]:
@@ -307,14 +243,6 @@ def delete_job(job_id: str, model_id: str) -> Op[bool]:
         decode=lambda raw: bool(raw),
         script=_DELETE,
     )
-
-
-_QUEUED_SUMMARY = """
-local count = redis.call('ZCARD', KEYS[1])
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #first == 0 then return {count, false} end
-return {count, first[2]}
-"""
 
 
 def queued_summary(model_id: str) -> Op[tuple[int, float | None]]:

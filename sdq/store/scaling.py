@@ -5,21 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sdq import keys
 from sdq.scaling_policy import ScalingPolicy
-from sdq.store import JobStore, Op
+from sdq.store import redis_keys as keys
+from sdq.store.ops import Op, OpRunner, lua
 
-_CHANGES_MAXLEN = 10_000
+EVENTS_MAXLEN = 10_000
+DECISION_TTL_S = 120
 
-# KEYS: policy, changes stream; ARGV: new policy JSON, change record JSON (without "before").
-_PUT = """
-local before = redis.call('GET', KEYS[1]) or ''
-redis.call('SET', KEYS[1], ARGV[1])
-local change = cjson.decode(ARGV[2])
-change['before'] = before
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', 'change', cjson.encode(change))
-return before
-"""
+_PUT = lua("scaling_put_policy.lua")
 
 
 def get_policy(model_id: str, default: ScalingPolicy) -> Op[ScalingPolicy]:
@@ -55,7 +48,7 @@ def policy_changes(count: int = 100) -> Op[list[dict[str, Any]]]:
     return _newest_json_entries(keys.scaling_policy_changes(), "change", count)
 
 
-def load_policy(store: JobStore, model_id: str, default: ScalingPolicy) -> ScalingPolicy:
+def load_policy(store: OpRunner, model_id: str, default: ScalingPolicy) -> ScalingPolicy:
     return store.run(get_policy(model_id, default))
 
 
@@ -71,3 +64,17 @@ def latest_decision(model_id: str) -> Op[dict[str, Any] | None]:
         args=("GET", keys.scaling_desired(model_id)),
         decode=lambda raw: json.loads(raw) if raw else None,
     )
+
+
+def record_scaling(model_id: str, before: int, after: int, reason: str, now: float) -> Op[str]:
+    """Record a change of the model's desired worker count, with its reason."""
+    event = {"model": model_id, "from": before, "to": after, "reason": reason, "at": now}
+    command = ("XADD", keys.scaling_events(), "MAXLEN", "~", str(EVENTS_MAXLEN), "*")
+    return Op(keys=(), args=(*command, "event", json.dumps(event)), decode=str)
+
+
+def publish_decision(model_id: str, desired: int, current: int, reason: str, now: float) -> Op[str]:
+    """The scaler's latest decision, for `GET /v1/models` and KEDA's metrics endpoint."""
+    doc = {"desired": desired, "current": current, "reason": reason, "at": now}
+    key = keys.scaling_desired(model_id)
+    return Op(keys=(), args=("SET", key, json.dumps(doc), "EX", str(DECISION_TTL_S)), decode=str)

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from sdq import keys
-from sdq.store import Op
+from sdq.store import redis_keys as keys
+from sdq.store.ops import Op, lua
 
 
 class DeliveryAttempt(BaseModel):
@@ -35,38 +35,10 @@ class Delivery(BaseModel):
         return [] if value == {} else value  # cjson writes an empty Lua table as {}
 
 
-# KEYS: due set; ARGV: now, lease_s, limit. Takes due entries and pushes them a lease into the
-# future, so two takers never hold the same one; returns the taken members.
-_CLAIM_DUE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for i = 1, #due do
-  redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), due[i])
-end
-return due
-"""
+_CLAIM_DUE = lua("webhooks_claim_due.lua")
 
-# KEYS: job webhooks hash, due set, wake list; ARGV: delivery id, member, record JSON,
-#       next due ('' = done: leave the due set). Only a pending delivery is updated.
-_RECORD = """
-local doc = redis.call('HGET', KEYS[1], ARGV[1])
-if not doc then
-  redis.call('ZREM', KEYS[2], ARGV[2])
-  return 0
-end
-if cjson.decode(doc)['state'] ~= 'pending' then
-  redis.call('ZREM', KEYS[2], ARGV[2])
-  return 0
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-if ARGV[4] == '' then
-  redis.call('ZREM', KEYS[2], ARGV[2])
-else
-  redis.call('ZADD', KEYS[2], tonumber(ARGV[4]), ARGV[2])
-  redis.call('LPUSH', KEYS[3], '1')
-  redis.call('LTRIM', KEYS[3], 0, 0)
-end
-return 1
-"""
+_RECORD = lua("webhooks_record.lua")
+_NEXT_DUE = lua("webhooks_next_due.lua")
 
 
 def member(job_id: str, delivery_id: str) -> str:
@@ -83,13 +55,6 @@ def claim_due(now: float, lease_s: float, limit: int = 100) -> Op[list[tuple[str
         decode=decode,
         script=_CLAIM_DUE,
     )
-
-
-_NEXT_DUE = """
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #first == 0 then return false end
-return first[2]
-"""
 
 
 def next_due_at() -> Op[float | None]:

@@ -18,9 +18,9 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
+from cli.embedded_redis import find_redis_server, free_port
 from scaler.kubernetes_actuator import DELETION_COST
 from scaler.kubernetes_names import worker_deployment
-from sdq.embedded_redis import find_redis_server, free_port
 from tests.chart.pods import container_env, expand, only_container, secret_value
 from tests.chart.render import EXAMPLES, NAMESPACE, RELEASE, named, objects, render
 from tests.fake_kubernetes import FakeKubernetes, serving

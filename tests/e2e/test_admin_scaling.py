@@ -71,7 +71,7 @@ def test_cli_show_and_set(stack: Stack) -> None:
 
     def sdq(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "sdq.cli", "scaling", *args],
+            [sys.executable, "-m", "cli", "scaling", *args],
             env=env,
             capture_output=True,
             text=True,

@@ -12,7 +12,7 @@ import redis
 
 from scaler.local_actuator import LocalActuator
 from scaler.measure import measure
-from sdq.store import JobStore
+from sdq.store.ops import OpRunner
 from tests.helpers import Stack, process_env, wait_terminal, wait_until
 
 MODEL = "sdq/synthetic"
@@ -38,14 +38,14 @@ def actuator(api_only: Stack, tmp_path: Path) -> Iterator[LocalActuator]:
     running.stop_all()
 
 
-def live_workers(store: JobStore) -> int:
+def live_workers(store: OpRunner) -> int:
     return len(measure(store, MODEL, time.time(), 4).workers)
 
 
 def test_zero_to_n_to_zero_and_busy_workers_survive_scale_in(
     api_only: Stack, actuator: LocalActuator
 ) -> None:
-    store = JobStore(redis.Redis.from_url(api_only.redis_url, decode_responses=True))
+    store = OpRunner(redis.Redis.from_url(api_only.redis_url, decode_responses=True))
     assert actuator.replicas(MODEL).current == 0
     actuator.scale(MODEL, 2, frozenset())
     assert actuator.replicas(MODEL).current == 2

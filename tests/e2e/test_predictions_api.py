@@ -158,7 +158,7 @@ def test_health_readiness_and_docs(client: httpx.Client) -> None:
 def test_redelivered_message_of_a_finished_job_changes_nothing(
     client: httpx.Client, stack: Stack
 ) -> None:
-    from sdq.queue import make_celery, send_generate
+    from sdq.celery_app import make_celery, send_generate
 
     done = create(client, {"prompt": "once", **SMALL}, Prefer="wait")
     assert done["status"] == "succeeded"

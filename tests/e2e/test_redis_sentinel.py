@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from sdq.embedded_redis import find_redis_server, free_port
+from cli.embedded_redis import find_redis_server, free_port
 from tests.helpers import started_stack, wait_terminal, wait_until
 
 PASSWORD = "s3cret/with:odd@chars"

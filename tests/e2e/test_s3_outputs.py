@@ -14,7 +14,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from PIL import Image
 
-from sdq.embedded_redis import EmbeddedRedis, free_port
+from cli.embedded_redis import EmbeddedRedis, free_port
 from sdq.s3_storage import S3OutputStorage
 from sdq.storage import OutputNotFound
 from tests.helpers import Stack, started_stack

@@ -17,9 +17,9 @@ import pytest
 import redis
 from standardwebhooks import Webhook
 
-from sdq import keys
-from sdq.embedded_redis import EmbeddedRedis, free_port
-from sdq.heartbeat import WorkerState
+from cli.embedded_redis import EmbeddedRedis, free_port
+from sdq.store import redis_keys as keys
+from sdq.store.heartbeats import WorkerState
 from tests.helpers import REPO, wait_terminal, wait_until
 from tests.receiver import Receiver
 
@@ -33,7 +33,7 @@ def start_up(
     env |= {"PYTHONUNBUFFERED": "1", "SDQ_TORCH_THREADS": "1"}
     if redis_url:
         env["SDQ_REDIS_URL"] = redis_url
-    argv = [sys.executable, "-m", "sdq.cli", "up", "--port", str(port), "--data-dir", str(data_dir)]
+    argv = [sys.executable, "-m", "cli", "up", "--port", str(port), "--data-dir", str(data_dir)]
     return subprocess.Popen(
         argv,
         env=env,
@@ -110,7 +110,7 @@ def test_sdq_up_serves_the_tiny_model_stops_cleanly_and_keeps_jobs_across_restar
             created = httpx.post(f"{url}/v1/predictions", json=body, timeout=30).json()
             wait_until(lambda: receiver.at("/done"), 60, "the completed webhook")
             secret = subprocess.run(
-                [sys.executable, "-m", "sdq.cli", "webhook-secret"],
+                [sys.executable, "-m", "cli", "webhook-secret"],
                 env={**os.environ, "SDQ_DATA_DIR": str(data_dir)},
                 capture_output=True, text=True, check=True,
             ).stdout.strip()  # fmt: skip

@@ -113,7 +113,7 @@ def test_stream_of_an_unknown_prediction_is_404_and_a_bad_event_id_is_422(
 def test_sdq_submit_stream_shows_steps_and_saves_the_image(stack: Stack, tmp_path: Path) -> None:
     out = tmp_path / "dog.png"
     result = subprocess.run(
-        [sys.executable, "-m", "sdq.cli", "submit", "a dog", "--stream", "--steps", "12",
+        [sys.executable, "-m", "cli", "submit", "a dog", "--stream", "--steps", "12",
          "--width", "64", "--height", "64", "--out", str(out), "--url", stack.url],
         capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "120"},
     )  # fmt: skip

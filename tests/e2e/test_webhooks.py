@@ -14,7 +14,7 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from sdq.embedded_redis import free_port
+from cli.embedded_redis import free_port
 from tests.helpers import WEBHOOK_SECRET, Stack, process_env, start, stop, wait_terminal, wait_until
 from tests.receiver import Receiver
 
@@ -243,7 +243,7 @@ def test_secret_is_generated_once_and_printed(tmp_path: Path) -> None:
 
     def run() -> str:
         out = subprocess.run(
-            [sys.executable, "-m", "sdq.cli", "webhook-secret"],
+            [sys.executable, "-m", "cli", "webhook-secret"],
             env=env,
             capture_output=True,
             text=True,

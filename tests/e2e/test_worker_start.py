@@ -10,12 +10,13 @@ from pathlib import Path
 
 import redis
 
-from sdq import keys
-from sdq.embedded_redis import EmbeddedRedis, free_port
+from cli.embedded_redis import EmbeddedRedis, free_port
+from sdq.celery_app import make_celery, send_generate
 from sdq.job import Job, new_job_id
-from sdq.queue import make_celery, send_generate
 from sdq.settings import Settings
-from sdq.store import JobStore, create_job
+from sdq.store import redis_keys as keys
+from sdq.store.jobs import create_job
+from sdq.store.ops import OpRunner
 from tests.helpers import process_env, start, stop, wait_until
 
 
@@ -26,7 +27,7 @@ def test_no_job_is_taken_before_the_model_is_loaded(
     tiny_model_dir: Path,
     tmp_path: Path,
 ) -> None:
-    store = JobStore(redis_client)
+    store = OpRunner(redis_client)
     job = Job(
         id=new_job_id(),
         model="sdq/tiny",

@@ -13,8 +13,13 @@ from PIL import Image
 from sdq.inputs import GenerationInput, InputLimits, parse_input
 from sdq.schedulers import SCHEDULERS
 from sdq.settings import ModelSpec, Settings
-from worker.generation import GenerationCanceled, SchedulerCache, generate
-from worker.pipeline import LoadedModel, load_model
+from worker.engines.diffusers_engine import (
+    GenerationCanceled,
+    LoadedModel,
+    SchedulerCache,
+    generate,
+    load_model,
+)
 from worker.png import encode_png
 
 

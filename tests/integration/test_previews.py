@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from worker.previews import (
+from worker.engines.previews import (
     SD_FACTORS,
     SDXL_BIAS,
     SDXL_FACTORS,

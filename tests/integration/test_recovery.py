@@ -8,11 +8,12 @@ import time
 import redis
 import redis.asyncio as aioredis
 
-from sdq import heartbeat
-from sdq.heartbeat import Heartbeat, WorkerState
 from sdq.job import JobStatus
 from sdq.recovery import reap_once
-from sdq.store import AsyncJobStore, JobStore, get_job
+from sdq.store import heartbeats
+from sdq.store.heartbeats import Heartbeat, WorkerState
+from sdq.store.jobs import get_job
+from sdq.store.ops import AsyncOpRunner, OpRunner
 from tests.integration.test_store import claim, new_job
 
 
@@ -32,18 +33,18 @@ def beat(worker: str) -> Heartbeat:
 def test_live_worker_keeps_its_job_dead_worker_loses_it(
     redis_url: str, redis_client: redis.Redis
 ) -> None:
-    store = JobStore(redis_client)
+    store = OpRunner(redis_client)
     alive, dead = new_job(store), new_job(store)
     claim(store, alive.id, "w-alive")
     claim(store, dead.id, "w-dead")
-    store.run(heartbeat.publish(beat("w-alive"), ttl_s=30))
+    store.run(heartbeats.publish(beat("w-alive"), ttl_s=30))
     enqueued: list[tuple[str, str]] = []
 
     async def enqueue(job_id: str, model: str) -> None:
         enqueued.append((job_id, model))
 
     async def scenario() -> None:
-        async_store = AsyncJobStore(aioredis.Redis.from_url(redis_url, decode_responses=True))
+        async_store = AsyncOpRunner(aioredis.Redis.from_url(redis_url, decode_responses=True))
 
         async def reap() -> int:
             done = await reap_once(

@@ -14,11 +14,14 @@ from redis.retry import Retry
 from scaler.actuator import Replicas
 from scaler.loop import ScalerLoop
 from scaler.run import wait_for_new_work
-from sdq import heartbeat, keys
-from sdq.heartbeat import Heartbeat, WorkerState
+from sdq.job import Transition
 from sdq.scaling_policy import ScalingPolicy
-from sdq.scaling_policy_store import policy_changes, put_policy
-from sdq.store import JobStore, transition
+from sdq.store import heartbeats
+from sdq.store import redis_keys as keys
+from sdq.store.heartbeats import Heartbeat, WorkerState
+from sdq.store.jobs import transition
+from sdq.store.ops import OpRunner
+from sdq.store.scaling import policy_changes, put_policy
 from tests.integration.test_store import claim, new_job
 
 
@@ -51,7 +54,7 @@ class FakeClock:
 POLICY = ScalingPolicy(scale_down_delay_s=30, idle_to_zero_s=60)
 
 
-def make_loop(store: JobStore, actuator: RecordingActuator, clock: FakeClock) -> ScalerLoop:
+def make_loop(store: OpRunner, actuator: RecordingActuator, clock: FakeClock) -> ScalerLoop:
     return ScalerLoop(
         store, actuator, ["sdq/tiny"], {"sdq/tiny": POLICY}, heartbeat_ttl_s=1e9, clock=clock
     )
@@ -67,7 +70,7 @@ def busy(worker: str, job_id: str) -> Heartbeat:
 def test_burst_scales_up_holds_busy_then_goes_to_zero_after_cooldown(
     redis_client: redis.Redis,
 ) -> None:
-    store, actuator, clock = JobStore(redis_client), RecordingActuator(), FakeClock()
+    store, actuator, clock = OpRunner(redis_client), RecordingActuator(), FakeClock()
     loop = make_loop(store, actuator, clock)
     assert loop.tick()["sdq/tiny"].desired == 0 and actuator.calls == []
 
@@ -77,8 +80,8 @@ def test_burst_scales_up_holds_busy_then_goes_to_zero_after_cooldown(
 
     for index, job in enumerate(jobs[:2]):  # two run, one finishes queued->running->done below
         claim(store, job.id, f"w{index}")
-        store.run(heartbeat.publish(busy(f"w{index}", job.id), 1e6))
-    store.run(transition("cancel_queued", jobs[2].id, retention_s=60, event="completed"))
+        store.run(heartbeats.publish(busy(f"w{index}", job.id), 1e6))
+    store.run(transition(Transition.CANCEL_QUEUED, jobs[2].id, retention_s=60, now=time.time()))
     clock.now += 10
     decision = loop.tick()["sdq/tiny"]
     assert decision.desired == 3 and "stabilizing" in decision.reason  # the window holds it
@@ -103,7 +106,7 @@ def test_burst_scales_up_holds_busy_then_goes_to_zero_after_cooldown(
 def test_policy_changes_take_effect_on_the_next_tick_and_are_recorded(
     redis_client: redis.Redis,
 ) -> None:
-    store, actuator, clock = JobStore(redis_client), RecordingActuator(), FakeClock()
+    store, actuator, clock = OpRunner(redis_client), RecordingActuator(), FakeClock()
     loop = make_loop(store, actuator, clock)
     for _ in range(5):
         new_job(store)
@@ -124,7 +127,7 @@ def test_policy_changes_take_effect_on_the_next_tick_and_are_recorded(
 def test_unreachable_redis_holds_the_current_size(redis_client: redis.Redis) -> None:
     actuator, clock = RecordingActuator(counts={"sdq/tiny": 2}), FakeClock()
     unreachable = redis.Redis(port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
-    dead = JobStore(unreachable)
+    dead = OpRunner(unreachable)
     loop = make_loop(dead, actuator, clock)
     for _ in range(5):
         decision = loop.tick()["sdq/tiny"]
@@ -136,7 +139,7 @@ def test_unreachable_redis_holds_the_current_size(redis_client: redis.Redis) -> 
 def test_the_scaler_wakes_for_new_work_instead_of_sleeping_out_its_interval(
     redis_client: redis.Redis,
 ) -> None:
-    store = JobStore(redis_client)
+    store = OpRunner(redis_client)
     waiter = threading.Thread(target=wait_for_new_work, args=(store, 120.0))
     waiter.start()
     time.sleep(0.2)
@@ -148,7 +151,7 @@ def test_the_scaler_wakes_for_new_work_instead_of_sleeping_out_its_interval(
 
 def test_the_actuators_capacity_bounds_the_policy(redis_client: redis.Redis) -> None:
     """On one CPU machine a burst gets one worker, not ten fighting over the cores."""
-    store, clock = JobStore(redis_client), FakeClock()
+    store, clock = OpRunner(redis_client), FakeClock()
     actuator = RecordingActuator(slots={"sdq/tiny": 1})
     loop = make_loop(store, actuator, clock)
     for _ in range(5):

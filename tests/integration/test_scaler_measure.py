@@ -7,9 +7,11 @@ import time
 import redis
 
 from scaler.measure import measure
-from sdq import heartbeat
-from sdq.heartbeat import Heartbeat, WorkerState
-from sdq.store import JobStore, transition
+from sdq.job import Transition
+from sdq.store import heartbeats
+from sdq.store.heartbeats import Heartbeat, WorkerState
+from sdq.store.jobs import transition
+from sdq.store.ops import OpRunner
 from tests.integration.test_store import claim, new_job
 
 
@@ -23,16 +25,16 @@ def beat(worker: str, model: str, state: WorkerState) -> Heartbeat:
 def test_queued_running_canceled_and_requeued_jobs_are_counted_right(
     redis_client: redis.Redis,
 ) -> None:
-    store = JobStore(redis_client)
+    store = OpRunner(redis_client)
     oldest = new_job(store, created_at=time.time() - 30)
     running = new_job(store)
     canceled = new_job(store)
     new_job(store)
     claim(store, running.id, "w1")
-    store.run(transition("cancel_queued", canceled.id, retention_s=60, event="completed"))
-    store.run(heartbeat.publish(beat("w1", "sdq/tiny", WorkerState.BUSY), 30))
-    store.run(heartbeat.publish(beat("w2", "sdq/tiny", WorkerState.IDLE), 30))
-    store.run(heartbeat.publish(beat("w3", "other/model", WorkerState.BUSY), 30))
+    store.run(transition(Transition.CANCEL_QUEUED, canceled.id, retention_s=60, now=time.time()))
+    store.run(heartbeats.publish(beat("w1", "sdq/tiny", WorkerState.BUSY), 30))
+    store.run(heartbeats.publish(beat("w2", "sdq/tiny", WorkerState.IDLE), 30))
+    store.run(heartbeats.publish(beat("w3", "other/model", WorkerState.BUSY), 30))
 
     load = measure(store, "sdq/tiny", time.time(), 30)
     assert (load.queued, load.in_flight) == (2, 1)
@@ -41,7 +43,12 @@ def test_queued_running_canceled_and_requeued_jobs_are_counted_right(
 
     store.run(
         transition(
-            "requeue", running.id, attempt=1, worker_id="w1", retention_s=60, event="requeued"
+            Transition.REQUEUE,
+            running.id,
+            attempt=1,
+            worker_id="w1",
+            retention_s=60,
+            now=time.time(),
         )
     )
     assert measure(store, "sdq/tiny", time.time(), 30).queued == 3
@@ -52,4 +59,7 @@ def test_queued_running_canceled_and_requeued_jobs_are_counted_right(
         and after.oldest_queued_age_s is not None
         and after.oldest_queued_age_s < 29
     )
-    assert store.run(transition("claim", canceled.id, retention_s=60, event="started")) is None
+    assert (
+        store.run(transition(Transition.CLAIM, canceled.id, retention_s=60, now=time.time()))
+        is None
+    )

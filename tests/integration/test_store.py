@@ -7,10 +7,9 @@ import time
 
 import redis
 
-from sdq import keys
-from sdq.job import Job, JobStatus, new_job_id
-from sdq.store import (
-    JobStore,
+from sdq.job import Job, JobStatus, Transition, new_job_id
+from sdq.store import redis_keys as keys
+from sdq.store.jobs import (
     cancel_requested,
     create_job,
     get_job,
@@ -19,11 +18,12 @@ from sdq.store import (
     running_job_ids,
     transition,
 )
+from sdq.store.ops import OpRunner
 
 RETENTION = 3600
 
 
-def new_job(store: JobStore, created_at: float | None = None) -> Job:
+def new_job(store: OpRunner, created_at: float | None = None) -> Job:
     job = Job(
         id=new_job_id(),
         model="sdq/tiny",
@@ -34,37 +34,37 @@ def new_job(store: JobStore, created_at: float | None = None) -> Job:
     return job
 
 
-def claim(store: JobStore, job_id: str, worker: str) -> Job | None:
+def claim(store: OpRunner, job_id: str, worker: str) -> Job | None:
     return store.run(
         transition(
-            "claim",
+            Transition.CLAIM,
             job_id,
             retention_s=RETENTION,
-            event="started",
             fields={"worker_id": worker, "started_at": time.time()},
+            now=time.time(),
         )
     )
 
 
 def finish(
-    store: JobStore, job: Job, status: JobStatus, worker: str, **fields: object
+    store: OpRunner, job: Job, status: JobStatus, worker: str, **fields: object
 ) -> Job | None:
     return store.run(
         transition(
-            "finish",
+            Transition.FINISH,
             job.id,
             to=status,
             attempt=job.attempt,
             worker_id=worker,
             retention_s=RETENTION,
-            event="completed",
             fields=fields,
+            now=time.time(),
         )
     )
 
 
 def test_create_and_read_back(redis_client: redis.Redis) -> None:
-    store = JobStore(redis_client)
+    store = OpRunner(redis_client)
     job = new_job(store)
     assert store.run(get_job(job.id)) == job
     assert not store.run(create_job(job, RETENTION)), "an existing id is never overwritten"
@@ -74,7 +74,7 @@ def test_create_and_read_back(redis_client: redis.Redis) -> None:
 
 
 def test_claim_then_finish_once(redis_client: redis.Redis) -> None:
-    store = JobStore(redis_client)
+    store = OpRunner(redis_client)
     job = new_job(store)
     running = claim(store, job.id, "w1")
     assert running is not None and running.status is JobStatus.RUNNING and running.attempt == 1
@@ -93,13 +93,18 @@ def test_claim_then_finish_once(redis_client: redis.Redis) -> None:
 
 
 def test_fence_rejects_a_superseded_attempt(redis_client: redis.Redis) -> None:
-    store = JobStore(redis_client)
+    store = OpRunner(redis_client)
     job = new_job(store)
     first = claim(store, job.id, "w1")
     assert first is not None
     requeued = store.run(
         transition(
-            "requeue", job.id, attempt=1, worker_id="w1", retention_s=RETENTION, event="requeued"
+            Transition.REQUEUE,
+            job.id,
+            attempt=1,
+            worker_id="w1",
+            retention_s=RETENTION,
+            now=time.time(),
         )
     )
     assert requeued is not None and requeued.status is JobStatus.QUEUED
@@ -113,12 +118,12 @@ def test_fence_rejects_a_superseded_attempt(redis_client: redis.Redis) -> None:
 
 
 def test_concurrent_claims_have_one_winner(redis_client: redis.Redis) -> None:
-    store = JobStore(redis_client)
+    store = OpRunner(redis_client)
     job = new_job(store)
     wins: list[Job | None] = []
     threads = [
         threading.Thread(
-            target=lambda i=i: wins.append(claim(JobStore(redis_client), job.id, f"w{i}"))
+            target=lambda i=i: wins.append(claim(OpRunner(redis_client), job.id, f"w{i}"))
         )
         for i in range(8)
     ]
@@ -130,7 +135,7 @@ def test_concurrent_claims_have_one_winner(redis_client: redis.Redis) -> None:
 
 
 def test_cancel_flag_only_on_running_jobs(redis_client: redis.Redis) -> None:
-    store = JobStore(redis_client)
+    store = OpRunner(redis_client)
     job = new_job(store)
     assert store.run(request_cancel(job.id)) is JobStatus.QUEUED
     assert not store.run(cancel_requested(job.id))
@@ -141,7 +146,7 @@ def test_cancel_flag_only_on_running_jobs(redis_client: redis.Redis) -> None:
 
 
 def test_list_is_newest_first_with_a_stable_cursor(redis_client: redis.Redis) -> None:
-    store = JobStore(redis_client)
+    store = OpRunner(redis_client)
     base = time.time()
     made = [new_job(store, created_at=base + i // 2) for i in range(7)]  # pairs share a timestamp
     seen: list[str] = []
@@ -159,7 +164,7 @@ def test_list_is_newest_first_with_a_stable_cursor(redis_client: redis.Redis) ->
 
 
 def test_a_models_first_queued_job_wakes_the_scaler(redis_client: redis.Redis) -> None:
-    store = JobStore(redis_client)
+    store = OpRunner(redis_client)
     first = new_job(store)
     new_job(store)  # the queue was not empty: no second nudge
     assert redis_client.lrange(keys.scaler_wake(), 0, -1) == ["sdq/tiny"]

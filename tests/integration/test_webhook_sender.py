@@ -14,10 +14,10 @@ from sdq.job import Job, JobStatus
 from sdq.prediction import prediction
 from sdq.settings import Settings
 from sdq.ssrf import Resolver
-from sdq.webhook_policy import Outcome, Verdict
-from sdq.webhook_sender import attempt_delivery, event_view
-from sdq.webhook_store import Delivery, DeliveryAttempt
+from sdq.store.webhooks import Delivery, DeliveryAttempt
 from tests.receiver import Receiver
+from webhooks.retry_policy import Outcome, Verdict
+from webhooks.sender import attempt_delivery, event_view
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sdq.job import TRANSITIONS, JobStatus, new_job_id
+from sdq.job import TRANSITIONS, EventType, JobStatus, Transition, WebhookEvent, new_job_id
+from sdq.store.jobs import transition
 
 
 def test_job_ids_are_random_and_long_enough() -> None:
@@ -30,5 +31,74 @@ def test_status_table(status: JobStatus, terminal: bool, replicate: str) -> None
 
 
 def test_no_transition_leaves_a_terminal_state() -> None:
-    for name, (sources, _) in TRANSITIONS.items():
-        assert not any(s.is_terminal for s in sources), name
+    for name, rule in TRANSITIONS.items():
+        assert not any(s.is_terminal for s in rule.sources), name
+
+
+Q, R = JobStatus.QUEUED, JobStatus.RUNNING
+S, F, C = JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED
+
+
+@pytest.mark.parametrize(
+    ("name", "sources", "targets", "event", "webhook", "bumps", "fenced"),
+    [
+        (Transition.CLAIM, {Q}, {R}, EventType.STARTED, WebhookEvent.START, True, False),
+        (
+            Transition.FINISH,
+            {R},
+            {S, F, C},
+            EventType.COMPLETED,
+            WebhookEvent.COMPLETED,
+            False,
+            True,
+        ),
+        (Transition.REQUEUE, {R}, {Q}, EventType.REQUEUED, None, False, True),
+        (
+            Transition.CANCEL_QUEUED,
+            {Q},
+            {C},
+            EventType.COMPLETED,
+            WebhookEvent.COMPLETED,
+            False,
+            False,
+        ),
+    ],
+)
+def test_transition_table(
+    name: Transition,
+    sources: set[JobStatus],
+    targets: set[JobStatus],
+    event: EventType,
+    webhook: WebhookEvent | None,
+    bumps: bool,
+    fenced: bool,
+) -> None:
+    rule = TRANSITIONS[name]
+    assert (rule.sources, rule.targets) == (sources, targets)
+    assert (rule.event, rule.webhook, rule.bumps_attempt, rule.fenced) == (
+        event,
+        webhook,
+        bumps,
+        fenced,
+    )
+
+
+def test_every_transition_has_a_rule() -> None:
+    assert set(TRANSITIONS) == set(Transition)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "problem"),
+    [
+        (Transition.FINISH, {"attempt": 1, "worker_id": "w"}, "leads to one of"),
+        (Transition.FINISH, {"to": JobStatus.QUEUED, "attempt": 1, "worker_id": "w"}, "leads to"),
+        (Transition.CLAIM, {"to": JobStatus.SUCCEEDED}, "leads to one of running"),
+        (Transition.FINISH, {"to": JobStatus.FAILED}, "is fenced"),
+        (Transition.REQUEUE, {"attempt": 1}, "is fenced"),
+    ],
+)
+def test_transition_ops_refuse_what_the_table_forbids(
+    name: Transition, kwargs: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        transition(name, "job", retention_s=60, now=0.0, **kwargs)  # type: ignore[arg-type]

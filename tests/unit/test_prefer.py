@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.prefer import parse_prefer_wait
+from api.native.prefer import parse_prefer_wait
 from sdq.inputs import InvalidInput
 
 

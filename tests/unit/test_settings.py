@@ -74,7 +74,7 @@ def test_model_kind_synthetic_by_id_or_explicitly(spec: dict[str, str], kind: st
 
 
 def test_the_model_load_timeout_bounds_the_workers_wait_for_its_child() -> None:
-    from sdq.queue import make_celery
+    from sdq.celery_app import make_celery
 
     app = make_celery(Settings(model_load_timeout_s=42), "redis://127.0.0.1:1/0")
     assert app.conf.worker_proc_alive_timeout == 42

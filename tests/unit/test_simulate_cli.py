@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sdq.cli import app
+from cli import app
 
 runner = CliRunner()
 

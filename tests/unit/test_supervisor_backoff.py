@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sdq.supervisor import restart_delay
+from cli.supervisor import restart_delay
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from sdq.inputs import GenerationInput
-from worker.engine import GenerationCanceled
-from worker.synthetic_engine import SyntheticEngine
+from worker.engines.base import GenerationCanceled
+from worker.engines.synthetic_engine import SyntheticEngine
 
 ENGINE = SyntheticEngine("sdq/synthetic", step_seconds=0.01)
 
@@ -68,7 +68,7 @@ def test_a_synthetic_worker_never_imports_torch() -> None:
     """Its cold start is the process start alone, like a baked GPU image's warm path."""
     code = (
         "import sys, worker.celery_worker\n"
-        "from worker.engine import load_engine\n"
+        "from worker.engines.loader import load_engine\n"
         "from sdq.settings import ModelSpec, Settings\n"
         "load_engine(ModelSpec(id='sdq/synthetic'), Settings())\n"
         "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))\n"

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from sdq.webhook_policy import Outcome, judge_attempt, parse_retry_after
+from webhooks.retry_policy import Outcome, judge_attempt, parse_retry_after
 
 SCHEDULE = [5.0, 30.0, 120.0]
 

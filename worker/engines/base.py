@@ -1,4 +1,4 @@
-"""The seam between a job and what draws it: a diffusers pipeline, or the synthetic stand-in."""
+"""The engine seam: what a job needs from whatever draws it (diffusers, or the synthetic stand-in)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any, Protocol
 from PIL.Image import Image
 
 from sdq.inputs import GenerationInput
-from sdq.settings import ModelSpec, Settings
 
 # Called after each denoising step with (step, total, latents); returning True stops the job.
 StepCallback = Callable[[int, int, Any], bool]
@@ -36,14 +35,3 @@ class Engine(Protocol):
     def preview(self, latents: Any) -> str | None:
         """A small data-URL image of the latents mid-generation, or None if it has none."""
         ...
-
-
-def load_engine(spec: ModelSpec, settings: Settings) -> Engine:
-    """Load the model's engine; torch and diffusers are imported only for a real model."""
-    if spec.kind == "synthetic":
-        from worker.synthetic_engine import SyntheticEngine
-
-        return SyntheticEngine(spec.id, settings.synthetic_step_seconds)
-    from worker.diffusers_engine import DiffusersEngine
-
-    return DiffusersEngine.load(spec, settings)

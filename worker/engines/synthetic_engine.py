@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw
 
 from sdq.inputs import GenerationInput
-from worker.engine import GenerationCanceled, StepCallback
+from worker.engines.base import GenerationCanceled, StepCallback
 
 
 def placeholder(width: int, height: int, seed: int, label: str) -> Image.Image:

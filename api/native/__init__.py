@@ -1,0 +1,1 @@
+"""The native predictions API, shaped like Replicate's: predictions, streams, models, files."""

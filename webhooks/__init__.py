@@ -1,0 +1,1 @@
+"""Webhook delivery: a CPU-only service that signs (Standard Webhooks), delivers and retries."""

@@ -1,0 +1,56 @@
+"""The due pump: hands the webhook deliveries that are due to the delivery workers' Celery queue."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from celery import Celery
+
+from sdq.settings import Settings
+from sdq.store import redis_keys as keys
+from sdq.store.ops import OpRunner
+from sdq.store.webhooks import claim_due, next_due_at
+
+log = logging.getLogger(__name__)
+
+DELIVER_TASK = "sdq.deliver_webhook"
+
+
+class DuePump:
+    """Moves due deliveries onto the Celery queue; sleeps until the next is due or a nudge."""
+
+    def __init__(self, settings: Settings, store: OpRunner, app: Celery) -> None:
+        self.settings = settings
+        self.store = store
+        self.app = app
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="webhook-pump", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=10)
+
+    def pump_once(self) -> int:
+        taken = self.store.run(claim_due(time.time(), self.settings.webhook_lease_s))
+        for job_id, delivery_id in taken:
+            self.app.send_task(
+                DELIVER_TASK, args=[job_id, delivery_id], queue=keys.webhooks_queue()
+            )
+        return len(taken)
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                if self.pump_once():
+                    continue
+                upcoming = self.store.run(next_due_at())
+                wait = 2.0 if upcoming is None else upcoming - time.time()
+                self.store.redis.blpop([keys.webhooks_wake()], timeout=min(max(wait, 0.01), 2.0))
+            except Exception:  # the pump must outlive any one failure (Redis down, a bad entry)
+                log.warning("webhook pump: pass failed; retrying in 1 s", exc_info=True)
+                self.stopping.wait(1.0)

@@ -1,0 +1,1 @@
+"""Engines: the base types, the loader, one module per engine (diffusers, synthetic), previews."""
