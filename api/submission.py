@@ -15,7 +15,7 @@ from api.init_image import decode_image, store_init_image
 from api.runtime import ApiRuntime
 from api.waiting import wait_for_caller
 from sdq.inputs import GenerationInput
-from sdq.job import Job, JobStatus, Transition, new_job_id
+from sdq.job import Job, JobStatus, Transition, WebhookEvent, new_job_id
 from sdq.settings import ModelSpec
 from sdq.store.jobs import create_job, delete_job, request_cancel, transition
 
@@ -29,7 +29,7 @@ async def submit(
     *,
     image_field: str = "input.image",
     webhook: str | None = None,
-    webhook_events: list[str] | None = None,
+    webhook_events: list[WebhookEvent] | None = None,
 ) -> Job:
     """Create and enqueue the job; `request.image` (data URL or base64) is checked and stored,
     and the job keeps its storage key instead. A failure leaves nothing behind."""

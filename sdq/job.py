@@ -158,4 +158,4 @@ class Job(BaseModel):
     tenant: str = "default"
     cancel_requested: bool = False
     webhook: str | None = None
-    webhook_events_filter: list[str] = Field(default_factory=list)
+    webhook_events_filter: list[WebhookEvent] = Field(default_factory=list)

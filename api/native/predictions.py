@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Header, Query, Response
@@ -15,7 +15,7 @@ from api.runtime import ApiRuntime
 from api.submission import cancel, submit
 from api.waiting import wait_for_terminal
 from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input, unknown_model
-from sdq.job import WEBHOOK_EVENTS, Job
+from sdq.job import WEBHOOK_EVENTS, Job, WebhookEvent
 from sdq.prediction import prediction
 from sdq.settings import ModelSpec, Settings
 from sdq.ssrf import UnsafeUrl, check_webhook_url
@@ -37,7 +37,7 @@ class PredictionRequest(BaseModel):
     model: str | None = Field(default=None, description="A served model id, e.g. sdq/tiny")
     version: str | None = Field(default=None, description="`owner/name[:version]` of the model")
     webhook: str | None = Field(default=None, max_length=2048, description="HTTPS URL to call back")
-    webhook_events_filter: list[Literal["start", "output", "logs", "completed"]] | None = Field(
+    webhook_events_filter: list[WebhookEvent] | None = Field(
         default=None, description="Which events call the webhook (default: all)"
     )
 
@@ -163,7 +163,7 @@ async def cancel_prediction(
 
 @router.get("/v1/predictions/{prediction_id}/webhooks")
 async def prediction_webhooks(prediction_id: str, runtime: Runtime) -> dict[str, Any]:
-    """Every webhook delivery of the prediction with each attempt (time, status or error, duration)."""
+    """Every webhook delivery of the prediction, each attempt: time, status or error, duration."""
     await _job_or_404(runtime, prediction_id)
     deliveries = await runtime.store.run(list_deliveries(prediction_id))
     return {"results": [delivery.model_dump() for delivery in deliveries]}
