@@ -16,8 +16,8 @@ from scaler.actuator import Actuator
 from scaler.loop import ScalerLoop
 from sdq.redis_connect import sync_redis
 from sdq.settings import Settings
-from sdq.store import redis_keys as keys
 from sdq.store.ops import OpRunner
+from sdq.store.scaling import clear_wake, wait_for_wake
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +94,8 @@ def wait_for_new_work(store: OpRunner, timeout_s: float) -> None:
     store's create nudges the scaler): a job at zero workers starts one at once. After a nudge
     it waits a moment more, so that a burst's jobs are all counted by the same tick."""
     try:
-        woke = store.redis.blpop([keys.scaler_wake()], timeout=timeout_s)
-        if woke:
-            store.redis.delete(keys.scaler_wake())
+        if store.run(wait_for_wake(timeout_s)):
+            store.run(clear_wake())
             time.sleep(WAKE_SETTLE_S)
     except redis.RedisError as error:
         log.warning("waiting for work: %s", error)

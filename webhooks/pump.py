@@ -11,7 +11,7 @@ from celery import Celery
 from sdq.settings import Settings
 from sdq.store import redis_keys as keys
 from sdq.store.ops import OpRunner
-from sdq.store.webhooks import claim_due, next_due_at
+from sdq.store.webhooks import claim_due, next_due_at, wait_for_due
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class DuePump:
                     continue
                 upcoming = self.store.run(next_due_at())
                 wait = 2.0 if upcoming is None else upcoming - time.time()
-                self.store.redis.blpop([keys.webhooks_wake()], timeout=min(max(wait, 0.01), 2.0))
+                self.store.run(wait_for_due(min(max(wait, 0.01), 2.0)))
             except Exception:  # the pump must outlive any one failure (Redis down, a bad entry)
                 log.warning("webhook pump: pass failed; retrying in 1 s", exc_info=True)
                 self.stopping.wait(1.0)

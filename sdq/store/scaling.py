@@ -66,6 +66,17 @@ def latest_decision(model_id: str) -> Op[dict[str, Any] | None]:
     )
 
 
+def wait_for_wake(timeout_s: float) -> Op[bool]:
+    """Block until the store's create nudges the scaler (a model's queue stopped being empty),
+    or `timeout_s` passes; True when nudged."""
+    return Op(keys=(), args=("BLPOP", keys.scaler_wake(), repr(timeout_s)), decode=bool)
+
+
+def clear_wake() -> Op[int]:
+    """Drop the other nudges of the same burst: one tick counts them all."""
+    return Op(keys=(), args=("DEL", keys.scaler_wake()), decode=int)
+
+
 def record_scaling(model_id: str, before: int, after: int, reason: str, now: float) -> Op[str]:
     """Record a change of the model's desired worker count, with its reason."""
     event = {"model": model_id, "from": before, "to": after, "reason": reason, "at": now}

@@ -1,4 +1,4 @@
-"""Webhook deliveries in Redis: claiming due ones under a lease, recording attempts, rescheduling."""
+"""Webhook deliveries in Redis: claiming due ones under lease, recording attempts, rescheduling."""
 
 from __future__ import annotations
 
@@ -65,6 +65,11 @@ def next_due_at() -> Op[float | None]:
         decode=lambda raw: float(raw) if raw else None,
         script=_NEXT_DUE,
     )
+
+
+def wait_for_due(timeout_s: float) -> Op[bool]:
+    """Block until a delivery is scheduled or rescheduled (a nudge), or `timeout_s` passes."""
+    return Op(keys=(), args=("BLPOP", keys.webhooks_wake(), repr(timeout_s)), decode=bool)
 
 
 def get_delivery(job_id: str, delivery_id: str) -> Op[Delivery | None]:
