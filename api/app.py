@@ -1,4 +1,4 @@
-"""The FastAPI app factory: routes, error mapping, body limit, and the recovery loop in the lifespan."""
+"""The FastAPI app factory: routes, error mapping, body limit, the recovery loop in the lifespan."""
 
 from __future__ import annotations
 

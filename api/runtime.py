@@ -1,4 +1,4 @@
-"""What the API process holds for its lifetime: settings, the store's runners, the producer, storage."""
+"""What the API process holds for its lifetime: settings, store runners, the producer, storage."""
 
 from __future__ import annotations
 

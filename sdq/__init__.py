@@ -1,3 +1,3 @@
-"""sdq: queue-based, autoscaled serving for diffusion models (the shared core; no torch, no FastAPI)."""
+"""sdq: queue-based, autoscaled serving for diffusion models (shared core; no torch, no FastAPI)."""
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""The Celery app shared by the producer (API) and the consumer (worker): broker, queues, delivery rules."""
+"""The Celery app of the producer (API) and consumer (worker): broker, queues, delivery rules."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Process hygiene for children we start: their own session, and death when the parent dies (Linux)."""
+"""Process hygiene for children we start: their own session, death when the parent dies (Linux)."""
 
 from __future__ import annotations
 

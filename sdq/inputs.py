@@ -1,4 +1,4 @@
-"""The generation input (Replicate's Stable Diffusion field names) and its limits, checked before enqueue."""
+"""The generation input (Replicate's Stable Diffusion fields) and its limits, checked on submit."""
 
 from __future__ import annotations
 
@@ -60,7 +60,9 @@ class GenerationInput(BaseModel):
         default=0.8,
         ge=0,
         le=1,
-        description="Image-to-image: how far to move away from the image (0 keeps it, 1 ignores it)",
+        description=(
+            "Image-to-image: how far to move away from the image (0 keeps it, 1 ignores it)"
+        ),
     )
 
     @field_validator("prompt", "negative_prompt")

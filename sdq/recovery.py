@@ -1,4 +1,4 @@
-"""Recovery of jobs whose worker died mid-run: detected by an expired heartbeat, requeued or failed."""
+"""Recovery of jobs whose worker died mid-run: found by an expired heartbeat, requeued or failed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Opening Redis from SDQ_REDIS_URL: `redis://`, `rediss://` (TLS) or `redis+sentinel://` (Sentinel).
+"""Opening Redis from SDQ_REDIS_URL: `redis://`, `rediss://` (TLS) or `redis+sentinel://`.
 
 A Sentinel URL names the sentinels and the master's service name:
 

@@ -1,4 +1,4 @@
-"""The sampler names sdq accepts (Replicate's and AUTOMATIC1111's) and the diffusers scheduler each means."""
+"""The sampler names sdq takes (Replicate's, AUTOMATIC1111's) and each one's diffusers scheduler."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Webhook target safety: http(s) only, every resolved address public, connect to the checked one."""
+"""Webhook target safety: http(s) only, all resolved addresses public, connect to a checked one."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ class CheckedTarget:
 def check_webhook_url(
     url: str, allow_private: bool, resolve: Resolver = system_resolver
 ) -> CheckedTarget:
-    """Refuse anything but http(s) to public addresses (all of them, for a name); raise UnsafeUrl."""
+    """Refuse anything but http(s) to public addresses (all of a name's); raise UnsafeUrl."""
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeUrl(f"must be at most {MAX_URL_LENGTH} characters")
     try:

@@ -31,7 +31,7 @@ class OutputStorage(Protocol):
         ...
 
     def url(self, key: str) -> str | None:
-        """A URL clients can fetch the file from directly (presigned), or None: the API serves it."""
+        """A URL clients fetch the file from directly (presigned), or None: the API serves it."""
         ...
 
 

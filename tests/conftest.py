@@ -1,4 +1,4 @@
-"""Shared fixtures: a real redis-server on a free port, the tiny model, real API and worker processes."""
+"""Shared fixtures: a real redis-server on a free port, the tiny model, real API and workers."""
 
 from __future__ import annotations
 

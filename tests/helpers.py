@@ -11,9 +11,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
+import redis
 
 from cli.embedded_redis import free_port
 from sdq.settings import Settings
@@ -185,3 +186,10 @@ def print_logs(folder: Path, tail: int = 4000) -> None:
     """The end of every process log in the folder, on stderr (pytest shows it for failures)."""
     for log in sorted(folder.glob("*.log")):
         sys.stderr.write(f"--- {log.name}\n{log.read_text()[-tail:]}\n")
+
+
+def stream_entries(client: redis.Redis, key: str) -> list[tuple[str, dict[str, str]]]:
+    """Every entry of a Redis stream, oldest first, from a client with decode_responses=True."""
+    entries = client.xrange(key)
+    assert entries is not None
+    return cast(list[tuple[str, dict[str, str]]], entries)

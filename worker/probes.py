@@ -1,4 +1,4 @@
-"""Kubernetes probes for a worker pod: marker files the worker touches, and the verdicts read off them.
+"""Kubernetes probes for a worker pod: marker files the worker touches, the verdicts read off them.
 
 The worker touches `loading` when its pool child starts loading the model, `ready` once the model
 can serve, and `alive` on every heartbeat tick. `python -m worker.probes ready|alive` reads their

@@ -1,4 +1,4 @@
-"""Everything one worker process holds while it serves: settings, model, store, storage, heartbeat."""
+"""All one worker process holds while it serves: settings, model, store, storage, heartbeat."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one reader of a job's event stream: entries after an id (blocking or not), or newest first."""
+"""The one reader of a job's event stream: entries after an id (blocking or not), newest first."""
 
 from __future__ import annotations
 

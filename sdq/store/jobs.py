@@ -1,4 +1,4 @@
-"""Job records: create, read, list, the transitions of the table in `sdq.job`, progress events, cancel."""
+"""Job records: create, read, list, the transitions tabled in `sdq.job`, progress events, cancel."""
 
 from __future__ import annotations
 

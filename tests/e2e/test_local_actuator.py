@@ -1,4 +1,4 @@
-"""The local actuator with real worker processes: 0 -> N -> 0, and a busy worker is never stopped."""
+"""The local actuator with real worker processes: 0 -> N -> 0, a busy worker is never stopped."""
 
 from __future__ import annotations
 

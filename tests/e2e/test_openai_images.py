@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import Any, Literal
 
 import httpx
 import numpy as np
@@ -27,13 +28,13 @@ def png(image: Image.Image) -> bytes:
 
 @pytest.mark.parametrize("response_format", ["url", "b64_json"])
 def test_generate_with_both_response_formats(
-    client: openai.OpenAI, stack: Stack, response_format: str
+    client: openai.OpenAI, stack: Stack, response_format: Literal["url", "b64_json"]
 ) -> None:
     result = client.images.generate(
         prompt="a pretty dog", model="sdq/tiny", n=2, size="64x64", quality="low",
-        response_format=response_format,  # type: ignore[arg-type]
+        response_format=response_format,
     )  # fmt: skip
-    assert len(result.data) == 2 and result.created > 0
+    assert result.data is not None and len(result.data) == 2 and result.created > 0
     for item in result.data:
         if response_format == "url":
             assert item.url is not None and item.url.startswith(stack.url)
@@ -46,7 +47,7 @@ def test_generate_with_both_response_formats(
 
 def test_openai_model_names_mean_the_default_model(client: openai.OpenAI) -> None:
     result = client.images.generate(prompt="x", model="dall-e-3", size="64x64", quality="low")
-    assert len(result.data) == 1
+    assert result.data is not None and len(result.data) == 1
 
 
 def test_edit_is_image_to_image_and_keeps_the_size(client: openai.OpenAI) -> None:
@@ -55,7 +56,7 @@ def test_edit_is_image_to_image_and_keeps_the_size(client: openai.OpenAI) -> Non
         image=("red.png", png(init), "image/png"), prompt="x", response_format="b64_json",
         extra_body={"strength": 0.0},
     )  # fmt: skip
-    assert result.data[0].b64_json is not None
+    assert result.data is not None and result.data[0].b64_json is not None
     out = Image.open(io.BytesIO(base64.b64decode(result.data[0].b64_json))).convert("RGB")
     assert out.size == (72, 64)
     assert np.abs(np.asarray(out, int) - np.asarray(init, int)).mean() < 1, "strength 0 keeps it"
@@ -72,10 +73,10 @@ def test_edit_is_image_to_image_and_keeps_the_size(client: openai.OpenAI) -> Non
     ],
 )
 def test_bad_requests_get_openais_error_shape(
-    client: openai.OpenAI, call: dict[str, object], param: str, message: str
+    client: openai.OpenAI, call: dict[str, Any], param: str, message: str
 ) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        client.images.generate(**call)  # type: ignore[arg-type]
+        client.images.generate(**call)
     error = caught.value
     assert error.status_code == 400
     body = error.body

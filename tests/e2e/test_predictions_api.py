@@ -1,10 +1,11 @@
-"""The predictions API end to end: real HTTP, real Redis, a real Celery worker with the tiny model."""
+"""The predictions API end to end: real HTTP, real Redis, a real Celery worker, the tiny model."""
 
 from __future__ import annotations
 
 import base64
 import io
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,7 +20,7 @@ LONG = {"width": 256, "height": 256, "num_inference_steps": 150, "guidance_scale
 
 
 @pytest.fixture
-def client(stack: Stack) -> httpx.Client:
+def client(stack: Stack) -> Iterator[httpx.Client]:
     with stack.http() as http:
         yield http
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
-import replicate
 from PIL import Image
+from replicate.client import Client
+from replicate.exceptions import ReplicateError
 
 from tests.helpers import Stack, wait_until
 
@@ -16,11 +17,11 @@ SMALL = {"width": 64, "height": 64, "num_inference_steps": 4}
 
 
 @pytest.fixture(scope="module")
-def client(stack: Stack) -> replicate.Client:
-    return replicate.Client(api_token="unused", base_url=stack.url)
+def client(stack: Stack) -> Client:
+    return Client(api_token="unused", base_url=stack.url)
 
 
-def test_run_returns_the_output_urls(client: replicate.Client) -> None:
+def test_run_returns_the_output_urls(client: Client) -> None:
     output: Any = client.run("sdq/tiny", input={"prompt": "a pretty dog", "num_outputs": 2} | SMALL)
     assert len(output) == 2
     for url in output:
@@ -28,7 +29,7 @@ def test_run_returns_the_output_urls(client: replicate.Client) -> None:
         assert image.size == (64, 64)
 
 
-def test_create_get_wait_and_list(client: replicate.Client) -> None:
+def test_create_get_wait_and_list(client: Client) -> None:
     prediction = client.models.predictions.create(model="sdq/tiny", input={"prompt": "x"} | SMALL)
     assert prediction.status in {"starting", "processing", "succeeded"}
     prediction.wait()
@@ -39,7 +40,7 @@ def test_create_get_wait_and_list(client: replicate.Client) -> None:
     assert prediction.id in [p.id for p in client.predictions.list().results]
 
 
-def test_create_by_version_and_cancel(client: replicate.Client) -> None:
+def test_create_by_version_and_cancel(client: Client) -> None:
     long = {"prompt": "x", "width": 512, "height": 512, "num_inference_steps": 150}
     prediction = client.predictions.create(version="sdq/tiny", input=long)
     wait_until(lambda: client.predictions.get(prediction.id).status == "processing", 60, "start")
@@ -48,14 +49,14 @@ def test_create_by_version_and_cancel(client: replicate.Client) -> None:
     assert prediction.status == "canceled" and prediction.output is None
 
 
-def test_bad_input_is_refused_naming_the_field(client: replicate.Client) -> None:
-    with pytest.raises(replicate.exceptions.ReplicateError) as refused:
+def test_bad_input_is_refused_naming_the_field(client: Client) -> None:
+    with pytest.raises(ReplicateError) as refused:
         client.run("sdq/tiny", input={"prompt": "x", "width": 65})
     assert refused.value.status == 422 and "input.width" in str(refused.value)
 
 
 def test_a_wait_that_runs_out_says_starting_so_clients_keep_polling(
-    client: replicate.Client, stack: Stack
+    client: Client, stack: Stack
 ) -> None:
     long = {"prompt": "x", "width": 512, "height": 512, "num_inference_steps": 60}
     with stack.http() as http:

@@ -1,4 +1,4 @@
-"""`sdq up` as a user runs it: embedded Redis, API, workers from zero; SIGKILL recovery; clean stop."""
+"""`sdq up` as users run it: embedded Redis, API, workers from 0; SIGKILL recovery; clean stop."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import httpx
 import psutil
@@ -20,7 +21,7 @@ from standardwebhooks import Webhook
 from cli.embedded_redis import EmbeddedRedis, free_port
 from sdq.store import redis_keys as keys
 from sdq.store.heartbeats import WorkerState
-from tests.helpers import REPO, wait_terminal, wait_until
+from tests.helpers import REPO, stream_entries, wait_terminal, wait_until
 from tests.receiver import Receiver
 
 LONG = {"width": 512, "height": 512, "num_inference_steps": 120, "guidance_scale": 1.0}
@@ -89,7 +90,9 @@ def test_sdq_up_serves_the_tiny_model_stops_cleanly_and_keeps_jobs_across_restar
             [
                 "curl", "-sS", "-X", "POST", f"{url}/v1/predictions",
                 "-H", "Content-Type: application/json", "-H", "Prefer: wait",
-                "-d", '{"model": "sdq/tiny", "input": {"prompt": "pretty dog", "width": 64, "height": 64}}',
+                "-d",
+                '{"model": "sdq/tiny", '
+                '"input": {"prompt": "pretty dog", "width": 64, "height": 64}}',
             ],
             capture_output=True, check=True, text=True, timeout=90,
         )  # fmt: skip
@@ -138,7 +141,7 @@ def test_sdq_up_serves_the_tiny_model_stops_cleanly_and_keeps_jobs_across_restar
 def test_sigkilled_worker_job_runs_again_and_succeeds_exactly_once(
     up_data_dir: Path, redis_server: EmbeddedRedis, up_log: Path
 ) -> None:
-    """With `sdq up`'s default settings: the scaler replaces the worker, recovery requeues the job."""
+    """With `sdq up`'s defaults: the scaler replaces the worker, recovery requeues the job."""
     data_dir = up_data_dir
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -154,7 +157,7 @@ def test_sigkilled_worker_job_runs_again_and_succeeds_exactly_once(
             job_id = created.json()["id"]
 
             def busy_worker_pid() -> int | None:
-                for worker_id in r.zrange(keys.workers_index(), 0, -1):
+                for worker_id in cast(list[str], r.zrange(keys.workers_index(), 0, -1)):
                     doc = r.get(keys.worker(worker_id))
                     beat = json.loads(doc) if doc else {}
                     if beat.get("state") == WorkerState.BUSY and beat.get("job_id") == job_id:
@@ -171,7 +174,7 @@ def test_sigkilled_worker_job_runs_again_and_succeeds_exactly_once(
         assert done["status"] == "succeeded", done
         assert done["attempt"] == 2
         assert recovered_in < 60, f"job finished {recovered_in:.1f} s after the kill"
-        events = [fields["type"] for _, fields in r.xrange(keys.job_events(job_id))]
+        events = [fields["type"] for _, fields in stream_entries(r, keys.job_events(job_id))]
         assert events.count("completed") == 1, events
         assert events.count("started") == 2 and "requeued" in events, events
         assert len(done["output"]) == 1

@@ -1,4 +1,4 @@
-"""Server-sent events of a prediction: order, progress, resume with Last-Event-ID, replay, keep-alive."""
+"""Server-sent events of a prediction: order, progress, Last-Event-ID resume, replay, keep-alive."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ MEDIUM = {"width": 64, "height": 64, "num_inference_steps": 30}
 
 
 @pytest.fixture
-def client(stack: Stack) -> httpx.Client:
+def client(stack: Stack) -> Iterator[httpx.Client]:
     with stack.http() as http:
         yield http
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from sdq.inputs import GenerationInput, InputLimits, parse_input
 from sdq.schedulers import SCHEDULERS
 from sdq.settings import ModelSpec, Settings
+from worker.engines.base import GenerationCanceled
 from worker.engines.diffusers_engine import (
-    GenerationCanceled,
     LoadedModel,
     SchedulerCache,
     generate,
@@ -31,7 +31,8 @@ def model(tiny_model_dir: Path) -> LoadedModel:
 
 @pytest.fixture(scope="module")
 def schedulers(model: LoadedModel) -> SchedulerCache:
-    return SchedulerCache(model.pipeline.scheduler)
+    # diffusers sets a pipeline's components at run time; its types do not declare them.
+    return SchedulerCache(model.pipeline.scheduler)  # type: ignore[attr-defined]
 
 
 def request(**fields: object) -> GenerationInput:
@@ -56,7 +57,7 @@ def pixels(model: LoadedModel, schedulers: SchedulerCache, **fields: object) -> 
 
 def test_loads_through_from_pretrained_as_a_real_model(model: LoadedModel) -> None:
     assert type(model.pipeline).__name__ == "StableDiffusionPipeline"
-    assert model.pipeline.vae_scale_factor == 8
+    assert model.pipeline.vae_scale_factor == 8  # type: ignore[attr-defined]
     assert model.device == "cpu"
 
 
@@ -118,8 +119,8 @@ def test_png_carries_the_parameters(model: LoadedModel, schedulers: SchedulerCac
     req = request(negative_prompt="blurry")
     [image] = generate(model, schedulers, req, on_step=never_stop)
     decoded = Image.open(io.BytesIO(encode_png(image, req, "sdq/tiny", 1)))
-    assert decoded.format == "PNG"
-    text = decoded.text  # type: ignore[attr-defined]
+    assert decoded.format == "PNG" and isinstance(decoded, PngImagePlugin.PngImageFile)
+    text = decoded.text
     assert "Negative prompt: blurry" in text["parameters"]
     assert "Seed: 1, Size: 64x64, Model: sdq/tiny" in text["parameters"]
     assert json.loads(text["sdq"])["seed"] == 1
@@ -141,7 +142,10 @@ def gradient(width: int = 64, height: int = 64) -> Image.Image:
 def test_image_to_image_shares_the_loaded_weights(model: LoadedModel) -> None:
     img2img = model.image_to_image()
     assert type(img2img).__name__ == "StableDiffusionImg2ImgPipeline"
-    assert img2img.unet is model.pipeline.unet and img2img.vae is model.pipeline.vae
+    assert (
+        img2img.unet is model.pipeline.unet  # type: ignore[attr-defined]
+        and img2img.vae is model.pipeline.vae  # type: ignore[attr-defined]
+    )
     assert model.image_to_image() is img2img, "built once"
 
 

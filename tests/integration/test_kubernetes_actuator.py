@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client
 
-from scaler.kubernetes_actuator import DELETION_COST, KubernetesActuator, WorkerDeployment
+from scaler.kubernetes_actuator import DELETION_COST, KubernetesActuator
+from scaler.kubernetes_names import WorkerDeployment
 from tests.fake_kubernetes import FakeKubernetes, serving
 
 NS = "sdq"

@@ -1,4 +1,4 @@
-"""The recovery pass on a real Redis: a dead worker's job is requeued once, then failed at the cap."""
+"""The recovery pass on real Redis: a dead worker's job is requeued once, then failed at the cap."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ from sdq.store.heartbeats import Heartbeat, WorkerState
 from sdq.store.jobs import transition
 from sdq.store.ops import OpRunner
 from sdq.store.scaling import policy_changes, put_policy
+from tests.helpers import stream_entries
 from tests.integration.test_store import claim, new_job
 
 
@@ -98,7 +99,9 @@ def test_burst_scales_up_holds_busy_then_goes_to_zero_after_cooldown(
     clock.now += 61
     assert loop.tick()["sdq/tiny"].desired == 0
 
-    events = [json.loads(f["event"]) for _, f in redis_client.xrange(keys.scaling_events())]
+    events = [
+        json.loads(f["event"]) for _, f in stream_entries(redis_client, keys.scaling_events())
+    ]
     assert [(e["from"], e["to"]) for e in events] == [(0, 3), (3, 2), (2, 1), (1, 0)]
     assert all(e["reason"] and e["model"] == "sdq/tiny" for e in events)
 

@@ -19,6 +19,7 @@ from sdq.store.jobs import (
     transition,
 )
 from sdq.store.ops import OpRunner
+from tests.helpers import stream_entries
 
 RETENTION = 3600
 
@@ -69,7 +70,7 @@ def test_create_and_read_back(redis_client: redis.Redis) -> None:
     assert store.run(get_job(job.id)) == job
     assert not store.run(create_job(job, RETENTION)), "an existing id is never overwritten"
     assert 0 < redis_client.ttl(keys.job(job.id)) <= RETENTION
-    [event] = redis_client.xrange(keys.job_events(job.id))
+    [event] = stream_entries(redis_client, keys.job_events(job.id))
     assert event[1]["type"] == "queued"
 
 
@@ -88,7 +89,7 @@ def test_claim_then_finish_once(redis_client: redis.Redis) -> None:
     assert claim(store, job.id, "w1") is None
     final = store.run(get_job(job.id))
     assert final is not None and final.status is JobStatus.SUCCEEDED and final.error is None
-    types = [fields["type"] for _, fields in redis_client.xrange(keys.job_events(job.id))]
+    types = [fields["type"] for _, fields in stream_entries(redis_client, keys.job_events(job.id))]
     assert types == ["queued", "started", "completed"]
 
 

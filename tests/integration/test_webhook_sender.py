@@ -1,4 +1,4 @@
-"""One delivery attempt against a real loopback receiver: guard at delivery time, pinning, signing."""
+"""One delivery attempt to a real loopback receiver: guard at delivery time, pinning, signing."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from standardwebhooks import Webhook
 from sdq.job import Job, JobStatus
 from sdq.prediction import prediction
 from sdq.settings import Settings
-from sdq.ssrf import Resolver
+from sdq.ssrf import Resolver, system_resolver
 from sdq.store.webhooks import Delivery, DeliveryAttempt
 from tests.receiver import Receiver
 from webhooks.retry_policy import Outcome, Verdict
@@ -32,22 +32,21 @@ def receiver() -> Iterator[Receiver]:
 def job(webhook: str) -> Job:
     now = time.time()
     return Job(
-        id="a" * 26, model="sdq/tiny", input={"prompt": "x"}, status=JobStatus.SUCCEEDED, created_at=now,
-        started_at=now, completed_at=now, attempt=1, output=["a" * 26 + "/out-1-0.png"], webhook=webhook,
-        webhook_events_filter=["completed"],
+        id="a" * 26, model="sdq/tiny", input={"prompt": "x"}, status=JobStatus.SUCCEEDED,
+        created_at=now, started_at=now, completed_at=now, attempt=1,
+        output=["a" * 26 + "/out-1-0.png"], webhook=webhook, webhook_events_filter=["completed"],
     )  # fmt: skip
 
 
 def attempt(
-    target: Job, allow_private: bool, resolve: Resolver | None = None
+    target: Job, allow_private: bool, resolve: Resolver = system_resolver
 ) -> tuple[DeliveryAttempt, Verdict]:
     settings = Settings(webhook_allow_private=allow_private, webhook_secret=SECRET)
     delivery = Delivery(id="msg_x_completed", event="completed", created_at=time.time())
-    kwargs: dict[str, Resolver] = {"resolve": resolve} if resolve else {}
     with httpx.Client() as http:
         return attempt_delivery(
             target, delivery, http=http, settings=settings, secret=SECRET, base_url="http://sdq",
-            rng=random.Random(0), **kwargs,
+            rng=random.Random(0), resolve=resolve,
         )  # fmt: skip
 
 

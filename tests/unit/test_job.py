@@ -74,7 +74,7 @@ def test_transition_table(
     fenced: bool,
 ) -> None:
     rule = TRANSITIONS[name]
-    assert (rule.sources, rule.targets) == (sources, targets)
+    assert (rule.sources, rule.targets) == (frozenset(sources), frozenset(targets))
     assert (rule.event, rule.webhook, rule.bumps_attempt, rule.fenced) == (
         event,
         webhook,

@@ -36,7 +36,7 @@ def test_recovery_table(
     decisions = decide_recovery([job], live, max_attempts)
     assert [d.action for d in decisions] == ([expected] if expected else [])
     for decision in decisions:
-        assert job.worker_id in decision.reason
+        assert job.worker_id is not None and job.worker_id in decision.reason
 
 
 def test_jobs_not_running_are_left_alone() -> None:

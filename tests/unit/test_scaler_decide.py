@@ -14,15 +14,21 @@ NOW = 10_000.0
 
 
 def seen(
-    queued: int | None = 0, in_flight: int | None = 0, current: int = 0, **kw: object
+    queued: int | None = 0,
+    in_flight: int | None = 0,
+    current: int = 0,
+    *,
+    age: float | None = None,
+    ready: int | None = None,
+    error: str | None = None,
 ) -> Observation:
     return Observation(
         queued=queued,
         in_flight=in_flight,
-        oldest_queued_age_s=kw.get("age"),  # type: ignore[arg-type]
+        oldest_queued_age_s=age,
         current_replicas=current,
-        ready_replicas=kw.get("ready", current),  # type: ignore[arg-type]
-        metric_error=kw.get("error"),  # type: ignore[arg-type]
+        ready_replicas=current if ready is None else ready,
+        metric_error=error,
     )
 
 
@@ -41,14 +47,16 @@ CASES = [
     Case("activation from zero", seen(1, 0, 0), 1, "1 queued + 0 in flight -> 1"),
     Case("below the activation threshold stays at zero", seen(2, 0, 0), 0, "activation above 2",
          {"activation_queue_length": 2}),
-    Case("above the activation threshold wakes", seen(3, 0, 0), 3, "-> 3", {"activation_queue_length": 2}),
+    Case("above the activation threshold wakes", seen(3, 0, 0), 3, "-> 3",
+         {"activation_queue_length": 2}),
     Case("scale up by queue", seen(3, 2, 2), 5, "3 queued + 2 in flight -> 5"),
     Case("jobs per replica", seen(5, 2, 2), 4, "-> 4", {"jobs_per_replica": 2}),
     Case("step limit", seen(20, 0, 1), 5, "step limit +4 -> 5", {"scale_up_max_step": 4}),
     Case("max clamp", seen(50, 0, 10), 10, "clamped to [0, 10] -> 10"),
     Case("min clamp", seen(0, 0, 0), 2, "clamped to [2, 10] -> 2", {"min_replicas": 2}),
     Case("in-flight protects busy workers", seen(0, 3, 5), 3, "0 queued + 3 in flight -> 3"),
-    Case("busy workers beyond max are kept", seen(0, 4, 4), 4, "never removed", {"max_replicas": 2}),
+    Case("busy workers beyond max are kept", seen(0, 4, 4), 4, "never removed",
+         {"max_replicas": 2}),
     Case("stabilization on the way down", seen(1, 1, 4), 4, "stabilizing (60 s window) -> 4",
          state=ScalerState(recommendations=((NOW - 30, 4),), last_work_at=NOW)),
     Case("down after the window passed", seen(1, 1, 4), 2, "-> 2",
@@ -61,9 +69,11 @@ CASES = [
          state=ScalerState(recommendations=((NOW - 30, 4),), last_work_at=NOW - 301)),
     Case("a restarted scaler starts the idle clock", seen(0, 0, 2), 1, "idle 0 s of 300 s",
          {"scale_down_delay_s": 0}),
-    Case("queue wait adds a worker", seen(2, 2, 2, age=9.0), 3, "oldest job waited 9.0 s > 4.0 s -> 3",
+    Case("queue wait adds a worker", seen(2, 2, 2, age=9.0), 3,
+         "oldest job waited 9.0 s > 4.0 s -> 3",
          {"max_queue_wait_s": 4.0, "jobs_per_replica": 2}),
-    Case("queue wait adds none while workers are still starting", seen(2, 2, 2, age=9.0, ready=1), 2, "-> 2",
+    Case("queue wait adds none while workers are still starting",
+         seen(2, 2, 2, age=9.0, ready=1), 2, "-> 2",
          {"max_queue_wait_s": 4.0, "jobs_per_replica": 2}),
     Case("queue wait within bounds adds none", seen(2, 2, 2, age=3.0), 2, "-> 2",
          {"max_queue_wait_s": 4.0, "jobs_per_replica": 2}),
@@ -72,14 +82,15 @@ CASES = [
          {"fallback_replicas": None}),
     Case("repeated metric errors fall back", seen(None, None, 0, error="timeout"), 2, "fallback 2",
          {"fallback_replicas": 2, "failure_threshold": 3}, ScalerState(failures=2)),
-    Case("fallback never drops running workers", seen(None, None, 5, error="timeout"), 5, "fallback 5",
+    Case("fallback never drops running workers", seen(None, None, 5, error="timeout"), 5,
+         "fallback 5",
          {"fallback_replicas": 2, "failure_threshold": 1}),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_decide(case: Case) -> None:
-    decision = decide(case.obs, ScalingPolicy(**case.policy), case.state, NOW)  # type: ignore[arg-type]
+    decision = decide(case.obs, ScalingPolicy(**case.policy), case.state, NOW)
     assert decision.desired == case.desired, decision.reason
     assert case.reason in decision.reason
 
@@ -114,4 +125,4 @@ def test_time_is_an_input_not_read_inside() -> None:
 )
 def test_policy_validation(fields: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        ScalingPolicy(**fields)  # type: ignore[arg-type]
+        ScalingPolicy(**fields)

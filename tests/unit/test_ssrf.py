@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sdq.ssrf import UnsafeUrl, check_webhook_url
+from sdq.ssrf import Resolver, UnsafeUrl, check_webhook_url
 
 
-def resolver(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+def resolver(table: dict[str, list[str]]) -> Resolver:
     def resolve(host: str, port: int) -> list[str]:
         return table[host]
 

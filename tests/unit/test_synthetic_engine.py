@@ -21,9 +21,13 @@ def request(**fields: object) -> GenerationInput:
 
 def test_steps_are_reported_and_images_have_the_requested_size_and_count() -> None:
     steps: list[tuple[int, int]] = []
+
+    def record(step: int, total: int, latents: object) -> bool:
+        steps.append((step, total))
+        return False
+
     images = ENGINE.generate(
-        request(width=96, height=64, num_inference_steps=5, num_outputs=2),
-        lambda step, total, latents: steps.append((step, total)) or False,
+        request(width=96, height=64, num_inference_steps=5, num_outputs=2), record
     )
     assert steps == [(i, 5) for i in range(1, 6)]
     assert [image.size for image in images] == [(96, 64), (96, 64)]

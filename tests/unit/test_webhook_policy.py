@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
-from webhooks.retry_policy import Outcome, judge_attempt, parse_retry_after
+from webhooks.retry_policy import Outcome, Verdict, judge_attempt, parse_retry_after
 
 SCHEDULE = [5.0, 30.0, 120.0]
 
 
-def judge(attempt: int = 1, status: int | None = None, error: str | None = None, **kw: object):  # type: ignore[no-untyped-def]
-    args = {"retry_after_s": None, "best_effort": False, "schedule_s": SCHEDULE, "jitter": 0.0}
-    args.update(kw)
+def judge(
+    attempt: int = 1,
+    status: int | None = None,
+    error: str | None = None,
+    *,
+    retry_after_s: float | None = None,
+    best_effort: bool = False,
+) -> Verdict:
     return judge_attempt(
-        attempt=attempt, status_code=status, error=error, rng=random.Random(1), **args
-    )  # type: ignore[arg-type]
+        attempt=attempt, status_code=status, error=error, retry_after_s=retry_after_s,
+        best_effort=best_effort, schedule_s=SCHEDULE, jitter=0.0, rng=random.Random(1),
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -38,7 +45,14 @@ def judge(attempt: int = 1, status: int | None = None, error: str | None = None,
         (1, 200, None, {"best_effort": True}, Outcome.DELIVERED, None),
     ],
 )
-def test_verdicts(attempt, status, error, extra, outcome, retry_in) -> None:  # type: ignore[no-untyped-def]
+def test_verdicts(
+    attempt: int,
+    status: int | None,
+    error: str | None,
+    extra: dict[str, Any],
+    outcome: Outcome,
+    retry_in: float | None,
+) -> None:
     verdict = judge(attempt, status, error, **extra)
     assert verdict.outcome is outcome
     assert verdict.retry_in_s == retry_in

@@ -1,4 +1,4 @@
-"""The engine seam: what a job needs from whatever draws it (diffusers, or the synthetic stand-in)."""
+"""The engine seam: what a job needs from what draws it (diffusers or the synthetic stand-in)."""
 
 from __future__ import annotations
 

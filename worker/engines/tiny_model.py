@@ -1,4 +1,4 @@
-"""A tiny random-weight Stable Diffusion pipeline, saved like a real one, for offline demos and tests."""
+"""A tiny random-weight Stable Diffusion pipeline, saved like a real one: offline demos, tests."""
 
 from __future__ import annotations
 
