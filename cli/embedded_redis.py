@@ -11,7 +11,7 @@ from types import TracebackType
 
 import redis
 
-from sdq.child_process import die_with_parent
+from sdq.child_process import own_session_dying_with_parent
 
 
 class RedisNotFound(Exception):
@@ -66,8 +66,13 @@ class EmbeddedRedis:
             "--logfile", "redis.log",
             "--daemonize", "no",
         ]  # fmt: skip
+        # Its own session, like every child of `sdq up`: a terminal's Ctrl-C reaches only the
+        # supervisor, which stops Redis last, after the workers have finished their images.
         self.process = subprocess.Popen(
-            argv, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent
+            argv,
+            stdout=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=own_session_dying_with_parent,
         )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
         deadline = time.monotonic() + timeout_s
