@@ -1,7 +1,8 @@
-"""Liveness (the process answers) and readiness (Redis answers)."""
+"""Liveness (the process answers) and readiness (Redis answers; the pid says which process did)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter
@@ -24,4 +25,4 @@ async def readyz(runtime: Runtime) -> JSONResponse:
     except Exception as error:
         body = {"status": "unavailable", "redis": f"{type(error).__name__}: {error}"}
         return JSONResponse(body, status_code=503)
-    return JSONResponse({"status": "ok", "redis": "ok"})
+    return JSONResponse({"status": "ok", "redis": "ok", "pid": os.getpid()})

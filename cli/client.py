@@ -75,13 +75,19 @@ class SdqClient:
         path.write_bytes(response.content)
         return path
 
-    def wait_ready(self, timeout_s: float = 60.0) -> None:
+    def wait_ready(
+        self, timeout_s: float = 60.0, expect_pid: Callable[[], int | None] | None = None
+    ) -> None:
+        """Until /readyz answers 200 — from the process `expect_pid` names, when given, so that
+        another server on the same address is not taken for ours."""
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                if self.http.get("/readyz", timeout=2).status_code == 200:
+                response = self.http.get("/readyz", timeout=2)
+                ours = expect_pid is None or response.json().get("pid") == expect_pid()
+                if response.status_code == 200 and ours:
                     return
-            except httpx.TransportError:
+            except (httpx.TransportError, ValueError):
                 pass
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.base_url} was not ready within {timeout_s} s")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from pathlib import Path
@@ -13,7 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.client import SdqClient
+from cli.preflight import PreflightFailed, bind_listener
 from cli.stack import StackInfo, running_stack
+from cli.supervisor import Supervisor
 from sdq.logs import configure_logging
 from sdq.settings import ModelSpec, Settings, load_settings
 
@@ -68,6 +71,27 @@ def _summary(info: StackInfo, settings: Settings) -> Table:
     return table
 
 
+def _enter_stack(exits: contextlib.ExitStack, settings: Settings) -> tuple[StackInfo, Supervisor]:
+    """Start the stack inside `exits`, or say in one line why it cannot start, and exit 1."""
+    try:
+        return exits.enter_context(running_stack(settings))
+    except PreflightFailed as failed:
+        console.print(f"[red]{failed}[/]")
+        raise typer.Exit(1) from None
+
+
+def _wait_ready(info: StackInfo, supervisor: Supervisor) -> SdqClient:
+    """A client of the stack's API once that API, not another process on its address, is ready."""
+    client = SdqClient(info.url)
+    with console.status("starting Redis, the API and the scaler…"):
+        try:
+            client.wait_ready(timeout_s=120, expect_pid=lambda: supervisor.pid("api"))
+        except TimeoutError:
+            console.print(f"[red]the API did not become ready on {info.url}[/]")
+            raise typer.Exit(1) from None
+    return client
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     """SIGTERM and SIGINT both mean: stop in order (a second one stops at once)."""
     raise KeyboardInterrupt()
@@ -89,10 +113,9 @@ def register(app: typer.Typer) -> None:
         signal.signal(signal.SIGTERM, _raise_interrupt)
         signal.signal(signal.SIGINT, _raise_interrupt)
         try:
-            with running_stack(settings) as (info, supervisor):
-                client = SdqClient(info.url)
-                with console.status("starting Redis, the API and the scaler…"):
-                    client.wait_ready(timeout_s=120)
+            with contextlib.ExitStack() as exits:
+                info, supervisor = _enter_stack(exits, settings)
+                _wait_ready(info, supervisor)
                 console.print(_summary(info, settings))
                 console.print("Press Ctrl-C to stop.")
                 while True:
@@ -111,7 +134,12 @@ def register(app: typer.Typer) -> None:
         settings = _settings(host, port)
         configure_logging(settings, "api")
         redis_url = _require_redis(settings)
-        uvicorn.run(
+        try:  # bound here, so a taken port is one line and exit code 1, not a hang
+            listener = bind_listener(settings.host, settings.port)
+        except PreflightFailed as failed:
+            console.print(f"[red]{failed}[/]")
+            raise typer.Exit(1) from None
+        config = uvicorn.Config(
             create_app(settings, redis_url),
             host=settings.host,
             port=settings.port,
@@ -119,6 +147,7 @@ def register(app: typer.Typer) -> None:
             access_log=False,
             timeout_graceful_shutdown=70,
         )
+        uvicorn.Server(config).run(sockets=[listener])
 
     @app.command()
     def worker(
@@ -167,10 +196,9 @@ def register(app: typer.Typer) -> None:
 
         settings = _settings(port=port or free_port(), data_dir=data_dir)
         configure_logging(settings, "demo")
-        with running_stack(settings) as (info, _supervisor):
-            client = SdqClient(info.url)
-            with console.status("starting Redis, the API and the scaler…"):
-                client.wait_ready(timeout_s=120)
+        with contextlib.ExitStack() as exits:
+            info, supervisor = _enter_stack(exits, settings)
+            client = _wait_ready(info, supervisor)
             model_id = settings.models[0].id
             inputs = {"prompt": prompt, "width": 512, "height": 512, "num_inference_steps": 20}
             with console.status(f"starting a {model_id} worker, generating {prompt!r}…"):

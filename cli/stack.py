@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cli.embedded_redis import EmbeddedRedis
+from cli.preflight import check_port_free, data_dir_lock
 from cli.supervisor import ProcessSpec, Supervisor
 from sdq.settings import Settings
 
@@ -52,9 +53,11 @@ def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
 def running_stack(
     settings: Settings, stop_grace_s: float = 30.0
 ) -> Iterator[tuple[StackInfo, Supervisor]]:
-    """Start everything, yield while it runs (the caller ticks the supervisor), stop in order."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Start everything, yield while it runs (the caller ticks the supervisor), stop in order.
+    Raises PreflightFailed, before starting anything, when the port or the data dir is taken."""
     with contextlib.ExitStack() as stack:
+        stack.enter_context(data_dir_lock(settings.data_dir))
+        check_port_free(settings.host, settings.port)
         redis_url = settings.redis_url
         embedded = redis_url is None
         if redis_url is None:

@@ -63,6 +63,13 @@ class Supervisor:
         child.restart_at = None
         log.info("started %s (pid %d)", child.spec.name, child.process.pid)
 
+    def pid(self, name: str) -> int | None:
+        """The pid of the named child while it runs."""
+        for child in self._children:
+            if child.spec.name == name and child.process and child.process.poll() is None:
+                return child.process.pid
+        return None
+
     def tick(self, now: float | None = None) -> None:
         """Restart children that exited, after their backoff delay."""
         now = time.monotonic() if now is None else now
