@@ -99,19 +99,10 @@ def test_sdq_api_on_a_taken_port_exits_non_zero_in_one_line(
 def test_two_stacks_cannot_share_a_data_dir(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     first_port = free_port()
+    model = ["--model", "sdq/synthetic"]
+    argv = ["up", "--port", str(first_port), "--data-dir", str(data_dir), *model]
     first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cli",
-            "up",
-            "--port",
-            str(first_port),
-            "--data-dir",
-            str(data_dir),
-            "--model",
-            "sdq/synthetic",
-        ],
+        [sys.executable, "-m", "cli", *argv],
         env=_up_env(),
         cwd=REPO,
         stdout=subprocess.DEVNULL,
