@@ -12,6 +12,21 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix: IPv4 in bits 96-128
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: where the IPv4 sits is local
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # RFC 4291, deprecated
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 (SIIT), obsolete
+_IPV4_BITS = 0xFFFFFFFF
+
+# Cloud metadata and platform services: refused even where private targets are allowed.
+METADATA: dict[IPAddress, str] = {
+    ipaddress.ip_address("169.254.169.254"): "the cloud metadata address",
+    ipaddress.ip_address("169.254.170.2"): "the AWS ECS task metadata address",
+    ipaddress.ip_address("fd00:ec2::254"): "the AWS IPv6 metadata address",
+    ipaddress.ip_address("100.100.100.200"): "the Alibaba Cloud metadata address",
+    ipaddress.ip_address("168.63.129.16"): "the Azure platform address (WireServer)",
+}
+
 MAX_URL_LENGTH = 2048
 
 
@@ -28,20 +43,63 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+@dataclass(frozen=True)
+class Embedded:
+    """The IPv4 address(es) an IPv6 address carries, and what kind of address carries them."""
+
+    form: str
+    ipv4: tuple[tuple[str, ipaddress.IPv4Address], ...]  # (role, address); role may be ""
+    decisive: bool  # the IPv4 decides alone: the IPv6 address is only a way to reach it
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> Embedded | None:
+    """Pure: the IPv4 an IPv4-mapped, 6to4, NAT64, Teredo, IPv4-compatible or -translated
+    address embeds, or None."""
+    low = ipaddress.IPv4Address(int(address) & _IPV4_BITS)
+    if address.ipv4_mapped is not None:
+        return Embedded("an IPv4-mapped address", (("", address.ipv4_mapped),), decisive=True)
+    if address.sixtofour is not None:
+        return Embedded("a 6to4 address", (("", address.sixtofour),), decisive=True)
+    if address in _NAT64:
+        return Embedded("a NAT64 address", (("", low),), decisive=True)
+    if address.teredo is not None:
+        server, client = address.teredo
+        return Embedded(
+            "a Teredo address", (("server ", server), ("client ", client)), decisive=True
+        )
+    if address in _IPV4_COMPATIBLE and int(address) > 1:  # not :: or ::1
+        return Embedded("an IPv4-compatible address", (("", low),), decisive=False)
+    if address in _IPV4_TRANSLATED:
+        return Embedded("an IPv4-translated address", (("", low),), decisive=False)
+    return None
+
+
 def address_refusal(address: IPAddress, allow_private: bool) -> str | None:
-    """Pure: why a webhook may not connect to this address, or None when it may."""
-    mapped = getattr(address, "ipv4_mapped", None)
-    if mapped is not None:
-        return address_refusal(mapped, allow_private)
-    if address.is_multicast:
-        return "a multicast address"
-    if address.is_unspecified:
-        return "an unspecified address"
-    if allow_private:
-        return None
+    """Pure: why a webhook may not connect to this address, or None when it may. Link-local,
+    metadata, multicast and unspecified addresses are refused even when private ones are allowed;
+    an IPv6 address that embeds an IPv4 one is refused for what it embeds."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = embedded_ipv4(address)
+        if embedded is not None:
+            for role, ipv4 in embedded.ipv4:
+                reason = address_refusal(ipv4, allow_private)
+                if reason:
+                    return f"{embedded.form} embedding {role}{ipv4}: {reason}"
+            if embedded.decisive:
+                return None
+        if address in _NAT64_LOCAL:
+            return "a local-use NAT64 address (64:ff9b:1::/48), whose IPv4 cannot be located"
+    always: list[tuple[bool, str]] = [
+        (address in METADATA, METADATA.get(address, "")),
+        (address.is_multicast, "a multicast address"),
+        (address.is_unspecified, "an unspecified address"),
+        (address.is_link_local, "a link-local address"),
+    ]
+    reason = next((reason for refused, reason in always if refused), None)
+    if reason or allow_private:
+        return reason
     checks: list[tuple[bool, str]] = [
         (address.is_loopback, "a loopback address"),
-        (address.is_link_local, "a link-local address (e.g. the cloud metadata service)"),
         (isinstance(address, ipaddress.IPv4Address) and address in _CGNAT, "a CGNAT address"),
         (address.is_reserved, "a reserved address"),
         (address.is_private, "a private address"),
