@@ -13,10 +13,10 @@ from sdq.storage import output_links
 from sdq.storage_factory import make_storage
 from sdq.store.jobs import get_job
 from sdq.store.ops import OpRunner
-from sdq.store.webhooks import get_delivery, record_attempt
-from webhooks.retry_policy import Outcome
+from sdq.store.webhooks import Delivery, DeliveryAttempt, drop_due, get_delivery, record_attempt
+from webhooks.retry_policy import Outcome, Verdict, keep_record_s
 from webhooks.secret import webhook_secret
-from webhooks.sender import attempt_delivery, event_view
+from webhooks.sender import attempt_delivery, event_view, internal_failure
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,12 @@ def public_base_url(settings: Settings) -> str:
 
 
 class WebhookDeliverer:
-    """Runs one attempt of one delivery and records it (called from Celery's worker threads)."""
+    """Runs one attempt of one delivery and records it (called from Celery's worker threads).
+
+    Every attempt is recorded with its verdict, whatever failed, so a delivery is never handed out
+    again by its lease alone; only a Redis that cannot be written leaves that to the lease. A due
+    entry whose delivery is gone leaves the due set.
+    """
 
     def __init__(self, settings: Settings, store: OpRunner) -> None:
         self.settings = settings
@@ -38,22 +43,53 @@ class WebhookDeliverer:
         self.rng = random.Random()
 
     def deliver(self, job_id: str, delivery_id: str) -> Outcome | None:
-        delivery = self.store.run(get_delivery(job_id, delivery_id))
-        if delivery is None:
+        """Attempt the delivery and record it; the verdict, or None when there was nothing to
+        attempt (the delivery is gone, unreadable or already settled)."""
+        try:
+            delivery = self.store.run(get_delivery(job_id, delivery_id))
+        except ValueError:  # not JSON, or not a delivery: it can never be attempted
+            log.exception("webhook %s: unreadable record; dropped", delivery_id,
+                          extra={"job_id": job_id})  # fmt: skip
+            self.store.run(drop_due(job_id, delivery_id, unreadable=True))
+            return None
+        if delivery is None:  # the job's webhooks expired or the entry was removed
+            if self.store.run(drop_due(job_id, delivery_id)):
+                log.warning("webhook %s: no record left; dropped from the due set", delivery_id,
+                            extra={"job_id": job_id})  # fmt: skip
             return None
         if delivery.state != "pending":  # a duplicate hand-off: just take it off the due set
-            self.store.run(record_attempt(job_id, delivery, None))
+            retention = self.settings.job_retention_s
+            self.store.run(record_attempt(job_id, delivery, None, retention_s=retention))
             return None
+        started = time.time()
+        try:
+            attempt, verdict = self._attempt(job_id, delivery)
+        except Exception as failure:  # sdq's own fault (an unreadable job...): still an attempt
+            log.exception("webhook %s: the attempt failed in sdq", delivery.id,
+                          extra={"job_id": job_id})  # fmt: skip
+            attempt, verdict = internal_failure(
+                delivery, failure, started=started,
+                duration_ms=round((time.time() - started) * 1000, 2),
+                settings=self.settings, rng=self.rng,
+            )  # fmt: skip
+        updated = self._record(job_id, delivery, attempt, verdict)
+        log.info(
+            "webhook %s %s attempt %d: %s",
+            delivery.event, delivery.id, len(updated.attempts), verdict.reason,
+            extra={"job_id": job_id},
+        )  # fmt: skip
+        return verdict.outcome
+
+    def _attempt(self, job_id: str, delivery: Delivery) -> tuple[DeliveryAttempt | None, Verdict]:
+        """One attempt, or (None, gave up) when there is nothing to send any more."""
         job = self.store.run(get_job(job_id))
         view = event_view(job, delivery.event) if job is not None else None
         if view is None:
             reason = (
                 "the prediction expired" if job is None else "superseded: the prediction finished"
             )
-            gone = delivery.model_copy(update={"state": Outcome.GAVE_UP.value, "reason": reason})
-            self.store.run(record_attempt(job_id, gone, None))
-            return Outcome.GAVE_UP
-        attempt, verdict = attempt_delivery(
+            return None, Verdict(Outcome.GAVE_UP, reason)
+        return attempt_delivery(
             view,
             delivery,
             http=self.http,
@@ -63,19 +99,31 @@ class WebhookDeliverer:
             rng=self.rng,
             link=self.link,
         )
-        state = "pending" if verdict.outcome is Outcome.RETRY else verdict.outcome.value
+
+    def _record(
+        self, job_id: str, delivery: Delivery, attempt: DeliveryAttempt | None, verdict: Verdict
+    ) -> Delivery:
+        """Save the attempt and verdict; a retry is rescheduled and its record (and job) kept
+        until its last possible attempt, a settled delivery leaves the due set."""
+        attempts = delivery.attempts if attempt is None else [*delivery.attempts, attempt]
+        next_due: float | None = None
+        keep = 0
+        if verdict.outcome is Outcome.RETRY and verdict.retry_in_s is not None:
+            next_due = time.time() + verdict.retry_in_s
+            keep = keep_record_s(
+                until_next_s=verdict.retry_in_s,
+                attempts_made=len(attempts),
+                schedule_s=self.settings.webhook_retry_schedule_s,
+                jitter=self.settings.webhook_retry_jitter,
+                lease_s=self.settings.webhook_lease_s,
+            )
+        state = "pending" if next_due is not None else verdict.outcome.value
         updated = delivery.model_copy(
-            update={
-                "attempts": [*delivery.attempts, attempt],
-                "state": state,
-                "reason": verdict.reason,
-            }
+            update={"attempts": attempts, "state": state, "reason": verdict.reason}
         )
-        next_due = time.time() + verdict.retry_in_s if verdict.retry_in_s is not None else None
-        self.store.run(record_attempt(job_id, updated, next_due))
-        log.info(
-            "webhook %s %s attempt %d: %s",
-            delivery.event, delivery.id, len(updated.attempts), verdict.reason,
-            extra={"job_id": job_id},
-        )  # fmt: skip
-        return verdict.outcome
+        self.store.run(
+            record_attempt(
+                job_id, updated, next_due, retention_s=self.settings.job_retention_s, keep_s=keep
+            )
+        )
+        return updated

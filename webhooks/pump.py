@@ -11,11 +11,13 @@ from celery import Celery
 from sdq.settings import Settings
 from sdq.store import redis_keys as keys
 from sdq.store.ops import OpRunner
-from sdq.store.webhooks import claim_due, next_due_at, wait_for_due
+from sdq.store.webhooks import claim_due, next_due_at, publish_schedule_keep, wait_for_due
+from webhooks.retry_policy import keep_record_s
 
 log = logging.getLogger(__name__)
 
 DELIVER_TASK = "sdq.deliver_webhook"
+PUBLISH_EVERY_S = 60.0  # the schedule's keep is published again (a flushed Redis forgets it)
 
 
 class DuePump:
@@ -35,6 +37,20 @@ class DuePump:
         self.stopping.set()
         self.thread.join(timeout=10)
 
+    def publish_schedule(self) -> int:
+        """Publish how long a new guaranteed delivery's record (and its job) must be kept: this
+        service's whole retry schedule at the longest jitter. The job scripts read it when they
+        schedule a delivery; until it is published they keep records for the retention only."""
+        seconds = keep_record_s(
+            until_next_s=0.0,
+            attempts_made=0,
+            schedule_s=self.settings.webhook_retry_schedule_s,
+            jitter=self.settings.webhook_retry_jitter,
+            lease_s=self.settings.webhook_lease_s,
+        )
+        self.store.run(publish_schedule_keep(seconds))
+        return seconds
+
     def pump_once(self) -> int:
         taken = self.store.run(claim_due(time.time(), self.settings.webhook_lease_s))
         for job_id, delivery_id in taken:
@@ -44,8 +60,12 @@ class DuePump:
         return len(taken)
 
     def _run(self) -> None:
+        publish_at = 0.0
         while not self.stopping.is_set():
             try:
+                if time.monotonic() >= publish_at:
+                    self.publish_schedule()
+                    publish_at = time.monotonic() + PUBLISH_EVERY_S
                 if self.pump_once():
                     continue
                 upcoming = self.store.run(next_due_at())

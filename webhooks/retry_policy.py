@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
@@ -24,17 +26,26 @@ class Verdict:
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date), or None."""
+    """Seconds from a Retry-After header, capped at a day; None when absent or not understood.
+
+    Never raises, whatever the receiver sent. Delta-seconds are ASCII digits only (RFC 9110):
+    `str.isdigit` also accepts '²' or Arabic-Indic digits, which `float` then refuses. An HTTP
+    date in the past means now; a date without a zone is GMT.
+    """
     if not value:
         return None
-    value = value.strip()
-    if value.isdigit():
+    value = value.strip(" \t")
+    if value.isascii() and value.isdigit():
+        if len(value) > len(str(int(MAX_RETRY_AFTER_S))):
+            return MAX_RETRY_AFTER_S
         return min(float(value), MAX_RETRY_AFTER_S)
     try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
+        when = parsedate_to_datetime(value)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return min(max(0.0, when.timestamp() - now), MAX_RETRY_AFTER_S)
+    except Exception:  # any malformed date (the parser raises several kinds)
         return None
-    return min(max(0.0, when - now), MAX_RETRY_AFTER_S)
 
 
 def judge_attempt(
@@ -70,3 +81,20 @@ def judge_attempt(
     delay = schedule_s[attempt - 1]
     delay *= 1 + rng.uniform(-jitter, jitter)
     return Verdict(Outcome.RETRY, f"{failure}: retry in {delay:.1f} s", max(0.0, delay))
+
+
+def keep_record_s(
+    *,
+    until_next_s: float,
+    attempts_made: int,
+    schedule_s: list[float],
+    jitter: float,
+    lease_s: float,
+) -> int:
+    """How long a pending delivery's record must still live (whole seconds, rounded up): until
+    its next attempt, then every later retry of the schedule at its longest jitter, with one lease
+    per attempt left as the margin (an attempt lasts less than a lease; a sender that died holds
+    its delivery for one lease)."""
+    later = schedule_s[attempts_made:]
+    attempts_left = 1 + len(later)
+    return math.ceil(until_next_s + sum(later) * (1 + jitter) + attempts_left * lease_s)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from sdq.store.webhooks import Delivery, DeliveryAttempt
 from webhooks.retry_policy import Outcome, Verdict, judge_attempt, parse_retry_after
 
 USER_AGENT = "sdq-webhooks/1"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,47 @@ def event_view(job: Job, event: str) -> Job | None:
     return job
 
 
+def judge(
+    delivery: Delivery,
+    *,
+    status_code: int | None,
+    error: str | None,
+    retry_after_s: float | None,
+    settings: Settings,
+    rng: random.Random,
+) -> Verdict:
+    """The verdict on this delivery's next attempt under the configured retry schedule."""
+    return judge_attempt(
+        attempt=len(delivery.attempts) + 1,
+        status_code=status_code,
+        error=error,
+        retry_after_s=retry_after_s,
+        best_effort=delivery.best_effort,
+        schedule_s=settings.webhook_retry_schedule_s,
+        jitter=settings.webhook_retry_jitter,
+        rng=rng,
+    )
+
+
+def internal_failure(
+    delivery: Delivery,
+    failure: BaseException,
+    *,
+    started: float,
+    duration_ms: float,
+    settings: Settings,
+    rng: random.Random,
+) -> tuple[DeliveryAttempt, Verdict]:
+    """An attempt that sdq itself failed (a bug, an unreadable record): recorded as an attempt
+    with the error, and judged like a transport error, so it is retried on the schedule."""
+    error = f"internal error: {type(failure).__name__}: {failure}"[:300]
+    attempt = DeliveryAttempt(at=started, error=error, duration_ms=duration_ms)
+    verdict = judge(
+        delivery, status_code=None, error=error, retry_after_s=None, settings=settings, rng=rng
+    )
+    return attempt, verdict
+
+
 def attempt_delivery(
     job: Job,
     delivery: Delivery,
@@ -73,9 +117,38 @@ def attempt_delivery(
     link: Callable[[str], str] | None = None,
     resolve: Resolver = system_resolver,
 ) -> tuple[DeliveryAttempt, Verdict]:
-    """Make one attempt; never raises for the receiver's faults (they become the verdict)."""
+    """Make one attempt. Never raises: the receiver's faults and sdq's own become the verdict."""
     started = time.time()
     clock = time.perf_counter()
+    try:
+        return _attempt(
+            job, delivery, http=http, settings=settings, secret=secret, base_url=base_url,
+            rng=rng, link=link, resolve=resolve, started=started, clock=clock,
+        )  # fmt: skip
+    except Exception as failure:
+        log.exception(
+            "webhook %s: the attempt failed in sdq", delivery.id, extra={"job_id": job.id}
+        )
+        duration_ms = round((time.perf_counter() - clock) * 1000, 2)
+        return internal_failure(
+            delivery, failure, started=started, duration_ms=duration_ms, settings=settings, rng=rng
+        )
+
+
+def _attempt(
+    job: Job,
+    delivery: Delivery,
+    *,
+    http: httpx.Client,
+    settings: Settings,
+    secret: str,
+    base_url: str,
+    rng: random.Random,
+    link: Callable[[str], str] | None,
+    resolve: Resolver,
+    started: float,
+    clock: float,
+) -> tuple[DeliveryAttempt, Verdict]:
     status_code: int | None = None
     error: str | None = None
     retry_after: float | None = None
@@ -97,22 +170,17 @@ def attempt_delivery(
             follow_redirects=False,
             timeout=settings.webhook_timeout_s,
         )
-        status_code = response.status_code
-        retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())
     except httpx.HTTPError as failure:
         error = f"{type(failure).__name__}: {failure}"[:300]
+    else:
+        status_code = response.status_code
+        retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())
     duration_ms = round((time.perf_counter() - clock) * 1000, 2)
     attempt = DeliveryAttempt(
         at=started, status_code=status_code, error=error, duration_ms=duration_ms
     )
-    verdict = judge_attempt(
-        attempt=len(delivery.attempts) + 1,
-        status_code=status_code,
-        error=error,
-        retry_after_s=retry_after,
-        best_effort=delivery.best_effort,
-        schedule_s=settings.webhook_retry_schedule_s,
-        jitter=settings.webhook_retry_jitter,
-        rng=rng,
-    )
+    verdict = judge(
+        delivery, status_code=status_code, error=error, retry_after_s=retry_after,
+        settings=settings, rng=rng,
+    )  # fmt: skip
     return attempt, verdict

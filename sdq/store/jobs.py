@@ -120,6 +120,7 @@ def transition(
             keys.job_webhooks(job_id),
             keys.webhooks_due(),
             keys.webhooks_wake(),
+            keys.webhooks_keep(),
         ),
         args=(
             name.value,

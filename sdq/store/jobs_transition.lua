@@ -1,7 +1,8 @@
 -- Applies one transition of the table in sdq.job (rendered above this script as RULES and
 -- TERMINAL): checks the source state and, for fenced rules, the attempt and worker; writes the
 -- status, the fields, the event and the webhook the rule names. Nothing is written on refusal.
--- KEYS: job hash, events stream, running set, job webhooks, webhooks due, webhooks wake
+-- KEYS: job hash, events stream, running set, job webhooks, webhooks due, webhooks wake,
+--       webhooks keep_s
 -- ARGV: transition name, target status, fence attempt, fence worker, retention_s, event data
 --       (JSON object), now, the queued sets' key prefix (+ the job's model: a key derived here,
 --       single-instance Redis), then field/value pairs to set.
@@ -45,7 +46,8 @@ if TERMINAL[target] then
 end
 if rule.webhook ~= '' and not (rule.webhook == 'start' and attempt > 1) then
   schedule_webhook(KEYS[1], KEYS[4], KEYS[5], KEYS[6], id_, rule.webhook,
-                   'msg_' .. id_ .. '_' .. rule.webhook, false, ARGV[7], tonumber(ARGV[5]))
+                   'msg_' .. id_ .. '_' .. rule.webhook, false, ARGV[7], tonumber(ARGV[5]),
+                   KEYS[7])
 end
 local out = {1}
 local all = redis.call('HGETALL', KEYS[1])

@@ -30,6 +30,11 @@ def webhooks_wake() -> str:
     return f"{PREFIX}:webhooks:wake"
 
 
+def webhooks_keep() -> str:
+    """String: seconds a new guaranteed delivery's record and job are kept (its retry schedule)."""
+    return f"{PREFIX}:webhooks:keep_s"
+
+
 def webhooks_queue() -> str:
     """The Celery queue of webhook delivery attempts (served by CPU-only workers)."""
     return f"{PREFIX}.webhooks"

@@ -1,4 +1,5 @@
-"""Webhook deliveries in Redis: claiming due ones under lease, recording attempts, rescheduling."""
+"""Webhook deliveries in Redis: claiming due ones under lease, recording attempts, rescheduling,
+dropping due entries whose delivery is gone, and how long new delivery records are kept."""
 
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ class Delivery(BaseModel):
 
 
 _CLAIM_DUE = lua("webhooks_claim_due.lua")
-
-_RECORD = lua("webhooks_record.lua")
+_RECORD = lua("webhooks_schedule.lua", "webhooks_record.lua")
+_DROP = lua("webhooks_drop.lua")
 _NEXT_DUE = lua("webhooks_next_due.lua")
 
 
@@ -89,16 +90,51 @@ def list_deliveries(job_id: str) -> Op[list[Delivery]]:
     return Op(keys=(), args=("HGETALL", keys.job_webhooks(job_id)), decode=decode)
 
 
-def record_attempt(job_id: str, delivery: Delivery, next_due: float | None) -> Op[bool]:
-    """Save the delivery after an attempt; reschedule it, or take it off the due set."""
+def record_attempt(
+    job_id: str,
+    delivery: Delivery,
+    next_due: float | None,
+    *,
+    retention_s: int,
+    keep_s: int = 0,
+) -> Op[bool]:
+    """Save the delivery after an attempt; reschedule it, or take it off the due set.
+
+    The job's webhooks hash is kept at least `retention_s` from now; a rescheduled delivery's
+    hash and job at least `keep_s` (until its last possible attempt). A TTL never shrinks.
+    """
     return Op(
-        keys=(keys.job_webhooks(job_id), keys.webhooks_due(), keys.webhooks_wake()),
+        keys=(
+            keys.job_webhooks(job_id),
+            keys.webhooks_due(),
+            keys.webhooks_wake(),
+            keys.job(job_id),
+        ),
         args=(
             delivery.id,
             member(job_id, delivery.id),
             delivery.model_dump_json(),
             "" if next_due is None else repr(next_due),
+            str(retention_s),
+            str(keep_s if next_due is not None else 0),
         ),
         decode=lambda raw: int(raw) == 1,
         script=_RECORD,
     )
+
+
+def drop_due(job_id: str, delivery_id: str, *, unreadable: bool = False) -> Op[bool]:
+    """Take a delivery off the due set if its record is gone (or, `unreadable`, cannot be read):
+    nothing is left to deliver, and it must not be handed out again every lease."""
+    return Op(
+        keys=(keys.job_webhooks(job_id), keys.webhooks_due()),
+        args=(delivery_id, member(job_id, delivery_id), "1" if unreadable else ""),
+        decode=lambda raw: int(raw) == 1,
+        script=_DROP,
+    )
+
+
+def publish_schedule_keep(seconds: int) -> Op[bool]:
+    """How long a newly scheduled guaranteed delivery (and its job) must be kept: its whole retry
+    schedule. The webhook service publishes it from its settings; the job scripts read it."""
+    return Op(keys=(), args=("SET", keys.webhooks_keep(), str(seconds)), decode=bool)

@@ -59,7 +59,9 @@ def deliveries(client: httpx.Client, prediction_id: str) -> list[dict[str, Any]]
     return results
 
 
-def settled(client: httpx.Client, prediction_id: str, count: int = 1) -> list[dict[str, Any]]:
+def settled(
+    client: httpx.Client, prediction_id: str, count: int = 1, timeout: float = 60
+) -> list[dict[str, Any]]:
     def done() -> list[dict[str, Any]] | None:
         found = deliveries(client, prediction_id)
         return (
@@ -67,7 +69,7 @@ def settled(client: httpx.Client, prediction_id: str, count: int = 1) -> list[di
         )
 
     result: list[dict[str, Any]] = wait_until(
-        done, 60, f"webhooks of {prediction_id} to settle", 0.1
+        done, timeout, f"webhooks of {prediction_id} to settle", 0.1
     )
     return result
 
@@ -147,6 +149,21 @@ def test_429_retry_after_is_honoured(client: httpx.Client, receiver: Receiver) -
     first, second = receiver.at("/busy")
     assert second.at - first.at >= 1.8, "waited Retry-After, not the 0.3 s schedule"
     assert [a["status_code"] for a in delivery["attempts"]] == [429, 200]
+
+
+def test_429_with_an_unreadable_retry_after_is_recorded_and_retried_on_the_schedule(
+    client: httpx.Client, receiver: Receiver
+) -> None:
+    url = receiver.script("/superscript", (429, {"Retry-After": "\u00b2"}), 200)
+    created = create(client, url, ["completed"])
+    # An attempt that was not recorded would be handed out again only when its lease (60 s)
+    # runs out; a recorded one is retried on the schedule (0.3 s here), long before that.
+    [delivery] = settled(client, created["id"], timeout=30)
+    assert delivery["state"] == "delivered"
+    first, second = delivery["attempts"]
+    assert (first["status_code"], first["error"]) == (429, None)
+    assert second["status_code"] == 200
+    assert len(receiver.at("/superscript")) == 2
 
 
 @pytest.mark.parametrize(

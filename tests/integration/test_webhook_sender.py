@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -39,14 +39,17 @@ def job(webhook: str) -> Job:
 
 
 def attempt(
-    target: Job, allow_private: bool, resolve: Resolver = system_resolver
+    target: Job,
+    allow_private: bool,
+    resolve: Resolver = system_resolver,
+    link: Callable[[str], str] | None = None,
 ) -> tuple[DeliveryAttempt, Verdict]:
     settings = Settings(webhook_allow_private=allow_private, webhook_secret=SECRET)
     delivery = Delivery(id="msg_x_completed", event="completed", created_at=time.time())
     with httpx.Client() as http:
         return attempt_delivery(
             target, delivery, http=http, settings=settings, secret=SECRET, base_url="http://sdq",
-            rng=random.Random(0), resolve=resolve,
+            rng=random.Random(0), resolve=resolve, link=link,
         )  # fmt: skip
 
 
@@ -84,6 +87,33 @@ def test_redirects_are_not_followed(receiver: Receiver) -> None:
     _, verdict = attempt(job(url), allow_private=True)
     assert verdict.outcome is Outcome.RETRY
     assert [r.path for r in receiver.requests] == ["/moved"]
+
+
+def test_a_failure_in_our_own_code_still_gives_an_attempt_and_a_verdict(
+    receiver: Receiver,
+) -> None:
+    def broken_link(key: str) -> str:
+        raise RuntimeError("the output store is misconfigured")
+
+    record, verdict = attempt(job(receiver.script("/hook", 200)), True, link=broken_link)
+    assert verdict.outcome is Outcome.RETRY and verdict.retry_in_s is not None
+    assert record.status_code is None
+    assert "internal error: RuntimeError: the output store is misconfigured" in (record.error or "")
+    assert receiver.requests == []
+
+
+@pytest.mark.parametrize(
+    ("header", "retry_in_s"),
+    [("\u00b2", 5.0), ("7", 7.0), ("-1", 5.0), ("9" * 400, 86400.0), ("a day", 5.0)],
+)
+def test_any_retry_after_from_a_receiver_gives_a_verdict(
+    receiver: Receiver, header: str, retry_in_s: float
+) -> None:
+    url = receiver.script("/busy", (429, {"Retry-After": header}))
+    record, verdict = attempt(job(url), True)
+    assert record.status_code == 429 and record.error is None
+    assert verdict.outcome is Outcome.RETRY
+    assert verdict.retry_in_s == pytest.approx(retry_in_s, rel=0.2)  # the schedule's 5 s +-20 %
 
 
 @pytest.mark.parametrize(
