@@ -152,7 +152,8 @@ class Settings(BaseSettings):
     )
     webhook_allow_private: bool = Field(
         default=False,
-        description="Allow loopback and private webhook targets (for local use; on under `sdq up`)",
+        description="Allow loopback and private webhook targets (for local use; on under "
+        "`sdq up`); link-local and cloud metadata addresses stay refused",
     )
     webhook_retry_schedule_s: Annotated[list[float], NoDecode] = Field(
         default_factory=lambda: [
