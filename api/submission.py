@@ -37,7 +37,10 @@ async def submit(
     job_id = new_job_id()
     stored: str | None = None
     if request.image is not None:
-        png = decode_image(request.image, image_field, settings.max_init_image_pixels)
+        # Decoding, converting and re-encoding a large image takes seconds: off the event loop.
+        png = await to_thread.run_sync(
+            decode_image, request.image, image_field, settings.max_init_image_pixels
+        )
         stored = await to_thread.run_sync(store_init_image, runtime.storage, job_id, png)
         request = request.model_copy(update={"image": stored})
     job = Job(
