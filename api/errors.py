@@ -12,6 +12,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sdq.inputs import InvalidField, InvalidInput
 
+# Seconds a client is asked to wait after a 503. Redis is reached again on the next command once
+# it is back, so a retry can succeed at once; 5 s is short against a restart or a Sentinel failover
+# (typically 5-30 s) and long enough that retrying clients do not hammer a recovering server.
+RETRY_AFTER_S = 5
+
 
 class ApiError(Exception):
     status = 500
@@ -94,6 +99,8 @@ def install_error_handlers(app: FastAPI) -> None:
         body = error_body(path, error.status, error.title, error.detail, fields)
         # OpenAI answers invalid requests with 400, and its clients expect that.
         status = 400 if error.status == 422 and path.startswith("/v1/images") else error.status
+        if status == 503:
+            headers = {"Retry-After": str(RETRY_AFTER_S)} | dict(headers or {})
         return JSONResponse(body, status_code=status, headers=headers)
 
     async def api_error(request: Request, error: Exception) -> JSONResponse:

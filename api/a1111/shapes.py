@@ -43,8 +43,8 @@ class Txt2ImgRequest(BaseModel):
     sampler_name: str | None = None
     sampler_index: str | None = None
     scheduler: str | None = None
-    batch_size: int = 1
-    n_iter: int = 1
+    batch_size: int = Field(default=1, ge=1)
+    n_iter: int = Field(default=1, ge=1)
     steps: int = 50
     cfg_scale: float = 7.0
     width: int = 512

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from api.client_ids import is_job_id
 from api.deps import Runtime
 from api.errors import NotFound
 from sdq.storage import OutputNotFound, is_valid_key
@@ -17,7 +18,7 @@ _CACHE = "public, max-age=31536000, immutable"
 @router.get("/v1/files/{job_id}/{name}")
 async def get_file(job_id: str, name: str, runtime: Runtime) -> Response:
     key = f"{job_id}/{name}"
-    if not is_valid_key(key):
+    if not is_job_id(job_id) or not is_valid_key(key):
         raise NotFound(f"no output {key}")
     direct = runtime.storage.url(key)
     if direct is not None:  # object storage: send the client to a presigned URL

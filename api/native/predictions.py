@@ -8,8 +8,10 @@ from anyio import to_thread
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.client_ids import is_page_cursor
 from api.deps import BaseUrl, Runtime, ServedModel
 from api.errors import NotFound
+from api.native.path_ids import PredictionId
 from api.native.prefer import parse_prefer_wait
 from api.runtime import ApiRuntime
 from api.submission import cancel, submit
@@ -127,7 +129,9 @@ async def _job_or_404(runtime: Runtime, prediction_id: str) -> Job:
 
 
 @router.get("/v1/predictions/{prediction_id}")
-async def get_prediction(prediction_id: str, runtime: Runtime, base_url: BaseUrl) -> dict[str, Any]:
+async def get_prediction(
+    prediction_id: PredictionId, runtime: Runtime, base_url: BaseUrl
+) -> dict[str, Any]:
     return present(runtime, await _job_or_404(runtime, prediction_id), base_url)
 
 
@@ -138,6 +142,9 @@ async def list_predictions(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=PAGE_SIZE)] = PAGE_SIZE,
 ) -> dict[str, Any]:
+    if cursor is not None and not is_page_cursor(cursor):
+        message = "is not a cursor from a page's `next` link"
+        raise InvalidInput([InvalidField("cursor", message)])
     page = await runtime.store.run(list_jobs(cursor, limit))
     next_url = None
     if page.next_cursor:
@@ -151,7 +158,7 @@ async def list_predictions(
 
 @router.post("/v1/predictions/{prediction_id}/cancel")
 async def cancel_prediction(
-    prediction_id: str, runtime: Runtime, base_url: BaseUrl, response: Response
+    prediction_id: PredictionId, runtime: Runtime, base_url: BaseUrl, response: Response
 ) -> dict[str, Any]:
     """Queued: canceled at once and never started. Running: stopped at the next denoising step."""
     if await cancel(runtime, prediction_id) is None:
@@ -162,7 +169,7 @@ async def cancel_prediction(
 
 
 @router.get("/v1/predictions/{prediction_id}/webhooks")
-async def prediction_webhooks(prediction_id: str, runtime: Runtime) -> dict[str, Any]:
+async def prediction_webhooks(prediction_id: PredictionId, runtime: Runtime) -> dict[str, Any]:
     """Every webhook delivery of the prediction, each attempt: time, status or error, duration."""
     await _job_or_404(runtime, prediction_id)
     deliveries = await runtime.store.run(list_deliveries(prediction_id))

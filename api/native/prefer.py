@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.ascii_numbers import ascii_int
 from sdq.inputs import InvalidField, InvalidInput
 
 
@@ -16,9 +17,10 @@ def parse_prefer_wait(header: str | None, max_wait_s: int) -> int | None:
         value = value.strip().strip('"')
         if not value:
             return max_wait_s
-        if not value.isdigit() or not 1 <= int(value) <= max_wait_s:
+        seconds = ascii_int(value, max_digits=6)
+        if seconds is None or not 1 <= seconds <= max_wait_s:
             raise InvalidInput(
                 [InvalidField("Prefer", f"wait must be an integer from 1 to {max_wait_s} seconds")]
             )
-        return int(value)
+        return seconds
     return None

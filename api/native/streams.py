@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from api.client_ids import is_event_id
 from api.deps import BaseUrl, Runtime
 from api.errors import NotFound
+from api.native.path_ids import PredictionId
 from sdq.inputs import InvalidField, InvalidInput
 from sdq.job import EventType
 from sdq.prediction import prediction
@@ -21,7 +22,6 @@ from sdq.store.jobs import get_job
 
 router = APIRouter(tags=["predictions"])
 
-_STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _BATCH = 100
 _BLOCK_MS = 30_000
 
@@ -32,14 +32,14 @@ _BLOCK_MS = 30_000
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def stream_prediction(
-    prediction_id: str,
+    prediction_id: PredictionId,
     runtime: Runtime,
     base_url: BaseUrl,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
     """`text/event-stream` of the job's events: queued, started, progress, preview, output,
     completed (whose data is the final prediction). Resume with `Last-Event-ID`."""
-    if last_event_id is not None and not _STREAM_ID.match(last_event_id):
+    if last_event_id is not None and not is_event_id(last_event_id):
         raise InvalidInput([InvalidField("Last-Event-ID", "must be an event id from this stream")])
     if await runtime.store.run(get_job(prediction_id)) is None:
         raise NotFound(f"prediction {prediction_id} not found")

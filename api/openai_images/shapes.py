@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.ascii_numbers import ascii_int
 from sdq.inputs import InvalidField, InvalidInput, unknown_model
 from sdq.settings import ModelSpec, Settings
 
@@ -49,14 +50,21 @@ def pick_model(settings: Settings, name: str | None) -> ModelSpec:
     return spec
 
 
+# Digits of a side in `size`: anything longer is no size; in-range values are the model's call.
+SIZE_DIGITS = 9
+
+
 def parse_size(size: str | None, default: tuple[int, int]) -> tuple[int, int]:
     """`WIDTHxHEIGHT`; unset or `auto` means `default`."""
     if size is None or size == "auto":
         return default
-    width, sep, height = size.lower().partition("x")
-    if not sep or not width.isdigit() or not height.isdigit():
-        raise InvalidInput([InvalidField("size", f"must be WIDTHxHEIGHT or auto (got {size!r})")])
-    return int(width), int(height)
+    first, sep, second = size.lower().partition("x")
+    width, height = ascii_int(first, SIZE_DIGITS), ascii_int(second, SIZE_DIGITS)
+    if not sep or width is None or height is None:
+        shown = size if len(size) <= 32 else f"{size[:32]}..."
+        message = f"must be WIDTHxHEIGHT in pixels or auto (got {shown!r})"
+        raise InvalidInput([InvalidField("size", message)])
+    return width, height
 
 
 def native_input(prompt: str, n: int, size: tuple[int, int], quality: str | None) -> dict[str, Any]:

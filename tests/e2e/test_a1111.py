@@ -175,6 +175,28 @@ def test_a1111_errors_keep_nothing_half_written(stack: Stack, tmp_path: Path) ->
     assert json.loads(json.dumps(before)) == before
 
 
+@pytest.mark.parametrize(
+    ("batch_size", "n_iter", "fields", "message"),
+    [
+        (-2, -2, ["batch_size", "n_iter"], "greater than or equal to 1"),  # the product is 4
+        (0, 1, ["batch_size"], "greater than or equal to 1"),
+        (1, 0, ["n_iter"], "greater than or equal to 1"),
+        (2, -3, ["n_iter"], "greater than or equal to 1"),
+        (3, 3, ["batch_size"], "between 1 and 8"),
+    ],
+)
+def test_batch_size_and_n_iter_are_each_at_least_one_and_at_most_eight_together(
+    stack: Stack, batch_size: int, n_iter: int, fields: list[str], message: str
+) -> None:
+    body = {"prompt": "x", "batch_size": batch_size, "n_iter": n_iter, **SMALL}
+    with httpx.Client(base_url=stack.url) as client:
+        response = client.post("/sdapi/v1/txt2img", json=body)
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert [error["field"] for error in errors] == fields
+    assert all(message in error["description"] for error in errors)
+
+
 def test_a_caller_that_hangs_up_cancels_its_job(stack: Stack) -> None:
     long = {"prompt": "hang up", "width": 512, "height": 512, "steps": 150, "cfg_scale": 7}
     with httpx.Client(base_url=stack.url, timeout=1) as impatient:

@@ -67,6 +67,9 @@ def test_edit_is_image_to_image_and_keeps_the_size(client: openai.OpenAI) -> Non
     [
         ({"prompt": "x", "size": "65x64"}, "size", "multiple of 8"),
         ({"prompt": "x", "size": "big"}, "size", "WIDTHxHEIGHT"),
+        ({"prompt": "x", "size": "\u00b2x64"}, "size", "WIDTHxHEIGHT"),  # "²" is no ASCII digit
+        ({"prompt": "x", "size": "9" * 5000 + "x64"}, "size", "WIDTHxHEIGHT"),
+        ({"prompt": "x", "size": "99999999x64"}, "size", "must be between"),
         ({"prompt": "x", "model": "nope/model"}, "model", "unknown model"),
         ({"prompt": "x", "n": 9}, "n", "less than or equal to 8"),
         ({"prompt": "x", "quality": "ultra"}, "quality", "must be one of"),

@@ -1,0 +1,126 @@
+"""/docs and /redoc render in a real headless Chromium with every non-loopback request blocked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, Request, Route, expect, sync_playwright
+
+from cli.embedded_redis import EmbeddedRedis, free_port
+from tests.helpers import Stack, print_logs, process_env
+
+# Debian's chromium, which `make test` and `make e2e` install (Playwright's download cannot work).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# How long a page may take to render on a busy machine (a wait, not a measurement).
+RENDER_MS = 60_000
+# Documents the browser builds itself; they never touch the network.
+LOCAL_SCHEMES = {"data", "blob", "about"}
+
+
+@pytest.fixture(scope="module")
+def api(
+    redis_server: EmbeddedRedis, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The API alone (the docs need no worker), on loopback."""
+    port = free_port()
+    logs = tmp_path_factory.mktemp("logs")
+    running = Stack(
+        redis_server.url, data_dir, port, logs, process_env(redis_server.url, data_dir, port)
+    )
+    try:
+        running.start_api()
+        yield running
+    except BaseException:
+        print_logs(logs)
+        raise
+    finally:
+        running.stop_all()
+
+
+class Offline:
+    """A browser context that lets through only the API's own origin, noting every other load."""
+
+    def __init__(self, context: BrowserContext, origin: str) -> None:
+        self.origin = origin
+        self.sent: list[str] = []  # reached the network layer (where this test aborts them)
+        self.refused: list[str] = []  # refused inside the browser by the page's own CSP
+        context.route("**/*", self.handle)
+        context.on("requestfailed", self.failed)
+
+    def local(self, url: str) -> bool:
+        parts = urlsplit(url)
+        return parts.scheme in LOCAL_SCHEMES or f"{parts.scheme}://{parts.netloc}" == self.origin
+
+    def handle(self, route: Route) -> None:
+        if self.local(route.request.url):
+            route.continue_()
+        else:
+            self.sent.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    def failed(self, request: Request) -> None:
+        if request.failure == "csp" and not self.local(request.url):
+            self.refused.append(request.url)
+
+
+@pytest.fixture
+def browser(api: Stack, tmp_path: Path) -> Iterator[tuple[Page, Offline]]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make e2e` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            tmp_path / "profile",
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+        )
+        context.set_default_timeout(RENDER_MS)
+        offline = Offline(context, api.url)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            yield page, offline
+        finally:
+            context.close()
+        assert errors == [], f"the page raised JavaScript errors: {errors}"
+
+
+def test_swagger_ui_renders_with_the_network_off(
+    api: Stack, browser: tuple[Page, Offline], tmp_path: Path
+) -> None:
+    page, offline = browser
+    page.goto(f"{api.url}/docs")
+    operation = page.locator(".opblock-summary-path[data-path='/v1/predictions']").first
+    expect(operation).to_be_visible(timeout=RENDER_MS)
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("sdq")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=tmp_path / "docs.png", full_page=True)
+    assert offline.sent == [], "/docs asked for assets beyond the API"
+    assert offline.refused == []
+
+
+def test_redoc_renders_with_the_network_off(api: Stack, browser: tuple[Page, Offline]) -> None:
+    page, offline = browser
+    page.goto(f"{api.url}/redoc")
+    expect(page.locator("h1").first).to_contain_text("sdq", timeout=RENDER_MS)
+    expect(page.locator("[data-section-id^='operation/']").first).to_be_attached()
+    expect(page.get_by_text("/v1/predictions", exact=True).first).to_be_attached()
+    page.wait_for_load_state("networkidle")
+    # ReDoc's bundle hard-codes the Redocly logo from a CDN; the page's policy refuses it in the
+    # browser, so it never reaches the network (offline.refused), and ReDoc hides the image.
+    assert offline.sent == [], "/redoc asked for assets beyond the API"
+    assert all(url.startswith("https://cdn.redoc.ly/") for url in offline.refused)
