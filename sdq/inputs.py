@@ -154,6 +154,14 @@ def parse_input(raw: Any, limits: InputLimits) -> GenerationInput:
     if choice is not None and parsed.num_inference_steps < choice.min_steps:
         message = f"must be at least {choice.min_steps} with scheduler {choice.name}"
         raise InvalidInput([InvalidField("input.num_inference_steps", message)])
+    denoising_steps = int(parsed.num_inference_steps * parsed.prompt_strength)
+    if parsed.image is not None and parsed.prompt_strength > 0 and denoising_steps < 1:
+        # Image-to-image runs only this share of the steps; diffusers fails on none at all.
+        message = (
+            f"times prompt_strength ({parsed.prompt_strength:g}) must be at least 1 step "
+            f"(got {parsed.num_inference_steps})"
+        )
+        raise InvalidInput([InvalidField("input.num_inference_steps", message)])
     if parsed.seed is None:
         parsed = parsed.model_copy(update={"seed": secrets.randbelow(MAX_SEED + 1)})
     return parsed

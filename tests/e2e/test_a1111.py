@@ -175,6 +175,19 @@ def test_a1111_errors_keep_nothing_half_written(stack: Stack, tmp_path: Path) ->
     assert json.loads(json.dumps(before)) == before
 
 
+def test_img2img_with_less_than_one_denoising_step_is_refused_not_failed(stack: Stack) -> None:
+    """1 step at denoising 0.5 leaves diffusers no step to run: a 422, never a 500."""
+    png = io.BytesIO()
+    gradient(64).save(png, format="PNG")
+    image = base64.b64encode(png.getvalue()).decode()
+    body = {"prompt": "x", "init_images": [image], "steps": 1, "denoising_strength": 0.5}
+    with httpx.Client(base_url=stack.url) as client:
+        response = client.post("/sdapi/v1/img2img", json=body | {"width": 64, "height": 64})
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "steps" and "must be at least 1 step" in error["description"]
+
+
 @pytest.mark.parametrize(
     ("batch_size", "n_iter", "fields", "message"),
     [

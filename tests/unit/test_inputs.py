@@ -38,6 +38,11 @@ OK = {"prompt": "a pretty dog"}
         ({"preview_every": 0}, "input.preview_every", "greater than or equal to 1"),
         ({"preview_every": 151}, "input.preview_every", "less than or equal to 150"),
         ({"colour": "red"}, "input.colour", "not a known input field"),
+        (
+            {"image": "k/input-0.png", "num_inference_steps": 1, "prompt_strength": 0.5},
+            "input.num_inference_steps",
+            "times prompt_strength (0.5) must be at least 1 step",
+        ),
     ],
 )
 def test_rejections_name_field_and_limit(change: dict[str, Any], field: str, message: str) -> None:
