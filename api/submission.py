@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import base64
 import logging
+import math
 import time
 
 from anyio import to_thread
 from fastapi import Request
 
-from api.errors import GatewayTimeout, Unavailable
+from api.errors import RETRY_AFTER_S, GatewayTimeout, Unavailable
 from api.init_image import decode_image, store_init_image
 from api.runtime import ApiRuntime
 from api.waiting import wait_for_caller
@@ -18,6 +19,7 @@ from sdq.inputs import GenerationInput
 from sdq.job import Job, JobStatus, Transition, WebhookEvent, new_job_id
 from sdq.settings import ModelSpec
 from sdq.store.jobs import create_job, delete_job, request_cancel, transition
+from sdq.store.model_health import LoadRetry, get_health
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ async def submit(
     """Create and enqueue the job; `request.image` (data URL or base64) is checked and stored,
     and the job keeps its storage key instead. A failure leaves nothing behind."""
     settings = runtime.settings
+    await refuse_if_unloadable(runtime, spec)
     job_id = new_job_id()
     stored: str | None = None
     if request.image is not None:
@@ -64,6 +67,22 @@ async def submit(
             await to_thread.run_sync(runtime.storage.delete, stored)
         raise
     return job
+
+
+async def refuse_if_unloadable(runtime: ApiRuntime, spec: ModelSpec) -> None:
+    """503 naming the cause while the model has failed to load too many times in a row, with a
+    Retry-After of the time left before its next load is tried."""
+    health = await runtime.store.run(get_health(spec.id))
+    retry = LoadRetry.from_settings(runtime.settings)
+    if not health.refuses_jobs(retry):
+        return
+    next_at = health.next_load_at(retry) or 0.0
+    wait = max(RETRY_AFTER_S, math.ceil(next_at - time.time()))
+    raise Unavailable(
+        f"model {spec.id} is unavailable: it failed to load {health.attempts} times in a row "
+        f"({health.error}); the next load is tried within {wait} s",
+        retry_after_s=wait,
+    )
 
 
 async def cancel(runtime: ApiRuntime, job_id: str) -> JobStatus | None:

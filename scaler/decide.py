@@ -9,6 +9,21 @@ from sdq.scaling_policy import ScalingPolicy
 
 
 @dataclass(frozen=True)
+class LoadFailures:
+    """The model's failed loads in a row, as the store has them: no worker is started for it
+    before `retry_at`; `refusing`: its jobs fail and new ones are refused until a load works."""
+
+    count: int
+    error: str
+    retry_at: float
+    refusing: bool = False
+
+    def says(self) -> str:
+        times = "time" if self.count == 1 else "times"
+        return f"failed to load {self.count} {times} in a row ({self.error})"
+
+
+@dataclass(frozen=True)
 class Observation:
     """What measuring saw for one model; None (or an error) where a metric could not be read."""
 
@@ -18,6 +33,7 @@ class Observation:
     current_replicas: int
     ready_replicas: int
     metric_error: str | None = None
+    load: LoadFailures | None = None
 
 
 @dataclass(frozen=True)
@@ -100,10 +116,22 @@ def decide(obs: Observation, policy: ScalingPolicy, state: ScalerState, now: flo
         desired = current + policy.scale_up_max_step
         reason += f", step limit +{policy.scale_up_max_step} -> {desired}"
 
+    load = obs.load
+    # A model refusing jobs has no work to wake it: once its wait is over, one worker tries
+    # (and is kept while it loads).
+    if load is not None and load.refusing and now >= load.retry_at and desired < 1:
+        desired = 1
+        reason += f"; {load.says()}: trying again -> 1"
+
     clamped = min(max(desired, policy.min_replicas), policy.max_replicas)
     if clamped != desired:
         desired = clamped
         reason += f", clamped to [{policy.min_replicas}, {policy.max_replicas}] -> {desired}"
+
+    if load is not None and now < load.retry_at:
+        # Backoff: keep the workers that loaded, start none (a crashed one is not restarted).
+        desired = min(desired, obs.ready_replicas)
+        reason += f"; {load.says()}; next try in {load.retry_at - now:.0f} s -> {desired}"
 
     if desired < in_flight:
         desired = in_flight

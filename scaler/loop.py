@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from scaler.actuator import Actuator
-from scaler.decide import Decision, Observation, ScalerState, decide
+from scaler.decide import Decision, LoadFailures, Observation, ScalerState, decide
 from scaler.measure import measure
 from sdq.scaling_policy import ScalingPolicy
+from sdq.store.model_health import LoadRetry, ModelHealth, get_health
 from sdq.store.ops import OpRunner
 from sdq.store.scaling import load_policy, publish_decision, record_scaling
 
@@ -26,6 +27,15 @@ def within(policy: ScalingPolicy, capacity: int | None) -> ScalingPolicy:
     return policy.model_copy(update=bounds)
 
 
+def load_failures(health: ModelHealth, retry: LoadRetry) -> LoadFailures | None:
+    """What `decide` needs of a model's health: None while its loads succeed."""
+    retry_at = health.next_load_at(retry)
+    if health.attempts == 0 or retry_at is None:
+        return None
+    error = health.error or "unknown error"
+    return LoadFailures(health.attempts, error, retry_at, health.refuses_jobs(retry))
+
+
 @dataclass
 class ScalerLoop:
     store: OpRunner
@@ -34,7 +44,9 @@ class ScalerLoop:
     default_policies: dict[str, ScalingPolicy]
     heartbeat_ttl_s: float
     clock: Callable[[], float]
+    load_retry: LoadRetry = field(default_factory=LoadRetry)
     states: dict[str, ScalerState] = field(default_factory=dict)
+    failed_loads: dict[str, int] = field(default_factory=dict)  # the count last logged
 
     def _default(self, model_id: str) -> ScalingPolicy:
         return self.default_policies.get(model_id) or ScalingPolicy()
@@ -60,8 +72,14 @@ class ScalerLoop:
             busy = load.busy_worker_ids
             # Ready means serving: a worker publishes heartbeats only once its model is loaded.
             ready = min(replicas.ready, len(load.workers))
+            health = self.store.run(get_health(model_id))
             obs = Observation(
-                load.queued, load.in_flight, load.oldest_queued_age_s, replicas.current, ready
+                load.queued,
+                load.in_flight,
+                load.oldest_queued_age_s,
+                replicas.current,
+                ready,
+                load=load_failures(health, self.load_retry),
             )
         except Exception as error:  # Redis unreachable: decide holds (or falls back), never zero
             log.warning("measuring %s failed: %s", model_id, error)
@@ -69,6 +87,11 @@ class ScalerLoop:
             obs = Observation(None, None, None, replicas.current, replicas.ready, str(error))
         decision = decide(obs, policy, self.states.get(model_id, ScalerState()), now)
         self.states[model_id] = decision.state
+        failed = obs.load.count if obs.load else 0
+        if failed != self.failed_loads.get(model_id, 0):  # once per failure, not every tick
+            self.failed_loads[model_id] = failed
+            if failed:
+                log.warning("%s: %s", model_id, decision.reason)
         try:
             self.store.run(
                 publish_decision(model_id, decision.desired, replicas.current, decision.reason, now)

@@ -69,6 +69,7 @@ class Transition(StrEnum):
     FINISH = "finish"
     REQUEUE = "requeue"
     CANCEL_QUEUED = "cancel_queued"
+    FAIL_QUEUED = "fail_queued"  # its model failed to load too many times in a row
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,14 @@ TRANSITIONS: dict[Transition, TransitionRule] = {
     Transition.CANCEL_QUEUED: TransitionRule(
         sources=frozenset({JobStatus.QUEUED}),
         targets=frozenset({JobStatus.CANCELED}),
+        event=EventType.COMPLETED,
+        webhook=WebhookEvent.COMPLETED,
+        bumps_attempt=False,
+        fenced=False,
+    ),
+    Transition.FAIL_QUEUED: TransitionRule(
+        sources=frozenset({JobStatus.QUEUED}),
+        targets=frozenset({JobStatus.FAILED}),
         event=EventType.COMPLETED,
         webhook=WebhookEvent.COMPLETED,
         bumps_attempt=False,

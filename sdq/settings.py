@@ -244,6 +244,21 @@ class Settings(BaseSettings):
     model_load_timeout_s: int = Field(
         default=600, ge=10, description="A worker whose model is not loaded by then exits"
     )
+    model_load_max_failures: int = Field(
+        default=3,
+        ge=1,
+        description="Failed loads in a row after which a model's queued jobs fail with the cause "
+        "and new ones get 503, until a load succeeds",
+    )
+    model_load_backoff_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Wait before starting a worker again after its model failed to load; "
+        "doubles with each failure in a row",
+    )
+    model_load_backoff_max_s: float = Field(
+        default=300.0, gt=0, description="Longest wait between two loads of a failing model"
+    )
     probe_dir: Path | None = Field(
         default=None,
         description="Workers touch Kubernetes probe markers here (`python -m worker.probes`)",
@@ -304,6 +319,8 @@ class Settings(BaseSettings):
             raise ValueError("webhook_retry_schedule_s must not contain negative delays")
         if self.webhook_lease_s <= self.webhook_timeout_s:
             raise ValueError("webhook_lease_s must exceed webhook_timeout_s")
+        if self.model_load_backoff_max_s < self.model_load_backoff_s:
+            raise ValueError("model_load_backoff_max_s must not be below model_load_backoff_s")
         return self
 
     def model(self, model_id: str) -> ModelSpec | None:

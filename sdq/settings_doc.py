@@ -130,12 +130,18 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "Worker",
         "Read by `sdq worker`, the process that loads one model and runs its jobs one at a "
-        "time (the Helm chart sets the device, the probe directory and the load timeout).",
+        "time (the Helm chart sets the device, the probe directory and the load timeout). A "
+        "model that fails to load is retried with a growing wait (the scaler starts no worker "
+        "for it before then); after `SDQ_MODEL_LOAD_MAX_FAILURES` failures in a row its jobs "
+        "fail with the cause, which `GET /v1/models/{id}` shows.",
         (
             "device",
             "torch_threads",
             "worker_id",
             "model_load_timeout_s",
+            "model_load_max_failures",
+            "model_load_backoff_s",
+            "model_load_backoff_max_s",
             "probe_dir",
             "synthetic_step_seconds",
         ),

@@ -8,12 +8,17 @@ model can serve, and a model that cannot load stops the worker with its error.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import time
 from typing import Any
 
 from celery import bootsteps
+from celery.exceptions import WorkerShutdown
+from celery.platforms import EX_FAILURE
 from celery.worker import state as worker_state
+
+log = logging.getLogger(__name__)
 
 
 class ModelLoadFailed(Exception):
@@ -47,6 +52,10 @@ def gate_step(gate: ModelGate, timeout_s: float) -> type[bootsteps.StartStopStep
         requires = ("celery.worker.consumer.tasks:Tasks",)
 
         def start(self, parent: Any) -> None:
-            gate.wait(timeout_s)
+            try:
+                gate.wait(timeout_s)
+            except ModelLoadFailed as failed:  # one line and exit code 1, not a traceback
+                log.error("%s: the worker exits", failed)
+                raise WorkerShutdown(EX_FAILURE) from None
 
     return WaitForModel

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,10 +14,16 @@ from sdq.redis_connect import sync_redis
 from sdq.settings import Settings
 from sdq.storage import OutputStorage
 from sdq.storage_factory import make_storage
+from sdq.store import model_health
+from sdq.store.model_health import LoadRetry
 from sdq.store.ops import OpRunner
 from worker.engines.base import Engine
+from worker.engines.load_errors import ModelLoadError
 from worker.engines.loader import load_engine
 from worker.heartbeat_thread import HeartbeatPublisher
+from worker.load_report import report_load_failure
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,6 +46,24 @@ def new_worker_id(settings: Settings) -> str:
     return f"{base}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
+def record_load_failure(
+    store: OpRunner, settings: Settings, model_id: str, error: ModelLoadError
+) -> None:
+    """Tell the store (and so the scaler, the API and the model's queued jobs) why the model
+    could not load; a store that cannot be reached leaves only the log line."""
+    try:
+        report_load_failure(
+            store,
+            model_id,
+            error.failure,
+            LoadRetry.from_settings(settings),
+            settings.job_retention_s,
+            time.time(),
+        )
+    except Exception as failed:  # Redis down: the worker exits anyway, the scaler retries
+        log.warning("could not record the failed load of %s: %s", model_id, failed)
+
+
 def start_runtime(
     settings: Settings, redis_url: str, model_id: str, on_tick: Callable[[], None] = lambda: None
 ) -> WorkerRuntime:
@@ -45,8 +71,14 @@ def start_runtime(
     spec = settings.model(model_id)
     if spec is None:
         raise ValueError(f"model {model_id!r} is not among the served models")
-    engine = load_engine(spec, settings)
     store = OpRunner(sync_redis(redis_url, decode_responses=True))
+    try:
+        engine = load_engine(spec, settings)
+    except ModelLoadError as error:
+        record_load_failure(store, settings, spec.id, error)
+        store.redis.close()
+        raise
+    store.run(model_health.record_loaded(spec.id))
     worker_id = new_worker_id(settings)
     beat = HeartbeatPublisher(
         store,

@@ -1,4 +1,4 @@
-"""The served models, with their queue depth and workers."""
+"""The served models, with their queue depth, workers, and whether they can be loaded."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import BaseUrl, Runtime, ServedModel
+from sdq.prediction import iso_time
 from sdq.settings import ModelSpec
 from sdq.store import heartbeats
 from sdq.store.heartbeats import Heartbeat, model_workers
 from sdq.store.jobs import queued_summary
+from sdq.store.model_health import ModelHealth, get_health
 from sdq.store.scaling import latest_decision
 
 router = APIRouter(tags=["models"])
@@ -23,6 +25,7 @@ def _model(
     queued: int,
     workers: list[Heartbeat],
     decision: dict[str, Any] | None,
+    health: ModelHealth,
 ) -> dict[str, Any]:
     mine, in_flight = model_workers(workers, spec.id)
     return {
@@ -39,6 +42,12 @@ def _model(
         "in_flight": in_flight,
         "workers": len(mine),
         "desired": decision["desired"] if decision else None,
+        "scaling_reason": decision["reason"] if decision else None,
+        # Whether its workers can load it: the cause of the last failed load, in one line.
+        "status": health.status.value,
+        "error": health.error,
+        "since": iso_time(health.since),
+        "attempts": health.attempts,
         "limits": {"min_size": spec.min_size, "max_size": spec.max_size},
     }
 
@@ -54,7 +63,8 @@ async def _describe(
     for spec in specs:
         queued, _ = await runtime.store.run(queued_summary(spec.id))
         decision = await runtime.store.run(latest_decision(spec.id))
-        described.append(_model(spec, base_url, queued, workers, decision))
+        health = await runtime.store.run(get_health(spec.id))
+        described.append(_model(spec, base_url, queued, workers, decision, health))
     return described
 
 

@@ -246,6 +246,15 @@ def delete_job(job_id: str, model_id: str) -> Op[bool]:
     )
 
 
+def queued_job_ids(model_id: str, limit: int = 1000) -> Op[list[str]]:
+    """Ids of the model's queued jobs, oldest first (at most `limit`)."""
+    return Op(
+        keys=(),
+        args=("ZRANGE", keys.queued_jobs(model_id), "0", str(limit - 1)),
+        decode=lambda raw: list(raw),
+    )
+
+
 def queued_summary(model_id: str) -> Op[tuple[int, float | None]]:
     """How many of the model's jobs are queued, and when the oldest of them was created."""
     return Op(

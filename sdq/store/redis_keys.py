@@ -62,6 +62,12 @@ def running_jobs() -> str:
     return f"{PREFIX}:running"
 
 
+def model_health(model_id: str) -> str:
+    """Hash: a model's failed loads in a row (status, cause, error, since, attempts, failed_at);
+    absent while its last load succeeded (or none was tried)."""
+    return f"{PREFIX}:model:{model_id}:health"
+
+
 def worker(worker_id: str) -> str:
     """String (JSON) with a TTL: a worker's heartbeat."""
     return f"{PREFIX}:worker:{worker_id}"

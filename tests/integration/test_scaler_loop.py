@@ -20,6 +20,7 @@ from sdq.store import heartbeats
 from sdq.store import redis_keys as keys
 from sdq.store.heartbeats import Heartbeat, WorkerState
 from sdq.store.jobs import transition
+from sdq.store.model_health import record_failure, record_loaded
 from sdq.store.ops import OpRunner
 from sdq.store.scaling import policy_changes, put_policy
 from tests.helpers import stream_entries
@@ -162,3 +163,31 @@ def test_the_actuators_capacity_bounds_the_policy(redis_client: redis.Redis) -> 
     decision = loop.tick()["sdq/tiny"]
     assert decision.desired == 1 and "clamped to [0, 1]" in decision.reason
     assert actuator.counts["sdq/tiny"] == 1
+
+
+def test_a_model_that_fails_to_load_is_restarted_only_after_a_growing_wait(
+    redis_client: redis.Redis,
+) -> None:
+    """Its worker process dies at once; the next one starts after 10 s, then 20 s (the default
+    backoff), and the reason says so; a successful load ends the waits."""
+    store, actuator, clock = OpRunner(redis_client), RecordingActuator(), FakeClock()
+    loop = make_loop(store, actuator, clock)
+    new_job(store)
+    assert loop.tick()["sdq/tiny"].desired == 1
+    for attempt, wait in ((1, 10), (2, 20)):
+        cause = "sdq/tiny was not found on the Hub"
+        store.run(record_failure("sdq/tiny", "not_found", cause, clock.now))
+        actuator.counts["sdq/tiny"] = 0  # the worker exited
+        decision = loop.tick()["sdq/tiny"]
+        times = "time" if attempt == 1 else "times"
+        assert decision.desired == 0, decision.reason
+        assert f"failed to load {attempt} {times} in a row ({cause}); next try in {wait} s" in (
+            decision.reason
+        )
+        clock.now += wait - 1
+        assert loop.tick()["sdq/tiny"].desired == 0, "not restarted before the wait is over"
+        clock.now += 1
+        assert loop.tick()["sdq/tiny"].desired == 1
+    store.run(record_loaded("sdq/tiny"))
+    actuator.counts["sdq/tiny"] = 0
+    assert loop.tick()["sdq/tiny"].desired == 1, "loaded once: no wait any more"

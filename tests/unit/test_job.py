@@ -62,6 +62,15 @@ S, F, C = JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED
             False,
             False,
         ),
+        (
+            Transition.FAIL_QUEUED,
+            {Q},
+            {F},
+            EventType.COMPLETED,
+            WebhookEvent.COMPLETED,
+            False,
+            False,
+        ),
     ],
 )
 def test_transition_table(

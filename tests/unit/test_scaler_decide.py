@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 from pydantic import ValidationError
 
-from scaler.decide import Observation, ScalerState, decide
+from scaler.decide import LoadFailures, Observation, ScalerState, decide
 from sdq.scaling_policy import ScalingPolicy
 
 NOW = 10_000.0
@@ -21,6 +21,7 @@ def seen(
     age: float | None = None,
     ready: int | None = None,
     error: str | None = None,
+    load: LoadFailures | None = None,
 ) -> Observation:
     return Observation(
         queued=queued,
@@ -29,6 +30,7 @@ def seen(
         current_replicas=current,
         ready_replicas=current if ready is None else ready,
         metric_error=error,
+        load=load,
     )
 
 
@@ -85,6 +87,28 @@ CASES = [
     Case("fallback never drops running workers", seen(None, None, 5, error="timeout"), 5,
          "fallback 5",
          {"fallback_replicas": 2, "failure_threshold": 1}),
+    Case("a model that failed to load starts no worker before its backoff",
+         seen(2, 0, 0, load=LoadFailures(1, "x is gone", NOW + 10, refusing=False)), 0,
+         "failed to load 1 time in a row (x is gone); next try in 10 s -> 0"),
+    Case("after its backoff it is tried again", seen(2, 0, 0, load=LoadFailures(2, "e", NOW - 1)),
+         2, "2 queued + 0 in flight -> 2"),
+    Case("the backoff keeps the workers that loaded and starts no other",
+         seen(3, 0, 2, ready=1, load=LoadFailures(1, "out of memory", NOW + 10)), 1,
+         "failed to load 1 time in a row (out of memory); next try in 10 s -> 1"),
+    Case("the backoff never removes a busy worker",
+         seen(1, 2, 3, ready=2, load=LoadFailures(1, "e", NOW + 5)), 2, "next try in 5 s -> 2"),
+    Case("a model refusing jobs is loaded again with one worker once the backoff passed",
+         seen(0, 0, 0, load=LoadFailures(3, "e", NOW - 1, refusing=True)), 1,
+         "failed to load 3 times in a row (e): trying again -> 1"),
+    Case("the worker trying again is kept while it loads, however long the model was idle",
+         seen(0, 0, 1, ready=0, load=LoadFailures(3, "e", NOW - 1, refusing=True)), 1,
+         "trying again -> 1", {"scale_down_delay_s": 0}, ScalerState(last_work_at=NOW - 1000)),
+    Case("but not before",
+         seen(0, 0, 0, load=LoadFailures(3, "e", NOW + 40, refusing=True)), 0,
+         "failed to load 3 times in a row (e); next try in 40 s"),
+    Case("a model switched off is not tried again",
+         seen(0, 0, 0, load=LoadFailures(3, "e", NOW - 1, refusing=True)), 0, "-> 0",
+         {"max_replicas": 0}),
 ]  # fmt: skip
 
 
