@@ -32,9 +32,22 @@ def make_celery(settings: Settings, redis_url: str) -> Celery:
         worker_enable_remote_control=False,
         # A model load can take minutes on a real checkpoint; the child must not be killed for it.
         worker_proc_alive_timeout=settings.model_load_timeout_s,
+        # Redis going away: consumers reconnect with backoff for as long as it takes (a worker's
+        # broker watch decides when to give up instead), and no socket waits forever on a peer
+        # that vanished without closing the connection (failover, NAT, a lost node).
+        broker_connection_retry=True,
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        # The job runs on (it may still finish); the broker watch retires a worker whose
+        # consumer cannot come back.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         broker_transport_options={
             "visibility_timeout": settings.broker_visibility_timeout_s,
+            "socket_keepalive": True,
+            "socket_connect_timeout": 5,
+            "socket_timeout": 30,  # above BRPOP's 1 s
+            "retry_on_timeout": True,
+            "health_check_interval": 10,  # a half-open BRPOP connection is redone within ~21 s
             **sentinel_options,
         },
         task_default_queue=keys.queue(settings.models[0].id),

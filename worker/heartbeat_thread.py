@@ -10,14 +10,19 @@ import time
 from collections.abc import Callable
 
 from sdq.store import heartbeats
-from sdq.store.heartbeats import Heartbeat, WorkerState
+from sdq.store.heartbeats import BrokerState, Heartbeat, WorkerState
 from sdq.store.ops import OpRunner
 
 log = logging.getLogger(__name__)
 
 
+BrokerStatus = Callable[[], tuple[BrokerState, float | None]]
+
+
 class HeartbeatPublisher:
-    """Publishes idle/busy and the current job every `interval_s`, and promptly on each change.
+    """Publishes idle/busy, the current job and the broker's health every `interval_s`, and
+    promptly on each change; ticks `on_tick` (the liveness marker) only after a heartbeat reached
+    Redis while the broker is healthy.
 
     A change only wakes the publishing thread: the job's hot path never waits on this write.
     """
@@ -33,6 +38,8 @@ class HeartbeatPublisher:
     ) -> None:
         self._store = store
         self._on_tick = on_tick
+        self._broker: BrokerStatus = lambda: (BrokerState.OK, None)
+        self._failing_since: float | None = None
         self._interval_s = interval_s
         self._ttl_s = ttl_s
         now = time.time()
@@ -53,6 +60,10 @@ class HeartbeatPublisher:
         self._publish()
         self._thread.start()
 
+    def watch_broker(self, status: BrokerStatus) -> None:
+        """Where each heartbeat reads the broker's health from (the broker watch's verdict)."""
+        self._broker = status
+
     def busy(self, job_id: str) -> None:
         self._set(WorkerState.BUSY, job_id)
 
@@ -65,8 +76,8 @@ class HeartbeatPublisher:
         self._thread.join(timeout=5)
         try:
             self._store.run(heartbeats.remove(self._beat.worker_id))
-        except Exception:  # the TTL removes it anyway
-            log.warning("could not remove heartbeat", exc_info=True)
+        except Exception as error:  # the TTL removes it anyway
+            log.warning("could not remove the heartbeat: %s", error)
 
     def _set(self, state: WorkerState, job_id: str | None) -> None:
         with self._lock:
@@ -74,13 +85,26 @@ class HeartbeatPublisher:
         self._wake.set()
 
     def _publish(self) -> None:
+        broker, since = self._broker()
         with self._lock:
-            self._beat = self._beat.model_copy(update={"seen_at": time.time()})
+            update = {"seen_at": time.time(), "broker": broker, "broker_since": since}
+            self._beat = self._beat.model_copy(update=update)
             beat = self._beat
         try:
             self._store.run(heartbeats.publish(beat, self._ttl_s))
-        except Exception:
-            log.warning("heartbeat publish failed", exc_info=True)
+        except Exception as error:
+            if self._failing_since is None:
+                self._failing_since = time.monotonic()
+                log.warning(
+                    "heartbeat not published (%s); retrying every %g s", error, self._interval_s
+                )
+            return
+        if self._failing_since is not None:
+            down = time.monotonic() - self._failing_since
+            log.info("heartbeat published again after %.1f s", down)
+            self._failing_since = None
+        if broker is not BrokerState.OK:
+            return  # not alive for the probe while the broker is not healthy
         try:
             self._on_tick()
         except OSError:

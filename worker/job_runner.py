@@ -6,6 +6,7 @@ import logging
 import time
 from typing import Any
 
+import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
 from sdq.inputs import GenerationInput
@@ -78,6 +79,11 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
     except GenerationCanceled:
         predict_time = time.perf_counter() - started
         status, fields = JobStatus.CANCELED, {}
+    except (redis.ConnectionError, redis.TimeoutError):
+        # Redis went away mid-job: its outcome cannot be written, and "failed" would be wrong.
+        # The broker watch retires this worker; recovery runs the job again.
+        log.warning("Redis unreachable during the job: leaving it to recovery")
+        raise
     except SoftTimeLimitExceeded:
         predict_time = time.perf_counter() - started
         limit = runtime.settings.job_soft_time_limit_s

@@ -1,12 +1,15 @@
 """Kubernetes probes for a worker pod: marker files the worker touches, the verdicts read off them.
 
 The worker touches `loading` when its pool child starts loading the model, `ready` once the model
-can serve, and `alive` on every heartbeat tick. `python -m worker.probes ready|alive` reads their
-ages (stdlib only, so an exec probe costs an interpreter start, not an import of torch):
+can serve, and `alive` on every heartbeat that reached Redis while the broker watch finds the
+broker healthy. `python -m worker.probes ready|alive` reads their ages (stdlib only, so an exec
+probe costs an interpreter start, not an import of torch):
 
-- ready: the model is loaded and the heartbeat thread ticked recently.
-- alive: the heartbeat ticked recently, or the child is (re)loading the model within its budget;
-  a Redis outage does not fail it (restarting a GPU pod would not bring Redis back).
+- ready: the model is loaded and the heartbeat ticked recently.
+- alive: the heartbeat ticked recently, or the child is (re)loading the model within its budget.
+  A worker cut off from Redis, or whose consumer takes no work while work waits, stops ticking;
+  it also exits by itself within a minute (worker/broker_watch.py), which is what normally
+  restarts it: the probe is the backstop for a process too stuck to do even that.
 """
 
 from __future__ import annotations

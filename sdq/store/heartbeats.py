@@ -17,6 +17,15 @@ class WorkerState(StrEnum):
     BUSY = "busy"
 
 
+class BrokerState(StrEnum):
+    """The worker's view of its broker: `down` (Redis unreachable), `stalled` (reachable, but work
+    waits while this worker's consumer takes none), else `ok`."""
+
+    OK = "ok"
+    DOWN = "down"
+    STALLED = "stalled"
+
+
 class Heartbeat(BaseModel):
     """What a live worker says about itself, refreshed every few seconds with a short TTL."""
 
@@ -28,6 +37,8 @@ class Heartbeat(BaseModel):
     job_id: str | None = None
     started_at: float
     seen_at: float
+    broker: BrokerState = BrokerState.OK
+    broker_since: float | None = None  # when `broker` stopped being ok
 
 
 _PUBLISH = lua("heartbeats_publish.lua")
