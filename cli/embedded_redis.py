@@ -42,19 +42,29 @@ def free_port(host: str = "127.0.0.1") -> int:
 class EmbeddedRedis:
     """Starts redis-server with persistence in `data_dir`; a context manager that stops it."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, appendonly: bool = True) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        appendonly: bool = True,
+        log_file: Path | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.appendonly = appendonly
+        self.log_file = log_file or data_dir / "redis.log"  # `sdq up`: DATA_DIR/logs/redis.log
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout_s: float = 10.0) -> EmbeddedRedis:
+    def command(self) -> list[str]:
+        """The redis-server command line: this port and data dir, AOF on (creates the data dir).
+        The same command restarts it where it was, with what its AOF kept."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        argv = [
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        return [
             find_redis_server(),
             "--port", str(self.port),
             "--bind", "127.0.0.1",
@@ -63,33 +73,45 @@ class EmbeddedRedis:
             "--appendfsync", "everysec",
             "--save", "",
             "--maxmemory-policy", "noeviction",
-            "--logfile", "redis.log",
+            "--logfile", str(self.log_file.resolve()),
             "--daemonize", "no",
         ]  # fmt: skip
+
+    def wait_ready(self, process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
+        """Return once the server answers PING; raise with its log's tail if it exits first or
+        does not answer within `timeout_s`."""
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + timeout_s
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return
+                except redis.ConnectionError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        log = self.log_file
+                        tail = log.read_text()[-2000:] if log.exists() else ""
+                        raise RuntimeError(
+                            f"redis-server did not start on {self.url}:\n{tail}"
+                        ) from None
+                    time.sleep(0.05)
+        finally:
+            client.close()
+
+    def start(self, timeout_s: float = 10.0) -> EmbeddedRedis:
         # Its own session, like every child of `sdq up`: a terminal's Ctrl-C reaches only the
         # supervisor, which stops Redis last, after the workers have finished their images.
         self.process = subprocess.Popen(
-            argv,
+            self.command(),
             stdout=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
             preexec_fn=own_session_dying_with_parent,
         )
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    log = self.data_dir / "redis.log"
-                    tail = log.read_text()[-2000:] if log.exists() else ""
-                    raise RuntimeError(
-                        f"redis-server did not start on {self.url}:\n{tail}"
-                    ) from None
-                time.sleep(0.05)
-        client.close()
+        try:
+            self.wait_ready(self.process, timeout_s)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:

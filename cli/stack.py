@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cli.embedded_redis import EmbeddedRedis
+from cli.log_follow import following
 from cli.preflight import check_port_free, data_dir_lock
 from cli.supervisor import ProcessSpec, Supervisor
+from sdq.logs import is_verbose, logs_dir
 from sdq.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
         "SDQ_MODELS": "[" + ",".join(m.model_dump_json() for m in settings.models) + "]",
         "SDQ_HOST": settings.host,
         "SDQ_PORT": str(settings.port),
+        "SDQ_LOG_LEVEL": settings.log_level,
     }
 
 
@@ -58,13 +61,23 @@ def running_stack(
     with contextlib.ExitStack() as stack:
         stack.enter_context(data_dir_lock(settings.data_dir))
         check_port_free(settings.host, settings.port)
+        logs = logs_dir(settings)
+        if is_verbose(settings):  # entered first, so it echoes the last lines of every process
+            stack.enter_context(following(logs))
+        log.info("logs: %s, one file per process (--log-level debug: here too)", logs.resolve())
         redis_url = settings.redis_url
-        embedded = redis_url is None
+        specs = stack_processes()
         if redis_url is None:
-            server = stack.enter_context(EmbeddedRedis(settings.data_dir / "redis"))
+            # A supervised child like the others: restarted on the same port from its AOF if it
+            # dies, and stopped last, after the workers have finished their images.
+            server = EmbeddedRedis(settings.data_dir / "redis", log_file=logs / "redis.log")
             redis_url = server.url
-        supervisor = Supervisor(stack_processes(), child_env(settings, redis_url))
-        supervisor.start()
+            redis_spec = ProcessSpec(
+                "redis", server.command(), ready=server.wait_ready, stop_last=True
+            )
+            specs.insert(0, redis_spec)
+        supervisor = Supervisor(specs, child_env(settings, redis_url), log_dir=logs)
         stack.callback(supervisor.stop, stop_grace_s)
+        supervisor.start()
         url = f"http://{settings.host}:{settings.port}"
-        yield StackInfo(url, redis_url, embedded), supervisor
+        yield StackInfo(url, redis_url, settings.redis_url is None), supervisor

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -24,6 +25,7 @@ class LocalWorker:
     process: subprocess.Popen[bytes]
     stopping: bool = False
     gpu: str | None = None
+    log: Path | None = None
 
 
 @dataclass
@@ -78,18 +80,30 @@ class LocalActuator:
         gpu = None if model_id in self.synthetic else self._free_gpu()
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = gpu
-        output = (self.log_dir / f"{name}.log").open("ab") if self.log_dir else None
-        process = subprocess.Popen(
-            [*self.argv, "--model", model_id],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT if output else None,
-            preexec_fn=own_session_dying_with_parent,
-        )
+        log_path = self._free_log_path(model_id) if self.log_dir else None
+        with contextlib.ExitStack() as files:
+            output = files.enter_context(log_path.open("ab")) if log_path else None
+            process = subprocess.Popen(
+                [*self.argv, "--model", model_id],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT if output else None,
+                preexec_fn=own_session_dying_with_parent,
+            )
         where = f" on GPU {gpu}" if gpu is not None else ""
         log.info("started worker %s for %s%s (pid %d)", name, model_id, where, process.pid)
-        return LocalWorker(name, process, gpu=gpu)
+        return LocalWorker(name, process, gpu=gpu, log=log_path)
+
+    def _free_log_path(self, model_id: str) -> Path:
+        """worker-OWNER-NAME-N.log with the lowest N no running worker writes: as many files as
+        workers ran at once, each appended to by the workers that take its place."""
+        assert self.log_dir is not None
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        taken = {w.log for ws in self.workers.values() for w in ws if w.process.poll() is None}
+        stem = f"worker-{model_id.replace('/', '-')}"
+        paths = (self.log_dir / f"{stem}-{n}.log" for n in itertools.count())
+        return next(path for path in paths if path not in taken)
 
     def stop_all(self, timeout_s: float = 30.0) -> None:
         procs = [w.process for ws in self.workers.values() for w in ws if w.process.poll() is None]

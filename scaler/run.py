@@ -14,8 +14,10 @@ import redis
 
 from scaler.actuator import Actuator
 from scaler.loop import ScalerLoop
+from sdq.logs import logs_dir
 from sdq.redis_connect import sync_redis
 from sdq.settings import Settings
+from sdq.store.model_health import LoadRetry
 from sdq.store.ops import OpRunner
 from sdq.store.scaling import clear_wake, wait_for_wake
 
@@ -41,6 +43,7 @@ def local_actuator(settings: Settings, redis_url: str) -> tuple[Actuator, Callab
     )
     actuator = LocalActuator(
         env={"SDQ_REDIS_URL": redis_url},
+        log_dir=logs_dir(settings),
         slots=slots,
         gpus=gpus,
         synthetic=frozenset(m.id for m in settings.models if m.kind == "synthetic"),
@@ -123,6 +126,7 @@ def run_scaler(settings: Settings, redis_url: str) -> None:
         default_policies={m.id: m.scaling for m in settings.models},
         heartbeat_ttl_s=settings.heartbeat_ttl_s,
         clock=time.time,
+        load_retry=LoadRetry.from_settings(settings),
     )
     log.info(
         "scaler started (%s): %s, every %.1f s",

@@ -10,7 +10,7 @@ from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
 
 from sdq.celery_app import make_celery
-from sdq.logs import configure_logging
+from sdq.logs import configure_logging, is_verbose
 from sdq.redis_connect import sync_redis
 from sdq.settings import Settings
 from sdq.store import redis_keys as keys
@@ -54,6 +54,7 @@ def run_webhook_service(settings: Settings, redis_url: str) -> None:
         pool="threads",
         concurrency=settings.webhook_concurrency,
         loglevel=settings.log_level.upper(),
+        quiet=not is_verbose(settings),  # Celery's banner and config dump only at debug
         without_mingle=True,
         without_gossip=True,
         without_heartbeat=True,

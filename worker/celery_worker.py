@@ -9,9 +9,11 @@ from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from sdq.celery_app import GENERATE_TASK, make_celery
-from sdq.logs import configure_logging
+from sdq.logs import configure_logging, is_verbose
 from sdq.settings import Settings
 from sdq.store import redis_keys as keys
+from worker.broker_watch import attach_broker_watch
+from worker.engines.load_errors import ModelLoadError
 from worker.job_runner import run_job
 from worker.model_gate import ModelGate, gate_step
 from worker.probes import ProbeMarkers
@@ -28,12 +30,14 @@ def build_worker_app(settings: Settings, redis_url: str, model_id: str) -> Celer
     gate = ModelGate()
     markers = ProbeMarkers(settings.probe_dir) if settings.probe_dir else None
     app.steps["consumer"].add(gate_step(gate, timeout_s=app.conf.worker_proc_alive_timeout))
+    watch = attach_broker_watch(app, settings, redis_url, model_id)
 
     @app.task(name=GENERATE_TASK, acks_late=True, reject_on_worker_lost=True)
     def generate_task(job_id: str) -> None:
         if _runtime is None:
             raise RuntimeError("worker runtime is not initialised")
-        run_job(_runtime, job_id)
+        with watch.delivery():
+            run_job(_runtime, job_id)
 
     @worker_process_init.connect(weak=False)
     def _load(**_: Any) -> None:
@@ -45,10 +49,16 @@ def build_worker_app(settings: Settings, redis_url: str, model_id: str) -> Celer
             _runtime = start_runtime(
                 settings, redis_url, model_id, markers.alive if markers else lambda: None
             )
+        except ModelLoadError as error:  # its cause in one line; the chain only when debugging
+            debug = log.isEnabledFor(logging.DEBUG)
+            log.error("could not load model %s: %s", model_id, error, exc_info=debug)
+            gate.failed.set()
+            return
         except BaseException:
             log.exception("could not load model %s", model_id)
             gate.failed.set()
             raise
+        _runtime.heartbeat.watch_broker(watch.status)
         gate.ready.set()
         if markers:
             markers.ready()
@@ -77,6 +87,7 @@ def run_worker(settings: Settings, redis_url: str, model_id: str) -> None:
         concurrency=1,
         prefetch_multiplier=1,
         loglevel=settings.log_level.upper(),
+        quiet=not is_verbose(settings),  # Celery's banner and config dump only at debug
         without_mingle=True,
         without_gossip=True,
         without_heartbeat=True,

@@ -19,6 +19,7 @@ from sdq.inputs import GenerationInput
 from sdq.schedulers import find_scheduler
 from sdq.settings import TINY_MODEL_ID, ModelSpec, Settings
 from worker.engines.base import GenerationCanceled, StepCallback
+from worker.engines.load_errors import ModelLoadError, local_folder_problem
 from worker.engines.previews import latent_space, preview_data_url
 from worker.engines.tiny_model import make_tiny
 
@@ -61,11 +62,15 @@ def load_model(spec: ModelSpec, settings: Settings) -> LoadedModel:
     if settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)
     device, dtype = choose_device(settings.device)
-    source = resolve_source(spec, settings)
-    local = Path(source).is_dir()
-    log.info("loading %s from %s on %s (%s)", spec.id, source, device, dtype)
+    # Before the tiny model is written too: its shards' progress bars are no use in a log.
     diffusers_logging.disable_progress_bar()
     transformers.utils.logging.disable_progress_bar()
+    source = resolve_source(spec, settings)
+    problem = local_folder_problem(source)
+    if problem is not None:
+        raise ModelLoadError(problem)
+    local = Path(source).is_dir()
+    log.info("loading %s from %s on %s (%s)", spec.id, source, device, dtype)
     pipeline = AutoPipelineForText2Image.from_pretrained(
         source, torch_dtype=dtype, local_files_only=local
     )
