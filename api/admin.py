@@ -33,7 +33,10 @@ async def put_scaling(
     try:
         policy = ScalingPolicy.model_validate(body)
     except ValidationError as error:
-        raise InvalidInput(invalid_fields(error, prefix="", whole="policy")) from None
+        problems = invalid_fields(
+            error, prefix="", whole="policy", unknown="is not a scaling policy knob"
+        )
+        raise InvalidInput(problems) from None
     await runtime.store.run(put_policy(spec.id, policy, actor or "api", time.time()))
     return policy.model_dump()
 

@@ -60,10 +60,30 @@ class Unavailable(ApiError):
     status = 503
     title = "Service unavailable"
 
+    def __init__(self, detail: str, retry_after_s: int = RETRY_AFTER_S) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+def invalid_json(doc: object, offset: int, reason: str) -> InvalidField:
+    """`body` is not JSON: where it breaks, as line and column counted from 1 (like an editor and
+    json.JSONDecodeError), from FastAPI's character offset into the decoded body."""
+    text = doc if isinstance(doc, str) else ""
+    line = text.count("\n", 0, offset) + 1
+    column = offset - text.rfind("\n", 0, offset)
+    why = f" ({reason[:1].lower()}{reason[1:]})" if reason else ""
+    return InvalidField("body", f"invalid JSON at line {line} column {column}{why}")
+
 
 def _fields_from_fastapi(error: RequestValidationError) -> list[InvalidField]:
     fields = []
     for item in error.errors():
+        if item.get("type") == "json_invalid":
+            loc = item.get("loc", ())
+            offset = loc[-1] if loc and isinstance(loc[-1], int) else 0
+            reason = str((item.get("ctx") or {}).get("error", ""))
+            fields.append(invalid_json(error.body, offset, reason))
+            continue
         loc = [str(part) for part in item.get("loc", ()) if part not in ("body", "query", "header")]
         message = str(item.get("msg", "is invalid")).removeprefix("Value error, ")
         if item.get("type") == "extra_forbidden":
@@ -100,7 +120,8 @@ def install_error_handlers(app: FastAPI) -> None:
         # OpenAI answers invalid requests with 400, and its clients expect that.
         status = 400 if error.status == 422 and path.startswith("/v1/images") else error.status
         if status == 503:
-            headers = {"Retry-After": str(RETRY_AFTER_S)} | dict(headers or {})
+            wait = error.retry_after_s if isinstance(error, Unavailable) else RETRY_AFTER_S
+            headers = {"Retry-After": str(wait)} | dict(headers or {})
         return JSONResponse(body, status_code=status, headers=headers)
 
     async def api_error(request: Request, error: Exception) -> JSONResponse:

@@ -11,6 +11,7 @@ from cli import (
     serve_commands,
     simulate_commands,
 )
+from cli.help_format import tidy_help
 
 app = typer.Typer(
     name="sdq",
@@ -23,6 +24,7 @@ client_commands.register(app)
 simulate_commands.register(app)
 app.add_typer(model_commands.app, name="models")
 app.add_typer(scaling_commands.app, name="scaling")
+tidy_help(app)
 
 
 def main() -> None:

@@ -101,18 +101,24 @@ class SdqClient:
 
 
 class ApiProblem(Exception):
+    """sdq refused a request: the HTTP status and the problem body (its `detail` names the
+    fields and limits)."""
+
     def __init__(self, status: int, body: Any) -> None:
-        detail = body.get("detail") if isinstance(body, dict) else body
-        super().__init__(f"HTTP {status}: {detail}")
+        detail = (body.get("detail") or body.get("title")) if isinstance(body, dict) else None
+        super().__init__(f"HTTP {status}: {detail or str(body).strip() or 'no detail'}")
         self.status = status
         self.body = body
 
+    @classmethod
+    def of(cls, response: httpx.Response) -> ApiProblem:
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        return cls(response.status_code, body)
+
 
 def _raise_for_problem(response: httpx.Response) -> None:
-    if response.is_success:
-        return
-    try:
-        body = response.json()
-    except ValueError:
-        body = response.text
-    raise ApiProblem(response.status_code, body)
+    if not response.is_success:
+        raise ApiProblem.of(response)

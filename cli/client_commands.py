@@ -1,23 +1,55 @@
-"""`sdq submit`: create a prediction against a running sdq, show progress, save the image."""
+"""`sdq submit`: create a prediction against a running sdq, show its progress, save the images."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from cli.client import ApiProblem, SdqClient
+from cli.client import SdqClient
+from cli.reporting import fail, reported
+from sdq.schedulers import DEFAULT_SCHEDULER
 from sdq.settings import TINY_MODEL_ID
 
 console = Console(stderr=True)
 
+Event = tuple[str, dict[str, Any]]
 
-def _follow_stream(client: SdqClient, prediction: dict[str, Any]) -> dict[str, Any]:
-    """A progress bar fed by the prediction's events: step, total, it/s and ETA."""
+
+def describe(kind: str, data: dict[str, Any]) -> str | None:
+    """One progress line for an event of the prediction's stream (None: nothing worth a line)."""
+    if kind == "queued":
+        return "queued"
+    if kind == "started":
+        return f"running (attempt {data['attempt']})"
+    if kind == "requeued":
+        return f"requeued ({data.get('reason', 'worker lost')})"
+    if kind == "progress":
+        rate = data.get("it_per_s")
+        eta = data.get("eta_s")
+        details = [f"{rate:.1f} it/s" if rate is not None else None]
+        details.append(f"ETA {eta:.1f} s" if eta is not None else None)
+        shown = ", ".join(d for d in details if d)
+        return f"step {data['step']}/{data['total']}" + (f" ({shown})" if shown else "")
+    return None
+
+
+def _follow(client: SdqClient, prediction: dict[str, Any], show: Callable[[Event], None]) -> Any:
+    """The finished prediction, showing each event of its stream on the way."""
+    for kind, data in client.stream(prediction):
+        show((kind, data))
+        if kind == "completed":
+            return data
+    return client.get(prediction["id"])
+
+
+def _with_bar(client: SdqClient, prediction: dict[str, Any]) -> Any:
+    """On a terminal: a live bar with step, total, it/s and ETA."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -27,22 +59,41 @@ def _follow_stream(client: SdqClient, prediction: dict[str, Any]) -> dict[str, A
     )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("queued", total=None, rate="", eta="?")
-        for kind, data in client.stream(prediction):
-            if kind == "started":
-                progress.update(task, description=f"running (attempt {data['attempt']})")
-            elif kind == "progress":
-                eta = "?" if data["eta_s"] is None else f"{data['eta_s']:.1f} s"
-                progress.update(
-                    task,
-                    completed=data["step"],
-                    total=data["total"],
-                    rate=f"{data['it_per_s']:.1f} it/s",
-                    eta=eta,
-                )
-            elif kind == "completed":
-                progress.update(task, description=data["status"])
-                return data
-    return client.get(prediction["id"])
+        return _follow(client, prediction, lambda event: _advance(progress, task, event))
+
+
+def _advance(progress: Progress, task: TaskID, event: Event) -> None:
+    kind, data = event
+    if kind in ("started", "requeued"):
+        progress.update(task, description=describe(kind, data), completed=0)
+    elif kind == "progress":
+        rate, eta = data.get("it_per_s"), data.get("eta_s")
+        progress.update(
+            task,
+            completed=data["step"],
+            total=data["total"],
+            rate="" if rate is None else f"{rate:.1f} it/s",
+            eta="?" if eta is None else f"{eta:.1f} s",
+        )
+    elif kind == "completed":
+        progress.update(task, description=data["status"])
+
+
+def _with_lines(client: SdqClient, prediction: dict[str, Any]) -> Any:
+    """Off a terminal (a pipe, a log, CI): one plain line per step."""
+
+    def show(event: Event) -> None:
+        line = describe(*event)
+        if line is not None:
+            console.print(line, markup=False, highlight=False)
+
+    return _follow(client, prediction, show)
+
+
+def _targets(out: Path | None, prediction_id: str, count: int) -> list[Path]:
+    """Where each output goes: OUT, OUT-1, OUT-2 … or ID.png, ID-1.png … in this folder."""
+    first = out if out is not None else Path(f"{prediction_id}.png")
+    return [first] + [first.with_name(f"{first.stem}-{i}{first.suffix}") for i in range(1, count)]
 
 
 def register(app: typer.Typer) -> None:
@@ -50,24 +101,45 @@ def register(app: typer.Typer) -> None:
     def submit(
         prompt: Annotated[str, typer.Argument(help="What to draw.")],
         model: Annotated[str, typer.Option(help="Model id.")] = TINY_MODEL_ID,
-        width: Annotated[int, typer.Option()] = 512,
-        height: Annotated[int, typer.Option()] = 512,
-        steps: Annotated[int, typer.Option(help="num_inference_steps")] = 20,
-        guidance: Annotated[float, typer.Option(help="guidance_scale")] = 7.5,
-        seed: Annotated[int | None, typer.Option()] = None,
-        scheduler: Annotated[str | None, typer.Option(help="e.g. 'Euler a', DDIM")] = None,
-        negative: Annotated[str | None, typer.Option(help="negative_prompt")] = None,
-        num_outputs: Annotated[int, typer.Option()] = 1,
-        wait: Annotated[bool, typer.Option(help="Wait for the result.")] = True,
+        width: Annotated[int, typer.Option(help="Image width in pixels.")] = 512,
+        height: Annotated[int, typer.Option(help="Image height in pixels.")] = 512,
+        steps: Annotated[int, typer.Option(help="Denoising steps (num_inference_steps).")] = 20,
+        guidance: Annotated[float, typer.Option(help="guidance_scale.")] = 7.5,
+        seed: Annotated[
+            int | None,
+            typer.Option(help="Random seed (unset: a random one, stored with the prediction)."),
+        ] = None,
+        scheduler: Annotated[
+            str | None,
+            typer.Option(help=f"Sampler, e.g. 'Euler a', DDIM (unset: {DEFAULT_SCHEDULER})."),
+        ] = None,
+        negative: Annotated[str | None, typer.Option(help="negative_prompt (unset: none).")] = None,
+        num_outputs: Annotated[int, typer.Option(help="Images to make.")] = 1,
+        wait: Annotated[
+            bool, typer.Option(help="Wait for the images (--no-wait: print the id and exit).")
+        ] = True,
+        progress: Annotated[
+            bool,
+            typer.Option(
+                help="Show step progress: a live bar on a terminal, plain lines otherwise."
+            ),
+        ] = True,
         stream: Annotated[
-            bool, typer.Option(help="Show live step progress (server-sent events).")
-        ] = False,
-        out: Annotated[Path | None, typer.Option(help="Save the (first) image here.")] = None,
-        url: Annotated[str, typer.Option(envvar="SDQ_URL", help="sdq API base URL.")] = (
-            "http://127.0.0.1:7860"
-        ),
+            bool | None, typer.Option("--stream/--no-stream", hidden=True)
+        ] = None,  # before progress was the default: now --progress/--no-progress
+        out: Annotated[
+            Path | None,
+            typer.Option(
+                help="Where to save the image; more images get -1, -2 … "
+                "(unset: PREDICTION_ID.png here)."
+            ),
+        ] = None,
+        url: Annotated[
+            str,
+            typer.Option(envvar="SDQ_URL", show_envvar=False, help="sdq API (env SDQ_URL)."),
+        ] = "http://127.0.0.1:7860",
     ) -> None:
-        """Submit a prompt; with --wait (default) show progress and save the outputs."""
+        """Submit a prompt, show its progress and save the images (or, --no-wait, print its id)."""
         inputs: dict[str, Any] = {
             "prompt": prompt,
             "width": width,
@@ -79,44 +151,30 @@ def register(app: typer.Typer) -> None:
         optional = {"seed": seed, "scheduler": scheduler, "negative_prompt": negative}
         inputs |= {k: v for k, v in optional.items() if v is not None}
         client = SdqClient(url)
-        try:
+        with reported(url):
             prediction = client.create(model, inputs)
-        except ApiProblem as problem:
-            console.print(f"[red]{problem}[/]")
-            for field in (
-                problem.body.get("invalid_fields", []) if isinstance(problem.body, dict) else []
-            ):
-                console.print(f"  {field['field']}: {field['description']}")
-            raise typer.Exit(2) from None
-        console.print(f"created {prediction['id']}")
-        if not wait:
-            typer.echo(prediction["id"])
-            return
-        started = time.monotonic()
-        if stream:
-            prediction = _follow_stream(client, prediction)
-        else:
-            with console.status("") as status:
-
-                def show(p: dict[str, Any]) -> None:
-                    status.update(f"{p['status']} … {time.monotonic() - started:.1f} s")
-
-                show(prediction)
-                prediction = client.wait(prediction, on_update=show)
-        if prediction["status"] != "succeeded":
-            console.print(f"[red]{prediction['status']}[/]: {prediction.get('error')}")
-            raise typer.Exit(1)
-        for index, output in enumerate(prediction["output"]):
-            target = out if out is not None and index == 0 else None
-            if target is None:
-                suffix = "" if index == 0 else f"-{index}"
-                stem = out.stem if out else prediction["id"]
-                target = (out.parent if out else Path()) / f"{stem}{suffix}.png"
-            client.download(output, target)
-            typer.echo(str(target))
-        metrics = prediction["metrics"]
-        console.print(
-            f"[green]succeeded[/] in {time.monotonic() - started:.2f} s "
-            f"(pipeline {metrics.get('predict_time', 0):.2f} s, "
-            f"queue {metrics.get('queue_wait', 0):.2f} s)"
-        )
+            if not wait:
+                typer.echo(prediction["id"])
+                return
+            console.print(f"created {prediction['id']}", highlight=False)
+            started = time.monotonic()
+            if not (progress if stream is None else stream):
+                prediction = client.wait(prediction)
+            elif console.is_terminal:
+                prediction = _with_bar(client, prediction)
+            else:
+                prediction = _with_lines(client, prediction)
+            elapsed = time.monotonic() - started
+            if prediction["status"] != "succeeded":
+                fail(f"{prediction['status']}: {prediction.get('error')}", 1)
+            metrics = prediction["metrics"]
+            console.print(
+                f"[green]succeeded[/] in {elapsed:.2f} s "
+                f"(pipeline {metrics.get('predict_time', 0):.2f} s, "
+                f"queue {metrics.get('queue_wait', 0):.2f} s)"
+            )
+            outputs = prediction["output"]
+            targets = _targets(out, prediction["id"], len(outputs))
+            for output, target in zip(outputs, targets, strict=True):
+                client.download(output, target)
+                typer.echo(f"wrote {target}")

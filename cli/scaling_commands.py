@@ -8,12 +8,19 @@ from typing import Annotated, Any
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from cli.client import ApiProblem
+from cli.reporting import reported
+from sdq.scaling_policy import ScalingPolicy
 
 app = typer.Typer(help="Read and tune a model's scaling policy (live).", no_args_is_help=True)
 console = Console()
 
-UrlOpt = Annotated[str, typer.Option(envvar="SDQ_URL", help="sdq API base URL.")]
+UrlOpt = Annotated[
+    str, typer.Option(envvar="SDQ_URL", show_envvar=False, help="sdq API (env SDQ_URL).")
+]
 
 
 def _url(base: str, model: str) -> str:
@@ -41,10 +48,26 @@ def _show(policy: dict[str, Any], model: str) -> None:
     console.print(table)
 
 
-def _fail(response: httpx.Response) -> None:
-    body = response.json()
-    console.print(f"[red]HTTP {response.status_code}: {body.get('detail')}[/]")
-    raise typer.Exit(2)
+def _default(value: Any) -> str:
+    return "unset" if value is None else json.dumps(value)
+
+
+def knobs() -> str:
+    """Every ScalingPolicy knob with its meaning and default, one a line (for `set --help`)."""
+    fields = ScalingPolicy.model_fields
+    width = max(len(name) for name in fields)
+    lines = [
+        f"{name:<{width}}  {field.description} (default: {_default(field.default)})"
+        for name, field in fields.items()
+    ]
+    return escape("Knobs (values are JSON; null unsets an optional one):\n" + "\n".join(lines))
+
+
+def _checked(response: httpx.Response) -> dict[str, Any]:
+    if not response.is_success:
+        raise ApiProblem.of(response)
+    policy: dict[str, Any] = response.json()
+    return policy
 
 
 @app.command()
@@ -53,25 +76,25 @@ def show(
     url: UrlOpt = "http://127.0.0.1:7860",
 ) -> None:
     """Print the policy the scaler follows now."""
-    response = httpx.get(_url(url, model), timeout=30)
-    if not response.is_success:
-        _fail(response)
-    _show(response.json(), model)
+    with reported(url):
+        policy = _checked(httpx.get(_url(url, model), timeout=30))
+    _show(policy, model)
 
 
-@app.command("set")
+@app.command("set", epilog=knobs())
 def set_(
     model: Annotated[str, typer.Argument(help="owner/name")],
-    assignments: Annotated[list[str], typer.Argument(help="key=value ... (e.g. max_replicas=4)")],
+    assignments: Annotated[
+        list[str],
+        typer.Argument(metavar="KEY=VALUE", help="Knobs to change, e.g. max_replicas=4."),
+    ],
     url: UrlOpt = "http://127.0.0.1:7860",
     actor: Annotated[str, typer.Option(help="Recorded as who made the change.")] = "cli",
 ) -> None:
-    """Change some fields; the scaler applies the whole new policy on its next tick."""
-    current = httpx.get(_url(url, model), timeout=30)
-    if not current.is_success:
-        _fail(current)
-    policy = current.json() | parse_assignments(assignments)
-    response = httpx.put(_url(url, model), json=policy, headers={"X-Sdq-Actor": actor}, timeout=30)
-    if not response.is_success:
-        _fail(response)
-    _show(response.json(), model)
+    """Change some knobs; the scaler applies the whole new policy on its next tick."""
+    changes = parse_assignments(assignments)
+    with reported(url):
+        policy = _checked(httpx.get(_url(url, model), timeout=30)) | changes
+        headers = {"X-Sdq-Actor": actor}
+        changed = _checked(httpx.put(_url(url, model), json=policy, headers=headers, timeout=30))
+    _show(changed, model)

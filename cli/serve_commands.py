@@ -17,17 +17,42 @@ from cli.client import SdqClient
 from cli.preflight import PreflightFailed, bind_listener
 from cli.stack import StackInfo, running_stack
 from cli.supervisor import Supervisor
-from sdq.logs import configure_logging
-from sdq.settings import ModelSpec, Settings, load_settings
+from sdq.logs import configure_logging, level_number, logs_dir
+from sdq.settings import TINY_MODEL_ID, ModelSpec, Settings, load_settings
 
 console = Console(stderr=True)
 
-HostOpt = Annotated[str | None, typer.Option(help="Address to listen on.")]
-PortOpt = Annotated[int | None, typer.Option(help="Port to listen on.")]
-DataDirOpt = Annotated[Path | None, typer.Option(help="Where Redis, models and outputs live.")]
+_DEFAULTS = {name: field.default for name, field in Settings.model_fields.items()}
+HostOpt = Annotated[
+    str | None,
+    typer.Option(help=f"Address to listen on (unset: SDQ_HOST, else {_DEFAULTS['host']})."),
+]
+PortOpt = Annotated[
+    int | None, typer.Option(help=f"Port to listen on (unset: SDQ_PORT, else {_DEFAULTS['port']}).")
+]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Where Redis, models and outputs live "
+        f"(unset: SDQ_DATA_DIR, else {_DEFAULTS['data_dir']})."
+    ),
+]
+LogLevelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--log-level",
+        metavar="LEVEL",
+        help="debug: every process's log on this terminal too (unset: SDQ_LOG_LEVEL, else info). "
+        "Each process always writes its own file under DATA_DIR/logs.",
+    ),
+]
 ModelOpt = Annotated[
     list[str] | None,
-    typer.Option("--model", help="Model to serve: ID or ID=SOURCE (repeatable)."),
+    typer.Option(
+        "--model",
+        metavar="ID[=SOURCE]",
+        help=f"Model to serve, repeatable (unset: SDQ_MODELS, else {TINY_MODEL_ID}).",
+    ),
 ]
 
 
@@ -67,6 +92,7 @@ def _summary(info: StackInfo, settings: Settings) -> Table:
     table.add_row("Models", ", ".join(m.id for m in settings.models))
     table.add_row("Workers", "started when work arrives, stopped when idle (`sdq scaling show`)")
     table.add_row("Data dir", str(settings.data_dir.resolve()))
+    table.add_row("Logs", f"{logs_dir(settings).resolve()}/ (--log-level debug: here too)")
     table.add_row("Webhooks", "signed with the secret `sdq webhook-secret` prints")
     return table
 
@@ -92,6 +118,22 @@ def _wait_ready(info: StackInfo, supervisor: Supervisor) -> SdqClient:
     return client
 
 
+def _with_log_level(settings: Settings, log_level: str | None) -> Settings:
+    """`--log-level` over SDQ_LOG_LEVEL; the children of `sdq up` inherit it."""
+    if log_level is None:
+        return settings
+    try:
+        level_number(log_level)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--log-level") from None
+    return settings.model_copy(update={"log_level": log_level.upper()})
+
+
+def _say(line: str) -> None:
+    """A line of a job's progress, timed like the log lines around it."""
+    console.print(f"{time.strftime('%H:%M:%S')} {line}", soft_wrap=True, highlight=False)
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     """SIGTERM and SIGINT both mean: stop in order (a second one stops at once)."""
     raise KeyboardInterrupt()
@@ -104,11 +146,15 @@ def register(app: typer.Typer) -> None:
         port: PortOpt = None,
         data_dir: DataDirOpt = None,
         model: ModelOpt = None,
+        log_level: LogLevelOpt = None,
     ) -> None:
         """Run everything on this machine: Redis (embedded unless SDQ_REDIS_URL), the API, the
         webhook sender and the scaler, which starts workers when jobs arrive (from zero)."""
-        settings = _settings(host, port, data_dir, model)
-        configure_logging(settings, "up")
+        from cli.model_check import print_model_checks
+
+        settings = _with_log_level(_settings(host, port, data_dir, model), log_level)
+        configure_logging(settings, "up", console=True)
+        print_model_checks(settings, console)
         # Both explicitly: a shell without job control starts background jobs with SIGINT ignored.
         signal.signal(signal.SIGTERM, _raise_interrupt)
         signal.signal(signal.SIGINT, _raise_interrupt)
@@ -189,13 +235,18 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option(help="Where to write the image.")] = Path("demo.png"),
         prompt: Annotated[str, typer.Option(help="What to draw.")] = "a pretty dog",
         data_dir: DataDirOpt = None,
-        port: PortOpt = None,
+        port: Annotated[
+            int | None, typer.Option(help="Port to listen on (unset: a free one).")
+        ] = None,
+        log_level: LogLevelOpt = None,
     ) -> None:
         """Start the stack, generate one image with the tiny model, write it to disk, stop."""
         from cli.embedded_redis import free_port
+        from cli.job_progress import follow_job
 
         settings = _settings(port=port or free_port(), data_dir=data_dir)
-        configure_logging(settings, "demo")
+        settings = _with_log_level(settings, log_level)
+        configure_logging(settings, "demo", console=True)
         with contextlib.ExitStack() as exits:
             info, supervisor = _enter_stack(exits, settings)
             client = _wait_ready(info, supervisor)
@@ -203,7 +254,7 @@ def register(app: typer.Typer) -> None:
             inputs = {"prompt": prompt, "width": 512, "height": 512, "num_inference_steps": 20}
             with console.status(f"starting a {model_id} worker, generating {prompt!r}…"):
                 started = time.perf_counter()
-                prediction = client.wait(client.create(model_id, inputs, wait_s=60))
+                prediction = follow_job(client, client.create(model_id, inputs), _say)
             if prediction["status"] != "succeeded":
                 console.print(f"[red]prediction {prediction['status']}: {prediction['error']}[/]")
                 raise typer.Exit(1)
@@ -213,5 +264,6 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"[green]wrote {out.resolve()}[/] ({prediction['id']}, "
             f"worker start and queue {prediction['metrics']['queue_wait']:.2f} s, "
-            f"pipeline {prediction['metrics']['predict_time']:.2f} s, end to end {elapsed:.2f} s)"
+            f"pipeline {prediction['metrics']['predict_time']:.2f} s, end to end {elapsed:.2f} s)",
+            soft_wrap=True,  # one line, whatever the width: a path to copy, a line to grep
         )

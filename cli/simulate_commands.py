@@ -59,11 +59,13 @@ def register(app: typer.Typer) -> None:
         requests: Annotated[int, typer.Option("-n", "--requests", help="Closed loop: jobs.")] = 50,
         clients: Annotated[int, typer.Option("-c", "--clients", help="Closed loop: clients.")] = 5,
         rate: Annotated[
-            float | None, typer.Option(help="Open loop: Poisson arrivals per second.")
+            float | None,
+            typer.Option(help="Open loop: Poisson arrivals per second (unset: closed loop)."),
         ] = None,
         jobs: Annotated[int, typer.Option(help="Open loop: how many Poisson arrivals.")] = 200,
         trace: Annotated[
-            Path | None, typer.Option(help="CSV of arrival_s[,duration_s] to replay.")
+            Path | None,
+            typer.Option(help="CSV of arrival_s[,duration_s] to replay (unset: no trace)."),
         ] = None,
         job_time: Annotated[
             str,
@@ -79,10 +81,17 @@ def register(app: typer.Typer) -> None:
         ] = 1,
         set_: Annotated[
             list[str] | None,
-            typer.Option("--set", help="sdq policy knob, key=value (repeatable)."),
+            typer.Option(
+                "--set",
+                metavar="KEY=VALUE",
+                help="sdq policy knob, repeatable (unset: the defaults; the knobs are listed by "
+                "`sdq scaling set --help`).",
+            ),
         ] = None,
         seed: Annotated[int, typer.Option(help="Random seed for arrivals and job times.")] = 1,
-        plot: Annotated[Path | None, typer.Option(help="Write a PNG of workers and queue.")] = None,
+        plot: Annotated[
+            Path | None, typer.Option(help="Write a PNG of workers and queue (unset: none).")
+        ] = None,
         as_json: Annotated[
             bool, typer.Option("--json", help="Print JSON instead of a table.")
         ] = False,

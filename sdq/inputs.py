@@ -128,16 +128,19 @@ def unknown_model(settings: Settings, field: str, name: str) -> InvalidInput:
 
 
 def invalid_fields(
-    error: ValidationError, prefix: str = "input", whole: str = "input"
+    error: ValidationError,
+    prefix: str = "input",
+    whole: str = "input",
+    unknown: str = "is not a known input field",
 ) -> list[InvalidField]:
     """Turn pydantic's errors into field/description pairs with dotted paths (`whole` names the
-    object when a rule spans several fields)."""
+    object when a rule spans several fields; `unknown` is said of a field it does not have)."""
     found = []
     for item in error.errors(include_url=False):
         path = ".".join(str(part) for part in (prefix, *item["loc"]) if part != "") or whole
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
-            message = "is not a known input field"
+            message = unknown
         found.append(InvalidField(path, message))
     return found
 
