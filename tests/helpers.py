@@ -166,20 +166,27 @@ def wait_status(
 
 
 @contextlib.contextmanager
-def started_stack(redis_url: str, data_dir: Path, logs: Path, **env: str) -> Iterator[Stack]:
-    """API + one sdq/tiny worker on free ports; their logs are printed if anything fails."""
+def started_api(redis_url: str, data_dir: Path, logs: Path, **env: str) -> Iterator[Stack]:
+    """The API alone on a free port (tests that need no worker); logs printed if anything fails."""
     port = free_port()
     running = Stack(redis_url, data_dir, port, logs, process_env(redis_url, data_dir, port, **env))
     try:
         running.start_api()
-        running.start_worker()
-        running.wait_for_workers()
         yield running
     except BaseException:
         print_logs(logs)
         raise
     finally:
         running.stop_all()
+
+
+@contextlib.contextmanager
+def started_stack(redis_url: str, data_dir: Path, logs: Path, **env: str) -> Iterator[Stack]:
+    """API + one sdq/tiny worker on free ports; their logs are printed if anything fails."""
+    with started_api(redis_url, data_dir, logs, **env) as running:
+        running.start_worker()
+        running.wait_for_workers()
+        yield running
 
 
 def print_logs(folder: Path, tail: int = 4000) -> None:

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import BrowserContext, Page, Request, Route, expect, sync_playwright
 
-from cli.embedded_redis import EmbeddedRedis, free_port
-from tests.helpers import Stack, print_logs, process_env
+from cli.embedded_redis import EmbeddedRedis
+from tests.helpers import Stack, started_api
 
 # Debian's chromium, which `make test` and `make e2e` install (Playwright's download cannot work).
 CHROMIUM = Path("/usr/bin/chromium")
@@ -34,20 +34,10 @@ LOCAL_SCHEMES = {"data", "blob", "about"}
 def api(
     redis_server: EmbeddedRedis, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    """The API alone (the docs need no worker), on loopback."""
-    port = free_port()
+    """The API alone (no worker needed), on loopback."""
     logs = tmp_path_factory.mktemp("logs")
-    running = Stack(
-        redis_server.url, data_dir, port, logs, process_env(redis_server.url, data_dir, port)
-    )
-    try:
-        running.start_api()
+    with started_api(redis_server.url, data_dir, logs) as running:
         yield running
-    except BaseException:
-        print_logs(logs)
-        raise
-    finally:
-        running.stop_all()
 
 
 class Offline:

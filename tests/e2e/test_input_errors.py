@@ -10,22 +10,19 @@ import httpx
 import pytest
 import redis
 
-from cli.embedded_redis import EmbeddedRedis, free_port
+from cli.embedded_redis import EmbeddedRedis
 from sdq.job import new_job_id
-from tests.helpers import Stack, process_env, wait_until
+from tests.helpers import Stack, started_api, wait_until
 
 
 @pytest.fixture(scope="module")
 def api(
     redis_server: EmbeddedRedis, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    port = free_port()
+    """The API alone (no worker needed), on loopback."""
     logs = tmp_path_factory.mktemp("logs")
-    env = process_env(redis_server.url, data_dir, port)
-    running = Stack(redis_server.url, data_dir, port, logs, env)
-    running.start_api()
-    yield running
-    running.stop_all()
+    with started_api(redis_server.url, data_dir, logs) as running:
+        yield running
 
 
 @pytest.fixture

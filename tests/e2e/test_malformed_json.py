@@ -10,8 +10,8 @@ import httpx
 import openai
 import pytest
 
-from cli.embedded_redis import EmbeddedRedis, free_port
-from tests.helpers import Stack, process_env
+from cli.embedded_redis import EmbeddedRedis
+from tests.helpers import Stack, started_api
 
 AT = "invalid JSON at line"
 QUOTED = "enclosed in double quotes"
@@ -46,12 +46,10 @@ MALFORMED = [
 def api(
     redis_server: EmbeddedRedis, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    port = free_port()
-    env = process_env(redis_server.url, data_dir, port)
-    running = Stack(redis_server.url, data_dir, port, tmp_path_factory.mktemp("logs"), env)
-    running.start_api()
-    yield running
-    running.stop_all()
+    """The API alone (no worker needed), on loopback."""
+    logs = tmp_path_factory.mktemp("logs")
+    with started_api(redis_server.url, data_dir, logs) as running:
+        yield running
 
 
 def post(api: Stack, path: str, body: bytes) -> httpx.Response:
