@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,40 +11,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from cli.client import SdqClient
+from cli.job_progress import Event, describe, follow_job
 from cli.reporting import fail, reported
 from sdq.schedulers import DEFAULT_SCHEDULER
 from sdq.settings import TINY_MODEL_ID
 
 console = Console(stderr=True)
-
-Event = tuple[str, dict[str, Any]]
-
-
-def describe(kind: str, data: dict[str, Any]) -> str | None:
-    """One progress line for an event of the prediction's stream (None: nothing worth a line)."""
-    if kind == "queued":
-        return "queued"
-    if kind == "started":
-        return f"running (attempt {data['attempt']})"
-    if kind == "requeued":
-        return f"requeued ({data.get('reason', 'worker lost')})"
-    if kind == "progress":
-        rate = data.get("it_per_s")
-        eta = data.get("eta_s")
-        details = [f"{rate:.1f} it/s" if rate is not None else None]
-        details.append(f"ETA {eta:.1f} s" if eta is not None else None)
-        shown = ", ".join(d for d in details if d)
-        return f"step {data['step']}/{data['total']}" + (f" ({shown})" if shown else "")
-    return None
-
-
-def _follow(client: SdqClient, prediction: dict[str, Any], show: Callable[[Event], None]) -> Any:
-    """The finished prediction, showing each event of its stream on the way."""
-    for kind, data in client.stream(prediction):
-        show((kind, data))
-        if kind == "completed":
-            return data
-    return client.get(prediction["id"])
 
 
 def _with_bar(client: SdqClient, prediction: dict[str, Any]) -> Any:
@@ -59,7 +30,7 @@ def _with_bar(client: SdqClient, prediction: dict[str, Any]) -> Any:
     )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("queued", total=None, rate="", eta="?")
-        return _follow(client, prediction, lambda event: _advance(progress, task, event))
+        return follow_job(client, prediction, lambda event: _advance(progress, task, event))
 
 
 def _advance(progress: Progress, task: TaskID, event: Event) -> None:
@@ -87,7 +58,7 @@ def _with_lines(client: SdqClient, prediction: dict[str, Any]) -> Any:
         if line is not None:
             console.print(line, markup=False, highlight=False)
 
-    return _follow(client, prediction, show)
+    return follow_job(client, prediction, show)
 
 
 def _targets(out: Path | None, prediction_id: str, count: int) -> list[Path]:

@@ -1,5 +1,5 @@
-"""One job's progress as a few plain lines (what `sdq demo` prints): queued, running, each
-quarter of its steps; read from the prediction's server-sent events."""
+"""A job's progress from its server-sent events: one line per event (`sdq submit`), or a few
+lines, the state changes and each quarter of the steps (`sdq demo`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from cli.client import SdqClient
+
+Event = tuple[str, dict[str, Any]]
+
+
+def describe(kind: str, data: dict[str, Any]) -> str | None:
+    """One progress line for an event of the prediction's stream (None: nothing worth a line)."""
+    if kind == "queued":
+        return "queued"
+    if kind == "started":
+        return f"running (attempt {data['attempt']})"
+    if kind == "requeued":
+        return f"requeued ({data.get('reason', 'worker lost')})"
+    if kind == "progress":
+        rate = data.get("it_per_s")
+        eta = data.get("eta_s")
+        details = [f"{rate:.1f} it/s" if rate is not None else None]
+        details.append(f"ETA {eta:.1f} s" if eta is not None else None)
+        shown = ", ".join(d for d in details if d)
+        return f"step {data['step']}/{data['total']}" + (f" ({shown})" if shown else "")
+    return None
 
 
 @dataclass
@@ -34,14 +54,24 @@ class ProgressLines:
 
 
 def follow_job(
-    client: SdqClient, prediction: dict[str, Any], say: Callable[[str], None]
+    client: SdqClient, prediction: dict[str, Any], show: Callable[[Event], None]
 ) -> dict[str, Any]:
-    """Say the job's progress until it ends; the final prediction."""
-    lines = ProgressLines()
-    for kind, data in client.stream(prediction):
+    """Show each event of the job's stream, `completed` included; the final prediction."""
+    for event in client.stream(prediction):
+        show(event)
+        kind, data = event
         if kind == "completed":
             return data
-        line = lines.line(kind, data)
+    return client.get(prediction["id"])
+
+
+def say_quarters(say: Callable[[str], None]) -> Callable[[Event], None]:
+    """A `show` for `follow_job` that says only the lines `ProgressLines` keeps."""
+    lines = ProgressLines()
+
+    def show(event: Event) -> None:
+        line = lines.line(*event)
         if line is not None:
             say(line)
-    return client.get(prediction["id"])
+
+    return show

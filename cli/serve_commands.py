@@ -242,7 +242,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start the stack, generate one image with the tiny model, write it to disk, stop."""
         from cli.embedded_redis import free_port
-        from cli.job_progress import follow_job
+        from cli.job_progress import follow_job, say_quarters
 
         settings = _settings(port=port or free_port(), data_dir=data_dir)
         settings = _with_log_level(settings, log_level)
@@ -254,7 +254,7 @@ def register(app: typer.Typer) -> None:
             inputs = {"prompt": prompt, "width": 512, "height": 512, "num_inference_steps": 20}
             with console.status(f"starting a {model_id} worker, generating {prompt!r}…"):
                 started = time.perf_counter()
-                prediction = follow_job(client, client.create(model_id, inputs), _say)
+                prediction = follow_job(client, client.create(model_id, inputs), say_quarters(_say))
             if prediction["status"] != "succeeded":
                 console.print(f"[red]prediction {prediction['status']}: {prediction['error']}[/]")
                 raise typer.Exit(1)

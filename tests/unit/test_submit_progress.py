@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cli.client_commands import describe
+from cli.job_progress import describe
 
 PROGRESS = {"step": 3, "total": 20}
 
