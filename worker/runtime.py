@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import redis
+
 from sdq.redis_connect import sync_redis
 from sdq.settings import Settings
 from sdq.storage import OutputStorage
@@ -78,7 +80,11 @@ def start_runtime(
         record_load_failure(store, settings, spec.id, error)
         store.redis.close()
         raise
-    store.run(model_health.record_loaded(spec.id))
+    try:
+        store.run(model_health.record_loaded(spec.id))
+    except (redis.ConnectionError, redis.TimeoutError) as failed:
+        # Loaded all the same: the broker watch decides what a Redis outage means for the worker.
+        log.warning("%s is loaded, but Redis did not take the news: %s", spec.id, failed)
     worker_id = new_worker_id(settings)
     beat = HeartbeatPublisher(
         store,
