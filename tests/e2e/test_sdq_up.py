@@ -21,7 +21,7 @@ from standardwebhooks import Webhook
 from cli.embedded_redis import EmbeddedRedis, free_port
 from sdq.store import redis_keys as keys
 from sdq.store.heartbeats import WorkerState
-from tests.helpers import REPO, stream_entries, wait_terminal, wait_until
+from tests.helpers import REPO, print_logs, stream_entries, wait_terminal, wait_until
 from tests.receiver import Receiver
 
 LONG = {"width": 512, "height": 512, "num_inference_steps": 120, "guidance_scale": 1.0}
@@ -68,12 +68,14 @@ def up_data_dir(tmp_path: Path, tiny_model_dir: Path) -> Path:
 
 @pytest.fixture
 def up_log(tmp_path: Path) -> Iterator[Path]:
+    """`sdq up`'s own output; its processes' logs (DATA_DIR/logs) are shown with it on failure."""
     log = tmp_path / "up.log"
     try:
         yield log
     finally:
         if log.exists():
             sys.stderr.write(log.read_text()[-6000:])
+        print_logs(tmp_path / "data" / "logs")
 
 
 def test_sdq_up_serves_the_tiny_model_stops_cleanly_and_keeps_jobs_across_restarts(
