@@ -6,19 +6,14 @@ from __future__ import annotations
 import re
 
 from api.ascii_numbers import ascii_int
+from sdq.job import is_job_id
 
-# `sdq.job.new_job_id`: 26 characters of lowercase base32.
-_JOB_ID = re.compile(r"[a-z2-7]{26}")
 # A Redis stream entry id: two unsigned 64-bit integers.
 _UINT64_DIGITS = 20
 _UINT64_MAX = 2**64 - 1
 # A page cursor is `score:id` as `sdq.store.jobs.list_jobs` writes it: the job's creation time in
 # microseconds (Redis writes integral scores without a fraction or an exponent) and its id.
 _SCORE = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,20})?")
-
-
-def is_job_id(value: str) -> bool:
-    return _JOB_ID.fullmatch(value) is not None
 
 
 def is_event_id(value: str) -> bool:

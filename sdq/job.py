@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
@@ -138,6 +139,14 @@ def new_job_id() -> str:
     """A random, unguessable id: 130 bits from the OS CSPRNG, lowercase base32 (26 chars)."""
     raw = secrets.randbits(130).to_bytes(17, "big")
     return base64.b32encode(raw).decode().lower().rstrip("=")[:26]
+
+
+_JOB_ID = re.compile(r"[a-z2-7]{26}")
+
+
+def is_job_id(value: str) -> bool:
+    """Whether `value` has the shape `new_job_id` gives (checked before it names a Redis key)."""
+    return _JOB_ID.fullmatch(value) is not None
 
 
 class JobMetrics(BaseModel):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from api.client_ids import is_job_id
 from api.deps import Runtime
 from api.errors import NotFound
+from sdq.job import is_job_id
 from sdq.storage import OutputNotFound, is_valid_key
 
 router = APIRouter(tags=["files"])

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from api.client_ids import is_job_id
 from api.errors import NotFound
+from sdq.job import is_job_id
 
 
 def checked_prediction_id(prediction_id: str) -> str:

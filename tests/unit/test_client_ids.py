@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from api.client_ids import is_event_id, is_job_id, is_page_cursor
-from sdq.job import new_job_id
+from api.client_ids import is_event_id, is_page_cursor
+from sdq.job import is_job_id, new_job_id
 
 
 def test_every_new_job_id_is_a_job_id() -> None:
