@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pytest
 import redis
 
 from cli.embedded_redis import EmbeddedRedis
-from tests.helpers import Stack, started_stack
+from tests.helpers import Stack, print_logs, started_api, started_stack
+from tests.receiver import Receiver
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +56,33 @@ def stack(
     """API + one worker serving sdq/tiny, for a whole test module."""
     with started_stack(redis_server.url, data_dir, tmp_path_factory.mktemp("logs")) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def api(
+    redis_server: EmbeddedRedis, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The API alone (no worker), for a whole test module (a module may define its own)."""
+    with started_api(redis_server.url, data_dir, tmp_path_factory.mktemp("logs")) as running:
+        yield running
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on loopback that records what it is sent."""
+    running = Receiver().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def up_log(tmp_path: Path) -> Iterator[Path]:
+    """Where a test's `sdq up` writes its terminal output; shown, with each of its processes'
+    logs (DATA_DIR/logs under tmp_path/data), when the test fails."""
+    log = tmp_path / "up.log"
+    try:
+        yield log
+    finally:
+        if log.exists():
+            sys.stderr.write(log.read_text()[-8000:])
+        print_logs(tmp_path / "data" / "logs")

@@ -60,6 +60,22 @@ def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
     )
 
 
+def start_up(data_dir: Path, port: int, log: Path, **settings: str) -> subprocess.Popen[bytes]:
+    """`sdq up` as a user starts it: none of this environment's SDQ_ settings, only those given
+    (and one torch thread); its terminal output goes to `log`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SDQ_")}
+    env |= {"PYTHONUNBUFFERED": "1", "SDQ_TORCH_THREADS": "1"} | settings
+    argv = [sys.executable, "-m", "cli", "up", "--port", str(port), "--data-dir", str(data_dir)]
+    return subprocess.Popen(
+        argv,
+        env=env,
+        cwd=REPO,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 30) -> None:
     if process.poll() is None:
         os.killpg(process.pid, sig)

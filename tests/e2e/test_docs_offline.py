@@ -9,8 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import BrowserContext, Page, Request, Route, expect, sync_playwright
 
-from cli.embedded_redis import EmbeddedRedis
-from tests.helpers import Stack, started_api
+from tests.helpers import Stack
 
 # Debian's chromium, which `make test` and `make e2e` install (Playwright's download cannot work).
 CHROMIUM = Path("/usr/bin/chromium")
@@ -28,16 +27,6 @@ CHROMIUM_ARGS = [
 RENDER_MS = 60_000
 # Documents the browser builds itself; they never touch the network.
 LOCAL_SCHEMES = {"data", "blob", "about"}
-
-
-@pytest.fixture(scope="module")
-def api(
-    redis_server: EmbeddedRedis, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """The API alone (no worker needed), on loopback."""
-    logs = tmp_path_factory.mktemp("logs")
-    with started_api(redis_server.url, data_dir, logs) as running:
-        yield running
 
 
 class Offline:

@@ -4,7 +4,6 @@ request id, logged once: a real API process on real Redis, over loopback HTTP (n
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -12,17 +11,7 @@ import redis
 
 from cli.embedded_redis import EmbeddedRedis
 from sdq.job import new_job_id
-from tests.helpers import Stack, started_api, wait_until
-
-
-@pytest.fixture(scope="module")
-def api(
-    redis_server: EmbeddedRedis, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """The API alone (no worker needed), on loopback."""
-    logs = tmp_path_factory.mktemp("logs")
-    with started_api(redis_server.url, data_dir, logs) as running:
-        yield running
+from tests.helpers import Stack, wait_until
 
 
 @pytest.fixture

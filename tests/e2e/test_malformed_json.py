@@ -3,15 +3,11 @@ each dialect's error shape: a real API process on real Redis, over loopback HTTP
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import openai
 import pytest
 
-from cli.embedded_redis import EmbeddedRedis
-from tests.helpers import Stack, started_api
+from tests.helpers import Stack
 
 AT = "invalid JSON at line"
 QUOTED = "enclosed in double quotes"
@@ -40,16 +36,6 @@ MALFORMED = [
         id="columns count characters",
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def api(
-    redis_server: EmbeddedRedis, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """The API alone (no worker needed), on loopback."""
-    logs = tmp_path_factory.mktemp("logs")
-    with started_api(redis_server.url, data_dir, logs) as running:
-        yield running
 
 
 def post(api: Stack, path: str, body: bytes) -> httpx.Response:

@@ -4,26 +4,22 @@ same port from its AOF, and every job accepted before the crash still succeeds a
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psutil
-import pytest
 import redis
 
 from cli.embedded_redis import EmbeddedRedis, free_port
 from sdq.store import redis_keys as keys
 from tests.helpers import (
-    REPO,
     TERMINAL,
     Stack,
     print_logs,
     process_env,
+    start_up,
     wait_status,
     wait_until,
 )
@@ -33,40 +29,6 @@ STEPS = 8
 STEP_S = "0.05"  # ~0.4 s a job: the queue is still long when Redis dies
 # Two workers at most (the default would start ten on two shared cores).
 MODELS = [{"id": "sdq/synthetic", "scaling": {"max_replicas": 2}}]
-
-
-@pytest.fixture
-def up_log(tmp_path: Path) -> Iterator[Path]:
-    """`sdq up`'s terminal output; it and each process's log are shown when the test fails."""
-    log = tmp_path / "up.log"
-    try:
-        yield log
-    finally:
-        if log.exists():
-            sys.stderr.write(log.read_text()[-8000:])
-        print_logs(tmp_path / "data" / "logs")
-
-
-def start_up(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SDQ_")}
-    env |= {
-        "PYTHONUNBUFFERED": "1",
-        "SDQ_MODELS": json.dumps(MODELS),
-        "SDQ_SYNTHETIC_STEP_SECONDS": STEP_S,
-        "SDQ_HEARTBEAT_INTERVAL_S": "1",
-        "SDQ_HEARTBEAT_TTL_S": "4",
-        "SDQ_REAPER_INTERVAL_S": "1",
-        "SDQ_SCALER_POLL_INTERVAL_S": "1",
-    }
-    argv = [sys.executable, "-m", "cli", "up", "--port", str(port), "--data-dir", str(data_dir)]
-    return subprocess.Popen(
-        argv,
-        env=env,
-        cwd=REPO,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def redis_child(up: subprocess.Popen[bytes]) -> psutil.Process | None:
@@ -108,7 +70,17 @@ def test_redis_sigkilled_under_load_is_restarted_and_no_accepted_job_is_lost(
     tmp_path: Path, up_log: Path
 ) -> None:
     port = free_port()
-    up = start_up(tmp_path / "data", port, up_log)
+    up = start_up(
+        tmp_path / "data",
+        port,
+        up_log,
+        SDQ_MODELS=json.dumps(MODELS),
+        SDQ_SYNTHETIC_STEP_SECONDS=STEP_S,
+        SDQ_HEARTBEAT_INTERVAL_S="1",
+        SDQ_HEARTBEAT_TTL_S="4",
+        SDQ_REAPER_INTERVAL_S="1",
+        SDQ_SCALER_POLL_INTERVAL_S="1",
+    )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             wait_until(lambda: ready(client), 120, "sdq up to be ready")

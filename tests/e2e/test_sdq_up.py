@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
@@ -21,28 +20,10 @@ from standardwebhooks import Webhook
 from cli.embedded_redis import EmbeddedRedis, free_port
 from sdq.store import redis_keys as keys
 from sdq.store.heartbeats import WorkerState
-from tests.helpers import REPO, print_logs, stream_entries, wait_terminal, wait_until
+from tests.helpers import start_up, stream_entries, wait_terminal, wait_until
 from tests.receiver import Receiver
 
 LONG = {"width": 512, "height": 512, "num_inference_steps": 120, "guidance_scale": 1.0}
-
-
-def start_up(
-    data_dir: Path, port: int, log: Path, redis_url: str | None = None
-) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SDQ_")}
-    env |= {"PYTHONUNBUFFERED": "1", "SDQ_TORCH_THREADS": "1"}
-    if redis_url:
-        env["SDQ_REDIS_URL"] = redis_url
-    argv = [sys.executable, "-m", "cli", "up", "--port", str(port), "--data-dir", str(data_dir)]
-    return subprocess.Popen(
-        argv,
-        env=env,
-        cwd=REPO,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def ready(url: str) -> bool:
@@ -64,18 +45,6 @@ def up_data_dir(tmp_path: Path, tiny_model_dir: Path) -> Path:
     (data_dir / "models").mkdir(parents=True)
     os.symlink(tiny_model_dir, data_dir / "models" / "sdq-tiny")
     return data_dir
-
-
-@pytest.fixture
-def up_log(tmp_path: Path) -> Iterator[Path]:
-    """`sdq up`'s own output; its processes' logs (DATA_DIR/logs) are shown with it on failure."""
-    log = tmp_path / "up.log"
-    try:
-        yield log
-    finally:
-        if log.exists():
-            sys.stderr.write(log.read_text()[-6000:])
-        print_logs(tmp_path / "data" / "logs")
 
 
 def test_sdq_up_serves_the_tiny_model_stops_cleanly_and_keeps_jobs_across_restarts(
@@ -149,7 +118,7 @@ def test_sigkilled_worker_job_runs_again_and_succeeds_exactly_once(
     url = f"http://127.0.0.1:{port}"
     r = redis.Redis.from_url(redis_server.url, decode_responses=True)
     r.flushdb()
-    up = start_up(data_dir, port, up_log, redis_url=redis_server.url)
+    up = start_up(data_dir, port, up_log, SDQ_REDIS_URL=redis_server.url)
     try:
         wait_until(lambda: ready(url), 120, "sdq up to be ready")
         with httpx.Client(base_url=url, timeout=30) as client:

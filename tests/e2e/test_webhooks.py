@@ -28,13 +28,6 @@ def hooks(stack: Stack) -> Stack:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
 def client(hooks: Stack) -> Iterator[httpx.Client]:
     with hooks.http() as http:
         yield http
