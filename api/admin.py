@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query
+from fastapi import APIRouter, Body, Query
 from pydantic import ValidationError
 
+from api.auth import Admin
 from api.deps import Runtime, ServedModel
 from sdq.inputs import InvalidInput, invalid_fields
 from sdq.scaling_policy import ScalingPolicy
@@ -27,9 +28,10 @@ async def put_scaling(
     spec: ServedModel,
     runtime: Runtime,
     body: Annotated[dict[str, Any], Body(description="The whole ScalingPolicy object")],
-    actor: Annotated[str | None, Header(alias="X-Sdq-Actor", max_length=200)] = None,
+    caller: Admin,
 ) -> dict[str, Any]:
-    """Replace the policy; the scaler uses it from its next tick. The change is recorded."""
+    """Replace the policy; the scaler uses it from its next tick. The change is recorded with
+    the name of the admin key that made it."""
     try:
         policy = ScalingPolicy.model_validate(body)
     except ValidationError as error:
@@ -37,7 +39,7 @@ async def put_scaling(
             error, prefix="", whole="policy", unknown="is not a scaling policy knob"
         )
         raise InvalidInput(problems) from None
-    await runtime.store.run(put_policy(spec.id, policy, actor or "api", time.time()))
+    await runtime.store.run(put_policy(spec.id, policy, caller.name, time.time()))
     return policy.model_dump()
 
 

@@ -8,10 +8,11 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from api import admin, health, scaling_metrics
+from api import admin, admin_keys, health, scaling_metrics
 from api.a1111 import routes as a1111
+from api.auth import AccessControl, authenticate, require_admin
 from api.body_limit import BodySizeLimit
 from api.docs_pages import install_docs_pages
 from api.error_boundary import ErrorBoundary
@@ -21,6 +22,7 @@ from api.openai_images import routes as openai_images
 from api.redis_outage import OutageLog, describe, masked_url, redis_unreachable
 from api.runtime import ApiRuntime, build_runtime
 from sdq import __version__
+from sdq.access_mode import access_mode
 from sdq.recovery import reap_once
 from sdq.settings import Settings
 
@@ -69,10 +71,16 @@ async def log_redis_reached(runtime: ApiRuntime, redis_url: str, timeout_s: floa
 
 
 def create_app(settings: Settings, redis_url: str) -> FastAPI:
+    """The API. Raises AccessRefused when the settings would serve a network address open."""
+    mode = access_mode(settings)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = build_runtime(settings, redis_url)
         app.state.sdq = runtime
+        admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
+        app.state.sdq_access = AccessControl(runtime.store, admin_key, mode.keys_required)
+        log.info(mode.notice)
         await log_redis_reached(runtime, redis_url)
         reaper = asyncio.create_task(recovery_loop(runtime), name="recovery")
         try:
@@ -93,10 +101,13 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
     )
     install_error_handlers(app)
     install_docs_pages(app)
-    routers = [predictions, streams, models, scaling_metrics, admin, files, health]
-    routers += [a1111, openai_images]
-    for module in routers:
+    for module in (files, health):  # open: probes, and links that carry their own signature
         app.include_router(module.router)
+    keyed = [predictions, streams, models, scaling_metrics, a1111, openai_images]
+    for module in keyed:
+        app.include_router(module.router, dependencies=[Depends(authenticate)])
+    for module in (admin, admin_keys):
+        app.include_router(module.router, dependencies=[Depends(require_admin)])
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,

@@ -21,10 +21,30 @@ RETRY_AFTER_S = 5
 class ApiError(Exception):
     status = 500
     title = "Internal error"
+    headers: Mapping[str, str] = {}
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class Unauthorized(ApiError):
+    status = 401
+    title = "Unauthorized"
+
+    def __init__(self, detail: str, challenge: str) -> None:
+        super().__init__(detail)
+        self.headers = {"WWW-Authenticate": challenge}
+
+
+class Forbidden(ApiError):
+    status = 403
+    title = "Forbidden"
+
+
+class Conflict(ApiError):
+    status = 409
+    title = "Conflict"
 
 
 class NotFound(ApiError):
@@ -126,7 +146,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def api_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ApiError)
-        return respond(request, error)
+        return respond(request, error, error.headers)
 
     async def invalid_input(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, InvalidInput)

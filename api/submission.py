@@ -29,6 +29,7 @@ async def submit(
     spec: ModelSpec,
     request: GenerationInput,
     *,
+    tenant: str,
     image_field: str = "input.image",
     webhook: str | None = None,
     webhook_events: list[WebhookEvent] | None = None,
@@ -53,6 +54,7 @@ async def submit(
         created_at=time.time(),
         webhook=webhook,
         webhook_events_filter=webhook_events or [],
+        tenant=tenant,
     )
     try:
         if not await runtime.store.run(create_job(job, settings.job_retention_s)):
@@ -60,7 +62,7 @@ async def submit(
         try:
             await runtime.enqueue(job.id, spec.id)
         except Exception as error:
-            await runtime.store.run(delete_job(job.id, spec.id))
+            await runtime.store.run(delete_job(job))
             raise Unavailable(f"could not enqueue the job: {type(error).__name__}") from error
     except BaseException:
         if stored is not None:

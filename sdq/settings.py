@@ -13,6 +13,8 @@ from sdq.redis_connect import parse_sentinel_url
 from sdq.scaling_policy import ScalingPolicy
 
 TINY_MODEL_ID = "sdq/tiny"
+ADMIN_KEY_MIN_CHARS = 32
+ADMIN_KEY_MAX_CHARS = 256
 SYNTHETIC_MODEL_ID = "sdq/synthetic"
 
 ModelKind = Literal["diffusers", "synthetic"]
@@ -89,6 +91,38 @@ class Settings(BaseSettings):
     port: int = Field(default=7860, ge=1, le=65535, description="Port the API listens on")
     public_url: str | None = Field(
         default=None, description="Base URL put in links (urls.get, output); else the request's."
+    )
+
+    auth: Literal["auto", "keys", "none"] = Field(
+        default="auto",
+        description="`auto`: keys when SDQ_ADMIN_KEY is set, else open on a loopback address "
+        "and refused on any other; `keys`: always require SDQ_ADMIN_KEY; `none`: open anywhere "
+        "(the explicit opt-out, for a trusted network)",
+    )
+    admin_key: SecretStr | None = Field(
+        default=None,
+        description="The bootstrap admin key (at least 32 characters); turns authentication on",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names the API answers to (comma-separated; `*.example.com` matches "
+        "subdomains); empty: any. `sdq up` on a loopback address defaults to the loopback names",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins (`https://app.example.com`) whose browser pages may call the API; "
+        "empty: none (CORS off)",
+    )
+    link_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the HMAC that signs `/v1/files` links (every API replica and webhook "
+        "sender must share it); unset: a random one kept in Redis",
+    )
+    link_ttl_s: int = Field(
+        default=3600,
+        ge=60,
+        le=7 * 24 * 3600,
+        description="How long a signed `/v1/files` link works after it was handed out",
     )
 
     job_retention_s: int = Field(
@@ -292,6 +326,36 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [float(part) for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("allowed_hosts", "cors_origins", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("admin_key")
+    @classmethod
+    def _admin_key_strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        if len(secret) < ADMIN_KEY_MIN_CHARS:
+            raise ValueError(f"must be at least {ADMIN_KEY_MIN_CHARS} characters")
+        if len(secret) > ADMIN_KEY_MAX_CHARS or not all(33 <= ord(c) < 127 for c in secret):
+            raise ValueError(
+                f"must be at most {ADMIN_KEY_MAX_CHARS} printable ASCII characters, no spaces"
+            )
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            scheme, sep, rest = origin.partition("://")
+            if origin != "*" and (scheme not in ("http", "https") or not sep or "/" in rest):
+                raise ValueError(f"{origin!r} is not an origin such as https://app.example.com")
+        return [origin.rstrip("/") for origin in value]
 
     @field_validator("webhook_secret")
     @classmethod

@@ -66,6 +66,21 @@ SECTIONS: tuple[Section, ...] = (
         ),
     ),
     Section(
+        "Access control",
+        "Who may call the API: with `SDQ_ADMIN_KEY` set, every endpoint but `/healthz`, "
+        "`/readyz`, the API docs and signed `/v1/files` links needs a key, and each client key "
+        "sees only its own predictions. The browser guards (allowed hosts, allowed origins) hold "
+        "with or without keys. See [Security](security.md).",
+        (
+            "auth",
+            "admin_key",
+            "allowed_hosts",
+            "cors_origins",
+            "link_secret",
+            "link_ttl_s",
+        ),
+    ),
+    Section(
         "Jobs and recovery",
         "How long a job may run and how the platform notices a worker that died. Start-up "
         "checks the order of the limits: the hard time limit must exceed the soft one, the "
@@ -285,6 +300,8 @@ def type_text(name: str, info: FieldInfo) -> str:
         (item,) = typing.get_args(annotation)
         if item is float:
             return "list of floats (comma-separated)"
+        if item is str:
+            return "list of strings (comma-separated)"
         if item is ModelSpec:
             return "JSON list of model specs, or `id[=source],…`"
     if annotation is ScalingPolicy:

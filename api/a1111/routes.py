@@ -3,16 +3,17 @@ samplers, options. Calls wait for their images on the job's event stream (no thr
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from api.a1111 import shapes as a1111
+from api.auth import Caller
 from api.deps import Runtime
 from api.errors import GenerationFailed
 from api.runtime import ApiRuntime
 from api.submission import cancel, images_base64, submit, wait_for_images
+from sdq.api_keys import Principal
 from sdq.inputs import (
     GenerationInput,
     InputLimits,
@@ -33,20 +34,15 @@ router = APIRouter(prefix="/sdapi/v1", tags=["AUTOMATIC1111"])
 PREVIEW_OPTION = "show_progress_every_n_steps"
 
 
-def caller_of(request: Request) -> str:
-    """Whose "most recent job" progress and interrupt mean: the bearer token, else the address."""
-    token = request.headers.get("authorization", "")
-    who = token or (request.client.host if request.client else "unknown")
-    return hashlib.sha256(who.encode()).hexdigest()[:32]
+async def last_job_id(runtime: ApiRuntime, caller: Principal) -> str | None:
+    """The caller's tenant's most recent job: what progress and interrupt act on. Without keys
+    every caller is one tenant, as with one AUTOMATIC1111 web UI."""
+    return await runtime.store.run(a1111_store.last_job(caller.tenant))
 
 
-async def last_job_id(runtime: ApiRuntime, request: Request) -> str | None:
-    return await runtime.store.run(a1111_store.last_job(caller_of(request)))
-
-
-async def read_options(runtime: ApiRuntime) -> dict[str, str]:
-    """The options set through `POST /options` (one read)."""
-    return await runtime.store.run(a1111_store.get_options())
+async def read_options(runtime: ApiRuntime, caller: Principal) -> dict[str, str]:
+    """The options the caller's tenant set through `POST /options` (one read)."""
+    return await runtime.store.run(a1111_store.get_options(caller.tenant))
 
 
 def default_model(runtime: ApiRuntime, options: dict[str, str]) -> ModelSpec:
@@ -67,10 +63,10 @@ def chosen_model(
 
 
 async def generate(
-    runtime: ApiRuntime, request: Request, body: a1111.Txt2ImgRequest
+    runtime: ApiRuntime, caller: Principal, request: Request, body: a1111.Txt2ImgRequest
 ) -> dict[str, Any]:
     settings = runtime.settings
-    options = await read_options(runtime)
+    options = await read_options(runtime, caller)
     spec = chosen_model(runtime, options, body)
     raw = a1111.native_input(body)
     every = options.get(PREVIEW_OPTION)
@@ -78,11 +74,11 @@ async def generate(
         raw["preview_every"] = int(every)  # live previews for /progress's current_image
     try:
         parsed = parse_input(raw, InputLimits.for_model(spec, settings.max_prompt_chars))
-        job = await submit(runtime, spec, parsed, image_field="init_images")
+        job = await submit(runtime, spec, parsed, tenant=caller.tenant, image_field="init_images")
     except InvalidInput as error:
         raise error.renamed(a1111.FIELD_NAMES) from None
     await runtime.store.run(
-        a1111_store.remember_last_job(caller_of(request), job.id, settings.job_retention_s)
+        a1111_store.remember_last_job(caller.tenant, job.id, settings.job_retention_s)
     )
     done = await wait_for_images(runtime, request, job)
     if done.status is JobStatus.FAILED:
@@ -99,15 +95,19 @@ async def generate(
 
 
 @router.post("/txt2img")
-async def txt2img(body: a1111.Txt2ImgRequest, request: Request, runtime: Runtime) -> dict[str, Any]:
+async def txt2img(
+    body: a1111.Txt2ImgRequest, request: Request, runtime: Runtime, caller: Caller
+) -> dict[str, Any]:
     """Queued like any job; answers when the images are ready (interrupted: no images)."""
-    return await generate(runtime, request, body)
+    return await generate(runtime, caller, request, body)
 
 
 @router.post("/img2img")
-async def img2img(body: a1111.Img2ImgRequest, request: Request, runtime: Runtime) -> dict[str, Any]:
+async def img2img(
+    body: a1111.Img2ImgRequest, request: Request, runtime: Runtime, caller: Caller
+) -> dict[str, Any]:
     """`init_images[0]` resized to width x height ("just resize"), `denoising_strength`."""
-    return await generate(runtime, request, body)
+    return await generate(runtime, caller, request, body)
 
 
 IDLE_STATE: dict[str, Any] = {
@@ -131,11 +131,11 @@ IDLE: dict[str, Any] = {
 
 @router.get("/progress")
 async def progress(
-    request: Request, runtime: Runtime, skip_current_image: bool = False
+    runtime: Runtime, caller: Caller, skip_current_image: bool = False
 ) -> dict[str, Any]:
-    """The caller's most recent job: fraction done, ETA, step, latest preview (if it asked for
-    previews with `preview_every`)."""
-    job_id = await last_job_id(runtime, request)
+    """The caller's (tenant's) most recent job: fraction done, ETA, step, latest preview (if it
+    asked for previews with `preview_every`)."""
+    job_id = await last_job_id(runtime, caller)
     job = await runtime.store.run(get_job(job_id)) if job_id else None
     if job is None or job.status.is_terminal:
         interrupted = job is not None and job.status is JobStatus.CANCELED
@@ -172,18 +172,19 @@ async def progress(
 
 
 @router.post("/interrupt")
-async def interrupt(request: Request, runtime: Runtime) -> dict[str, Any]:
-    """Cancel the caller's most recent job (queued: never runs; running: stops at the next step)."""
-    job_id = await last_job_id(runtime, request)
+async def interrupt(runtime: Runtime, caller: Caller) -> dict[str, Any]:
+    """Cancel the caller's (tenant's) most recent job (queued: never runs; running: stops at the
+    next step)."""
+    job_id = await last_job_id(runtime, caller)
     if job_id:
         await cancel(runtime, job_id)
     return {}
 
 
 @router.post("/skip")
-async def skip(request: Request, runtime: Runtime) -> dict[str, Any]:
+async def skip(runtime: Runtime, caller: Caller) -> dict[str, Any]:
     """Like interrupt: a job makes one batch, so there is nothing to skip to."""
-    return await interrupt(request, runtime)
+    return await interrupt(runtime, caller)
 
 
 @router.get("/sd-models")
@@ -207,8 +208,8 @@ async def samplers() -> list[dict[str, Any]]:
 
 
 @router.get("/options")
-async def get_options(runtime: Runtime) -> dict[str, Any]:
-    options = await read_options(runtime)
+async def get_options(runtime: Runtime, caller: Caller) -> dict[str, Any]:
+    options = await read_options(runtime, caller)
     model = default_model(runtime, options)
     every = options.get(PREVIEW_OPTION)
     return {
@@ -220,10 +221,10 @@ async def get_options(runtime: Runtime) -> dict[str, Any]:
 
 
 @router.post("/options")
-async def set_options(body: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
-    """`sd_model_checkpoint` sets the default model of later calls, and
-    `show_progress_every_n_steps` their live previews (for every caller, as in the original).
-    Other options are accepted and ignored."""
+async def set_options(body: dict[str, Any], runtime: Runtime, caller: Caller) -> dict[str, Any]:
+    """`sd_model_checkpoint` sets the default model of the tenant's later calls, and
+    `show_progress_every_n_steps` their live previews (without keys: every caller's, as in the
+    original). Other options are accepted and ignored."""
     if "sd_model_checkpoint" in body:
         name = a1111.checkpoint_name(body["sd_model_checkpoint"])
         spec = runtime.settings.model(name) if name else None
@@ -231,13 +232,15 @@ async def set_options(body: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
             raise unknown_model(
                 runtime.settings, "sd_model_checkpoint", str(body["sd_model_checkpoint"])
             )
-        await runtime.store.run(a1111_store.set_option("sd_model_checkpoint", spec.id))
+        await runtime.store.run(
+            a1111_store.set_option(caller.tenant, "sd_model_checkpoint", spec.id)
+        )
     if PREVIEW_OPTION in body:
         every = body[PREVIEW_OPTION]
         if not isinstance(every, int) or not -1 <= every <= 150:
             message = "must be an integer from -1 to 150 (0 or -1: no previews)"
             raise InvalidInput([InvalidField(PREVIEW_OPTION, message)])
-        await runtime.store.run(a1111_store.set_option(PREVIEW_OPTION, str(every)))
+        await runtime.store.run(a1111_store.set_option(caller.tenant, PREVIEW_OPTION, str(every)))
     return {}
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from anyio import to_thread
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.auth import Caller
 from api.client_ids import is_page_cursor
 from api.deps import BaseUrl, Runtime, ServedModel
 from api.errors import NotFound
@@ -16,6 +18,7 @@ from api.native.prefer import parse_prefer_wait
 from api.runtime import ApiRuntime
 from api.submission import cancel, submit
 from api.waiting import wait_for_terminal
+from sdq.api_keys import NAME_PATTERN, Principal
 from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input, unknown_model
 from sdq.job import WEBHOOK_EVENTS, Job, WebhookEvent
 from sdq.prediction import prediction
@@ -75,7 +78,12 @@ async def _checked_webhook(body: PredictionRequest, allow_private: bool) -> str 
 
 
 async def _create(
-    runtime: Runtime, base_url: str, spec: ModelSpec, body: PredictionRequest, prefer: str | None
+    runtime: Runtime,
+    caller: Principal,
+    base_url: str,
+    spec: ModelSpec,
+    body: PredictionRequest,
+    prefer: str | None,
 ) -> dict[str, Any]:
     settings = runtime.settings
     wait_s = parse_prefer_wait(prefer, settings.max_wait_s)
@@ -89,6 +97,7 @@ async def _create(
         runtime,
         spec,
         request,
+        tenant=caller.tenant,
         webhook=webhook,
         webhook_events=list(dict.fromkeys(events)) if webhook else None,
     )
@@ -103,52 +112,67 @@ async def create_model_prediction(
     spec: ServedModel,
     body: PredictionRequest,
     runtime: Runtime,
+    caller: Caller,
     base_url: BaseUrl,
     prefer: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
-    return await _create(runtime, base_url, spec, body, prefer)
+    return await _create(runtime, caller, base_url, spec, body, prefer)
 
 
 @router.post("/v1/predictions", status_code=201)
 async def create_prediction(
     body: PredictionRequest,
     runtime: Runtime,
+    caller: Caller,
     base_url: BaseUrl,
     prefer: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     field = "version" if body.version and not body.model else "model"
     spec = resolve_model(runtime.settings, body.model or body.version, field)
-    return await _create(runtime, base_url, spec, body, prefer)
+    return await _create(runtime, caller, base_url, spec, body, prefer)
 
 
-async def _job_or_404(runtime: Runtime, prediction_id: str) -> Job:
+async def job_or_404(runtime: ApiRuntime, caller: Principal, prediction_id: str) -> Job:
+    """The job, or 404 when there is none or it is another tenant's (the same answer)."""
     job = await runtime.store.run(get_job(prediction_id))
-    if job is None:
+    if job is None or not caller.may_see(job.tenant):
         raise NotFound(f"prediction {prediction_id} not found")
     return job
 
 
 @router.get("/v1/predictions/{prediction_id}")
 async def get_prediction(
-    prediction_id: PredictionId, runtime: Runtime, base_url: BaseUrl
+    prediction_id: PredictionId, runtime: Runtime, caller: Caller, base_url: BaseUrl
 ) -> dict[str, Any]:
-    return present(runtime, await _job_or_404(runtime, prediction_id), base_url)
+    return present(runtime, await job_or_404(runtime, caller, prediction_id), base_url)
 
 
 @router.get("/v1/predictions")
 async def list_predictions(
     runtime: Runtime,
+    caller: Caller,
     base_url: BaseUrl,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=PAGE_SIZE)] = PAGE_SIZE,
+    tenant: Annotated[
+        str | None,
+        Query(pattern=NAME_PATTERN, description="Admins: only this tenant's (a key name)"),
+    ] = None,
 ) -> dict[str, Any]:
+    """The caller's predictions, newest first; an admin's list has every tenant's."""
     if cursor is not None and not is_page_cursor(cursor):
         message = "is not a cursor from a page's `next` link"
         raise InvalidInput([InvalidField("cursor", message)])
-    page = await runtime.store.run(list_jobs(cursor, limit))
+    if tenant is not None and not caller.is_admin:
+        raise InvalidInput([InvalidField("tenant", "only admin keys may filter by tenant")])
+    only = tenant if caller.is_admin else caller.tenant
+    page = await runtime.store.run(list_jobs(cursor, limit, only))
     next_url = None
     if page.next_cursor:
-        next_url = f"{base_url}/v1/predictions?cursor={page.next_cursor}&limit={limit}"
+        query = urlencode(
+            {"cursor": page.next_cursor, "limit": limit} | ({"tenant": tenant} if tenant else {})
+        )
+        next_url = f"{base_url}/v1/predictions?{query}"
     return {
         "previous": None,
         "next": next_url,
@@ -158,19 +182,26 @@ async def list_predictions(
 
 @router.post("/v1/predictions/{prediction_id}/cancel")
 async def cancel_prediction(
-    prediction_id: PredictionId, runtime: Runtime, base_url: BaseUrl, response: Response
+    prediction_id: PredictionId,
+    runtime: Runtime,
+    caller: Caller,
+    base_url: BaseUrl,
+    response: Response,
 ) -> dict[str, Any]:
     """Queued: canceled at once and never started. Running: stopped at the next denoising step."""
+    await job_or_404(runtime, caller, prediction_id)
     if await cancel(runtime, prediction_id) is None:
         raise NotFound(f"prediction {prediction_id} not found")
-    job = await _job_or_404(runtime, prediction_id)
+    job = await job_or_404(runtime, caller, prediction_id)
     response.status_code = 200
     return present(runtime, job, base_url)
 
 
 @router.get("/v1/predictions/{prediction_id}/webhooks")
-async def prediction_webhooks(prediction_id: PredictionId, runtime: Runtime) -> dict[str, Any]:
+async def prediction_webhooks(
+    prediction_id: PredictionId, runtime: Runtime, caller: Caller
+) -> dict[str, Any]:
     """Every webhook delivery of the prediction, each attempt: time, status or error, duration."""
-    await _job_or_404(runtime, prediction_id)
+    await job_or_404(runtime, caller, prediction_id)
     deliveries = await runtime.store.run(list_deliveries(prediction_id))
     return {"results": [delivery.model_dump() for delivery in deliveries]}

@@ -9,10 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from api.auth import Caller
 from api.client_ids import is_event_id
 from api.deps import BaseUrl, Runtime
-from api.errors import NotFound
 from api.native.path_ids import PredictionId
+from api.native.predictions import job_or_404
 from sdq.inputs import InvalidField, InvalidInput
 from sdq.job import EventType
 from sdq.prediction import prediction
@@ -34,6 +35,7 @@ _BLOCK_MS = 30_000
 async def stream_prediction(
     prediction_id: PredictionId,
     runtime: Runtime,
+    caller: Caller,
     base_url: BaseUrl,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
@@ -41,8 +43,7 @@ async def stream_prediction(
     completed (whose data is the final prediction). Resume with `Last-Event-ID`."""
     if last_event_id is not None and not is_event_id(last_event_id):
         raise InvalidInput([InvalidField("Last-Event-ID", "must be an event id from this stream")])
-    if await runtime.store.run(get_job(prediction_id)) is None:
-        raise NotFound(f"prediction {prediction_id} not found")
+    await job_or_404(runtime, caller, prediction_id)
 
     link = output_links(runtime.storage, base_url)
 

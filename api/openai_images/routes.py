@@ -10,11 +10,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, UploadFile
 from PIL import Image, UnidentifiedImageError
 
+from api.auth import Caller
 from api.deps import BaseUrl, Runtime
 from api.errors import GenerationFailed
 from api.openai_images import shapes
 from api.runtime import ApiRuntime
 from api.submission import images_base64, submit, wait_for_images
+from sdq.api_keys import Principal
 from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input
 from sdq.job import JobStatus
 from sdq.settings import ModelSpec
@@ -27,6 +29,7 @@ DEFAULT_SIZE = (512, 512)
 
 async def run(
     runtime: ApiRuntime,
+    caller: Principal,
     request: Request,
     base_url: str,
     spec: ModelSpec,
@@ -36,7 +39,7 @@ async def run(
     settings = runtime.settings
     try:
         parsed = parse_input(raw, InputLimits.for_model(spec, settings.max_prompt_chars))
-        job = await submit(runtime, spec, parsed, image_field="image")
+        job = await submit(runtime, spec, parsed, tenant=caller.tenant, image_field="image")
     except InvalidInput as error:
         raise error.renamed(shapes.FIELD_NAMES) from None
     done = await wait_for_images(runtime, request, job)
@@ -52,14 +55,18 @@ async def run(
 
 @router.post("/generations")
 async def generations(
-    body: shapes.GenerationsRequest, request: Request, runtime: Runtime, base_url: BaseUrl
+    body: shapes.GenerationsRequest,
+    request: Request,
+    runtime: Runtime,
+    caller: Caller,
+    base_url: BaseUrl,
 ) -> dict[str, Any]:
     """`model` is a served model id (OpenAI's names mean the default model); `size` defaults to
     512x512; `quality` sets the steps (low 10, standard/medium 20, high/hd 40)."""
     spec = shapes.pick_model(runtime.settings, body.model)
     size = shapes.parse_size(body.size, DEFAULT_SIZE)
     raw = shapes.native_input(body.prompt, body.n, size, body.quality)
-    return await run(runtime, request, base_url, spec, raw, body.response_format)
+    return await run(runtime, caller, request, base_url, spec, raw, body.response_format)
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
@@ -74,6 +81,7 @@ def _image_size(data: bytes) -> tuple[int, int]:
 async def edits(
     request: Request,
     runtime: Runtime,
+    caller: Caller,
     base_url: BaseUrl,
     prompt: Annotated[str, Form()],
     image: UploadFile | None = None,
@@ -99,4 +107,4 @@ async def edits(
     raw = shapes.native_input(prompt, n, shapes.parse_size(size, default), quality)
     # Checked, converted and stored by submit, off the event loop.
     raw |= {"image": base64.b64encode(data).decode(), "prompt_strength": strength}
-    return await run(runtime, request, base_url, spec, raw, response_format)
+    return await run(runtime, caller, request, base_url, spec, raw, response_format)

@@ -68,6 +68,7 @@ def create_job(job: Job, retention_s: int) -> Op[bool]:
             keys.running_jobs(),
             keys.queued_jobs(job.model),
             keys.scaler_wake(),
+            keys.tenant_jobs(job.tenant),
         ),
         args=(
             str(retention_s),
@@ -206,8 +207,9 @@ class JobPage:
     next_cursor: str | None
 
 
-def list_jobs(cursor: str | None, limit: int) -> Op[JobPage]:
-    """Jobs newest first; `cursor` is the opaque `next_cursor` of the previous page."""
+def list_jobs(cursor: str | None, limit: int, tenant: str | None = None) -> Op[JobPage]:
+    """Jobs newest first, every tenant's or one's; `cursor` is the opaque `next_cursor` of the
+    previous page."""
     max_score, _, after_id = (cursor or "+inf:").partition(":")
 
     def decode(raw: list[Any]) -> JobPage:
@@ -223,24 +225,25 @@ def list_jobs(cursor: str | None, limit: int) -> Op[JobPage]:
         return JobPage(jobs, last if len(jobs) == limit else None)
 
     return Op(
-        keys=(keys.jobs_index(),),
+        keys=(keys.jobs_index() if tenant is None else keys.tenant_jobs(tenant),),
         args=(max_score, after_id, str(limit), keys.job("")),
         decode=decode,
         script=_LIST,
     )
 
 
-def delete_job(job_id: str, model_id: str) -> Op[bool]:
+def delete_job(job: Job) -> Op[bool]:
     """Remove every trace of a job (used when an accepted request could not be enqueued)."""
     return Op(
         keys=(
-            keys.job(job_id),
-            keys.job_events(job_id),
+            keys.job(job.id),
+            keys.job_events(job.id),
             keys.jobs_index(),
             keys.running_jobs(),
-            keys.queued_jobs(model_id),
+            keys.queued_jobs(job.model),
+            keys.tenant_jobs(job.tenant),
         ),
-        args=(job_id,),
+        args=(job.id,),
         decode=lambda raw: bool(raw),
         script=_DELETE,
     )

@@ -1,5 +1,6 @@
 -- Creates a job record with its first event, indexes it, and queues it for its model.
--- KEYS: job hash, events stream, jobs index, running set, the model's queued set, scaler wake
+-- KEYS: job hash, events stream, jobs index, running set, the model's queued set, scaler wake,
+--       the tenant's jobs index
 -- ARGV: retention_s, created_us, event type, event data, model id, then field/value pairs.
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local retention = tonumber(ARGV[1])
@@ -16,6 +17,9 @@ if redis.call('ZCARD', KEYS[5]) == 1 then
   redis.call('LTRIM', KEYS[6], 0, 99)
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (created_us - retention * 1000000))
+redis.call('ZADD', KEYS[7], created_us, string.match(KEYS[1], '[^:]+$'))
+redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', '(' .. (created_us - retention * 1000000))
+redis.call('EXPIRE', KEYS[7], retention)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', 1000, '*', 'type', ARGV[3], 'data', ARGV[4])
 redis.call('EXPIRE', KEYS[2], retention)
 return 1

@@ -93,14 +93,14 @@ def scaling_desired(model_id: str) -> str:
     return f"{PREFIX}:scaling:desired:{model_id}"
 
 
-def a1111_options() -> str:
-    """Hash: the AUTOMATIC1111 options set through `POST /sdapi/v1/options` (all API replicas)."""
-    return f"{PREFIX}:a1111:options"
+def a1111_options(tenant: str) -> str:
+    """Hash: the AUTOMATIC1111 options a tenant set through `POST /sdapi/v1/options`."""
+    return f"{PREFIX}:a1111:options:{tenant}"
 
 
-def a1111_last_job(caller: str) -> str:
-    """String: a caller's most recent A1111 job, for `/sdapi/v1/progress` and `/interrupt`."""
-    return f"{PREFIX}:a1111:last:{caller}"
+def a1111_last_job(tenant: str) -> str:
+    """String: a tenant's most recent A1111 job, for `/sdapi/v1/progress` and `/interrupt`."""
+    return f"{PREFIX}:a1111:last:{tenant}"
 
 
 def scaler_wake() -> str:
@@ -116,3 +116,33 @@ def scaling_events() -> str:
 def queue(model_id: str) -> str:
     """The Celery queue (a Redis list) of one model's generation jobs."""
     return f"{PREFIX}.gen.{model_id.replace('/', '.')}"
+
+
+def api_keys() -> str:
+    """Hash: key id -> JSON record of an API key (name, role, created_at, the secret's hash)."""
+    return f"{PREFIX}:apikeys"
+
+
+def api_key_by_hash(secret_hash: str) -> str:
+    """String (JSON): the record of the key whose secret hashes to `secret_hash` (the lookup)."""
+    return f"{PREFIX}:apikey:{secret_hash}"
+
+
+def api_keys_last_used() -> str:
+    """Hash: key id -> when the key last authenticated a request (unix seconds, ~1 min grain)."""
+    return f"{PREFIX}:apikeys:last-used"
+
+
+def tenant_jobs(tenant: str) -> str:
+    """Sorted set: one tenant's job ids, scored by creation time (microseconds)."""
+    return f"{PREFIX}:tenant:{tenant}:jobs"
+
+
+def tenant_webhook_secret(tenant: str) -> str:
+    """String: the whsec_ secret a tenant's webhooks are signed with (absent: the global one)."""
+    return f"{PREFIX}:tenant:{tenant}:webhook-secret"
+
+
+def link_secret() -> str:
+    """String: the random key of the HMAC that signs `/v1/files` links (unless configured)."""
+    return f"{PREFIX}:links:secret"

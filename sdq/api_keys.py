@@ -1,0 +1,85 @@
+"""API keys and who holds them: roles, the key record, new secrets, their hashes (no I/O)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+KEY_PREFIX = "sdq_"
+# A secret's random part: 32 bytes (256 bits), URL-safe base64 without padding (43 characters).
+SECRET_BYTES = 32
+# Key names double as tenant names: what the `tenant` filter and the records carry.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+_NAME = re.compile(NAME_PATTERN)
+# The tenant of every job while authentication is off: all callers share it.
+OPEN_TENANT = "default"
+BOOTSTRAP_KEY_ID = "bootstrap"
+BOOTSTRAP_KEY_NAME = "admin"
+
+
+class Role(StrEnum):
+    CLIENT = "client"
+    ADMIN = "admin"
+
+
+class ApiKey(BaseModel):
+    """A stored key without its secret: what `GET /v1/admin/keys` lists."""
+
+    id: str
+    name: str = Field(pattern=NAME_PATTERN)
+    role: Role
+    created_at: float
+    last_used_at: float | None = None
+
+    @property
+    def tenant(self) -> str:
+        """Keys with the same name are one tenant: rotating a key keeps the predictions."""
+        return self.name
+
+
+class Principal(BaseModel):
+    """Who made a request: the key's id, name, tenant and role (or everyone, when open)."""
+
+    key_id: str | None
+    name: str
+    tenant: str
+    role: Role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def may_see(self, tenant: str) -> bool:
+        return self.is_admin or tenant == self.tenant
+
+
+# Authentication off: one identity, allowed everything (documented as such).
+OPEN_PRINCIPAL = Principal(key_id=None, name="local", tenant=OPEN_TENANT, role=Role.ADMIN)
+
+
+def is_key_name(name: str) -> bool:
+    return _NAME.fullmatch(name) is not None
+
+
+def new_key_id() -> str:
+    return "key_" + secrets.token_hex(8)
+
+
+def new_secret() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(SECRET_BYTES)
+
+
+def secret_hash(secret: str) -> str:
+    """What is stored of a secret. Secrets are 256 random bits, so one SHA-256 is enough (no
+    password stretching): the hash cannot be reversed, and it is what lookups go by."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison, through the hashes (equal lengths, whatever was sent)."""
+    return hmac.compare_digest(secret_hash(given), secret_hash(expected))
