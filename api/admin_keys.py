@@ -6,14 +6,17 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.auth import access_of
 from api.deps import Runtime
 from api.errors import Conflict, NotFound, Unavailable
 from sdq.api_keys import (
     BOOTSTRAP_KEY_ID,
+    BOOTSTRAP_KEY_NAME,
     NAME_PATTERN,
+    OPEN_TENANT,
+    RESERVED_NAMES,
     ApiKey,
     Role,
     new_key_id,
@@ -32,8 +35,20 @@ class KeyRequest(BaseModel):
 
     name: str = Field(
         pattern=NAME_PATTERN,
-        description="Who holds the key; keys with the same name are one tenant (rotation)",
+        description="Who holds the key; keys with the same name are one tenant (rotation). "
+        f"Reserved: {', '.join(RESERVED_NAMES)}",
     )
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name.lower() in RESERVED_NAMES:
+            raise ValueError(
+                f"{name!r} is reserved ({BOOTSTRAP_KEY_NAME}: the SDQ_ADMIN_KEY's tenant, "
+                f"{OPEN_TENANT}: predictions made while authentication was off)"
+            )
+        return name
+
     role: Role = Field(default=Role.CLIENT, description="client: own predictions; admin: all")
 
 

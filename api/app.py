@@ -12,8 +12,9 @@ from fastapi import Depends, FastAPI
 
 from api import admin, admin_keys, health, scaling_metrics
 from api.a1111 import routes as a1111
-from api.auth import AccessControl, authenticate, require_admin
+from api.auth import AccessControl, AuthGate, authenticate, require_admin
 from api.body_limit import BodySizeLimit
+from api.browser_guards import install_browser_guards
 from api.docs_pages import install_docs_pages
 from api.error_boundary import ErrorBoundary
 from api.errors import install_error_handlers
@@ -114,5 +115,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         image_max_bytes=settings.max_image_body_bytes,
         image_paths=IMAGE_PATHS,
     )
+    app.add_middleware(AuthGate)  # a caller without a key is refused before its body is read
+    install_browser_guards(app, settings)  # Host, Origin, CORS: before the key and the routes
     app.add_middleware(ErrorBoundary)  # the outermost: it sees every response and every error
     return app

@@ -8,9 +8,12 @@ import time
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.credentials import read_credential
-from api.errors import Forbidden, Unauthorized
+from api.errors import Forbidden, Unauthorized, error_body
 from sdq.api_keys import (
     BOOTSTRAP_KEY_ID,
     BOOTSTRAP_KEY_NAME,
@@ -101,14 +104,23 @@ class AccessControl:
         )  # fmt: skip
 
 
+# Answered without a key: the probes, the API description (no data in it; its "Authorize"
+# button takes a key) and output links, which carry their own signature.
+OPEN_PATHS = ("/healthz", "/readyz", "/openapi.json")
+OPEN_PREFIXES = ("/docs", "/redoc", "/v1/files/")
+
+
+def needs_key(path: str) -> bool:
+    return path not in OPEN_PATHS and not path.startswith(OPEN_PREFIXES)
+
+
 def access_of(request: Request) -> AccessControl:
     access: AccessControl = request.app.state.sdq_access
     return access
 
 
-async def authenticate(request: Request) -> Principal:
-    """The caller, or 401 (with `WWW-Authenticate`) in the dialect's error shape."""
-    access = access_of(request)
+async def identify(access: AccessControl, request: Request) -> Principal:
+    """The caller, or Unauthorized (with its `WWW-Authenticate` challenge)."""
     if not access.keys_required:
         return OPEN_PRINCIPAL
     a1111 = request.url.path.startswith("/sdapi/")
@@ -123,8 +135,50 @@ async def authenticate(request: Request) -> Principal:
         why = "unknown or revoked API key"
         access.refused(request, why)
         raise Unauthorized(why, challenge)
-    request.state.principal = found
     return found
+
+
+class AuthGate:
+    """Refuses a request without a valid key before anything else reads it (its body is never
+    parsed for a caller without a key: 401, not 422), and hands the caller on to the routes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not needs_key(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        try:
+            caller = await identify(access_of(request), request)
+        except Unauthorized as refused:
+            body = error_body(scope["path"], refused.status, refused.title, refused.detail, [])
+            response = JSONResponse(body, refused.status, headers=dict(refused.headers))
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})[_PRINCIPAL] = caller
+        await self.app(scope, receive, send)
+
+
+_PRINCIPAL = "sdq_principal"
+
+# Declares the scheme in the OpenAPI document (the docs page's "Authorize" button); the header
+# itself is read by `read_credential`, which also takes `Token` and, on /sdapi, Basic.
+_DOCUMENTED_SCHEME = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    description="An sdq API key (`sdq_…`) or SDQ_ADMIN_KEY, sent as `Authorization: Bearer <key>`",
+)
+
+
+async def authenticate(
+    request: Request,
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(_DOCUMENTED_SCHEME)],
+) -> Principal:
+    """The caller as `AuthGate` found it (identified here when the gate let the path pass)."""
+    caller: Principal | None = getattr(request.state, _PRINCIPAL, None)
+    return caller if caller is not None else await identify(access_of(request), request)
 
 
 Caller = Annotated[Principal, Depends(authenticate)]

@@ -20,6 +20,8 @@ _NAME = re.compile(NAME_PATTERN)
 OPEN_TENANT = "default"
 BOOTSTRAP_KEY_ID = "bootstrap"
 BOOTSTRAP_KEY_NAME = "admin"
+# Names no stored key may take: a client key named so would share those predictions' tenant.
+RESERVED_NAMES = (BOOTSTRAP_KEY_NAME, OPEN_TENANT)
 
 
 class Role(StrEnum):

@@ -12,6 +12,7 @@ from sdq.store import redis_keys as keys
 from sdq.store.jobs import (
     cancel_requested,
     create_job,
+    delete_job,
     get_job,
     list_jobs,
     request_cancel,
@@ -24,12 +25,13 @@ from tests.helpers import stream_entries
 RETENTION = 3600
 
 
-def new_job(store: OpRunner, created_at: float | None = None) -> Job:
+def new_job(store: OpRunner, created_at: float | None = None, tenant: str = "default") -> Job:
     job = Job(
         id=new_job_id(),
         model="sdq/tiny",
         input={"prompt": "dog"},
         created_at=created_at or time.time(),
+        tenant=tenant,
     )
     assert store.run(create_job(job, RETENTION))
     return job
@@ -162,6 +164,25 @@ def test_list_is_newest_first_with_a_stable_cursor(redis_client: redis.Redis) ->
     created = [store.run(get_job(i)).created_at for i in seen]  # type: ignore[union-attr]
     assert created == sorted(created, reverse=True)
     assert set(seen) == {j.id for j in made}
+
+
+def test_a_tenants_list_has_its_jobs_only_and_the_whole_list_has_all(
+    redis_client: redis.Redis,
+) -> None:
+    store = OpRunner(redis_client)
+    alice = [new_job(store, tenant="alice") for _ in range(4)]
+    bob = [new_job(store, tenant="bob") for _ in range(2)]
+    first = store.run(list_jobs(None, 3, "alice"))
+    assert first.next_cursor is not None
+    rest = store.run(list_jobs(first.next_cursor, 3, "alice"))
+    assert [j.id for j in first.jobs + rest.jobs] == [j.id for j in reversed(alice)]
+    assert rest.next_cursor is None
+    assert {j.id for j in store.run(list_jobs(None, 10, "bob")).jobs} == {j.id for j in bob}
+    assert store.run(list_jobs(None, 10, "nobody")).jobs == []
+    everyone = {j.id for j in store.run(list_jobs(None, 100)).jobs}
+    assert {j.id for j in alice + bob} <= everyone
+    store.run(delete_job(bob[0]))
+    assert [j.id for j in store.run(list_jobs(None, 10, "bob")).jobs] == [bob[1].id]
 
 
 def test_a_models_first_queued_job_wakes_the_scaler(redis_client: redis.Redis) -> None:
