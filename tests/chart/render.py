@@ -6,6 +6,7 @@ import functools
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,30 @@ def render(args: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
         "--kube-version", KUBERNETES_VERSION, *args,
     )  # fmt: skip
     return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
+
+
+@functools.cache
+def notes(args: tuple[str, ...]) -> str:
+    """The install notes for these values. `helm template` never prints NOTES.txt (only an install
+    does, which needs a cluster), so a copy of the chart gets the real NOTES.txt as a named
+    template, included into one extra ConfigMap: the same text, rendered by the same helm."""
+    with tempfile.TemporaryDirectory() as folder:
+        chart = Path(folder) / CHART.name
+        shutil.copytree(CHART, chart)
+        text = (CHART / "templates" / "NOTES.txt").read_text()
+        (chart / "templates" / "_notes_under_test.tpl").write_text(
+            '{{- define "test.notes" -}}\n' + text + "{{- end }}\n"
+        )
+        (chart / "templates" / "notes-under-test.yaml").write_text(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes-under-test}\n"
+            'data:\n  notes: {{ include "test.notes" . | quote }}\n'
+        )
+        result = run_helm(
+            "template", RELEASE, str(chart), "--namespace", NAMESPACE,
+            "--show-only", "templates/notes-under-test.yaml", *args,
+        )  # fmt: skip
+    note: str = yaml.safe_load(result.stdout)["data"]["notes"]
+    return note
 
 
 def refusal(args: tuple[str, ...]) -> str:

@@ -53,6 +53,10 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
     "cpu-demo": ("-f", str(EXAMPLES / "values-cpu-demo.yaml")),
     "many-models": ("-f", MANY),
     "many-models-keda": ("-f", MANY, "--set", "scaler.mode=keda"),
+    "keda-existing-auth-secret": (
+        "--set", "scaler.mode=keda", "--set", "auth.existingSecret=sdq-admin",
+    ),
+    "no-auth": ("--set", "auth.enabled=false"),
 }  # fmt: skip
 ALL = pytest.mark.parametrize("scenario", SCENARIOS)
 
@@ -75,6 +79,12 @@ def env_of(container: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
 
 
+def is_keda(doc: dict[str, Any]) -> bool:
+    """KEDA's custom resources (ScaledObject, TriggerAuthentication): not core Kubernetes."""
+    api_version: str = doc["apiVersion"]
+    return api_version.startswith("keda.sh/")
+
+
 @ALL
 def test_helm_lint(scenario: str) -> None:
     result = run_helm("lint", "--strict", str(CHART), "--namespace", NAMESPACE,
@@ -84,7 +94,7 @@ def test_helm_lint(scenario: str) -> None:
 
 @ALL
 def test_every_object_is_valid_kubernetes_1_30(scenario: str) -> None:
-    rendered = [d for d in docs(scenario) if d["kind"] != "ScaledObject"]
+    rendered = [d for d in docs(scenario) if not is_keda(d)]
     assert rendered
     for doc in rendered:
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
@@ -461,23 +471,29 @@ def test_an_upgrade_keeps_the_replicas_the_scaler_set_and_the_generated_secrets(
     tmp_path: Path,
 ) -> None:
     """Against a live cluster (the loopback API server), helm's lookup sees the worker
-    Deployment at 4 replicas and the existing Secret: the upgrade renders both unchanged."""
+    Deployment at 4 replicas and the existing Secrets (including the admin key's): the upgrade
+    renders them unchanged."""
     worker = worker_deployment(RELEASE, "sdq/tiny").name
     kept = {"redis-password": "a2VwdA==", "webhook-secret": "d2hzZWNfa2VwdA=="}
+    admin_key = {"admin-key": "a2VwdC1hZG1pbi1rZXktb2YtYXQtbGVhc3QtMzItY2hhcmFjdGVycw=="}
     fake = FakeKubernetes(
-        namespace=NAMESPACE, replicas={worker: 4}, secrets={f"{RELEASE}-secrets": kept}
+        namespace=NAMESPACE,
+        replicas={worker: 4},
+        secrets={f"{RELEASE}-secrets": kept, f"{RELEASE}-auth": admin_key},
     )
     with serving(fake):
         kubeconfig = fake.kubeconfig(tmp_path / "kubeconfig")
         rendered = render(("--dry-run=server", "--kubeconfig", str(kubeconfig)))
     assert named(rendered, "Deployment", worker)["spec"]["replicas"] == 4
     assert named(rendered, "Secret", f"{RELEASE}-secrets")["data"] == kept
-    assert ("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{worker}") in [
-        (method, path) for method, path, _ in fake.requests
-    ]
+    assert named(rendered, "Secret", f"{RELEASE}-auth")["data"] == admin_key
+    requests = [(method, path) for method, path, _ in fake.requests]
+    assert ("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{worker}") in requests
+    assert ("GET", f"/api/v1/namespaces/{NAMESPACE}/secrets/{RELEASE}-auth") in requests
     # a fresh install (nothing live) starts at min_replicas with new secrets
     assert named(docs("default"), "Deployment", worker)["spec"]["replicas"] == 0
     assert named(docs("default"), "Secret", f"{RELEASE}-secrets")["data"] != kept
+    assert named(docs("default"), "Secret", f"{RELEASE}-auth")["data"] != admin_key
 
 
 def test_the_images_fit_what_the_chart_runs() -> None:

@@ -1,8 +1,9 @@
 """The rendered chart run as processes: Redis from the StatefulSet, the API, webhook sender and
 scaler Deployments, and the worker Deployments started and stopped by a stand-in kubelet as the
 scaler patches their scale through a loopback Kubernetes API that enforces the chart's Role.
-Each container runs its rendered args with its rendered environment; only what a node provides
-differs (loopback addresses, folders for the volumes)."""
+Each container runs its rendered args with its rendered environment (the API with the admin key
+from the generated Secret); only what a node provides differs (loopback addresses, folders for the
+volumes)."""
 
 from __future__ import annotations
 
@@ -211,7 +212,16 @@ def test_the_rendered_chart_serves_a_job_from_zero_workers_and_back(
                           {"KUBECONFIG": str(kubeconfig)})  # fmt: skip
         kubelet = cleanup.enter_context(Kubelet(node, fake, workers).running())
 
-        with httpx.Client(base_url=api, timeout=60) as client:
+        # authentication is on: the admin key from the generated Secret creates a client key
+        assert httpx.get(api + "/v1/models", timeout=10).status_code == 401
+        admin_key = secret_value(docs, f"{RELEASE}-auth", "admin-key")
+        admin = {"Authorization": f"Bearer {admin_key}"}
+        created_key = httpx.post(api + "/v1/admin/keys", headers=admin, timeout=10,
+                                 json={"name": "alice", "role": "client"})  # fmt: skip
+        assert created_key.status_code == 201, created_key.text
+        alice = {"Authorization": f"Bearer {created_key.json()['key']}"}
+
+        with httpx.Client(base_url=api, timeout=60, headers=alice) as client:
             assert [m["workers"] for m in client.get("/v1/models").json()["results"]] == [0, 0]
             hook = receiver.script("/hook", 200)
             created = client.post("/v1/models/sdq/tiny/predictions", json={
@@ -222,7 +232,7 @@ def test_the_rendered_chart_serves_a_job_from_zero_workers_and_back(
             assert created.status_code == 201, created.text
             done = wait_terminal(client, created.json()["id"], timeout=180)
             assert done["status"] == "succeeded", done
-            image = client.get(done["output"][0])
+            image = httpx.get(done["output"][0], timeout=10)  # a signed link: no key needed
             assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
 
             # the worker pod passes the probes the chart gives it

@@ -66,6 +66,39 @@ lower case, runs of other characters as one "-", trimmed; over 40 characters: th
 {{- .Values.webhooks.existingSecret | default (include "sdq.secretName" .) -}}
 {{- end }}
 
+{{/* The Secret holding the admin key: auth.existingSecret, else the generated RELEASE-auth. */}}
+{{- define "sdq.authSecretName" -}}
+{{- .Values.auth.existingSecret | default (printf "%s-auth" .Release.Name) -}}
+{{- end }}
+
+{{/*
+A generated secret's base64 value, kept across upgrades: the value under .key in .previous (the
+`data` of the live Secret, as `lookup` returns it; empty on install or without a cluster), else
+.fresh (a new random value, already base64). sdq.keptValue (dict "previous" P "key" K "fresh" F)
+*/}}
+{{- define "sdq.keptValue" -}}
+{{- get (.previous | default dict) .key | default .fresh -}}
+{{- end }}
+
+{{/*
+Every Host name the API answers to (SDQ_ALLOWED_HOSTS), comma-separated; empty: any Host.
+api.allowedHosts, else the Ingress hosts when the Ingress is on. A non-empty list also gets the
+Service's in-cluster names (KEDA and other in-cluster callers) and the loopback names (`kubectl
+port-forward`): a web page cannot make a browser send those, so DNS rebinding stays shut.
+*/}}
+{{- define "sdq.allowedHosts" -}}
+{{- $hosts := .Values.api.allowedHosts -}}
+{{- if and (not $hosts) .Values.api.ingress.enabled -}}
+{{- $hosts = .Values.api.ingress.hosts -}}
+{{- end -}}
+{{- if $hosts -}}
+{{- $service := printf "%s-api" .Release.Name -}}
+{{- $namespaced := printf "%s.%s" $service .Release.Namespace -}}
+{{- $inCluster := list $service $namespaced (printf "%s.svc" $namespaced) (printf "%s.svc.cluster.local" $namespaced) -}}
+{{- concat $hosts $inCluster (list "localhost" "127.0.0.1" "::1") | uniq | join "," -}}
+{{- end -}}
+{{- end }}
+
 {{/* SDQ_MODELS: the served models as sdq's settings read them (chart-only keys left out). */}}
 {{- define "sdq.modelsJson" -}}
 {{- $models := list -}}
@@ -123,6 +156,19 @@ Without idle_to_zero_s, KEDA's cooldown comes from scaler.keda.cooldownPeriod.
     secretKeyRef:
       name: {{ .Values.outputs.s3.existingSecret }}
       key: {{ .Values.outputs.s3.secretAccessKeyKey }}
+{{- end }}
+{{- end }}
+
+{{/* How the API is protected: the admin key from its Secret, or the explicit opt-out. */}}
+{{- define "sdq.authEnv" -}}
+{{- if .Values.auth.enabled }}
+- name: SDQ_ADMIN_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "sdq.authSecretName" . }}
+      key: {{ .Values.auth.existingSecretKey }}
+{{- else }}
+- {name: SDQ_AUTH, value: none}
 {{- end }}
 {{- end }}
 
