@@ -64,6 +64,12 @@ def _keys_in_use(request: Request) -> None:
 async def create(body: KeyRequest, request: Request, runtime: Runtime) -> dict[str, Any]:
     """The new key's record and its secret `key`, shown this one time only."""
     _keys_in_use(request)
+    keys = await runtime.store.run(list_keys())
+    if any(k.name == body.name and k.role is not body.role for k in keys):
+        raise Conflict(
+            f"the keys named {body.name!r} are not {body.role.value} keys: a name is one tenant "
+            "with one role; pick another name"
+        )
     secret = new_secret()
     key = ApiKey(id=new_key_id(), name=body.name, role=body.role, created_at=time.time())
     if not await runtime.store.run(create_key(key, secret_hash(secret))):

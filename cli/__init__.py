@@ -6,6 +6,7 @@ import typer
 
 from cli import (
     client_commands,
+    keys_commands,
     model_commands,
     scaling_commands,
     serve_commands,
@@ -24,6 +25,7 @@ client_commands.register(app)
 simulate_commands.register(app)
 app.add_typer(model_commands.app, name="models")
 app.add_typer(scaling_commands.app, name="scaling")
+app.add_typer(keys_commands.app, name="keys")
 tidy_help(app)
 
 

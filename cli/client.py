@@ -1,10 +1,10 @@
-"""A small HTTP client for sdq's predictions API (used by `sdq submit` and `sdq demo`)."""
+"""A small HTTP client for sdq's API (used by `sdq submit`, `sdq keys` and `sdq demo`)."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +16,39 @@ from sdq.job import TERMINAL_STATUSES
 TERMINAL = {status.value for status in TERMINAL_STATUSES}
 
 
+class BearerToOwnServer(httpx.Auth):
+    """`Authorization: Bearer KEY` on requests to sdq's own address only: output links may be
+    presigned S3 URLs, which refuse a second credential (and must never see the key)."""
+
+    def __init__(self, base_url: str, api_key: str) -> None:
+        self.origin = httpx.URL(base_url)
+        self.api_key = api_key
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        url = request.url
+        if (url.scheme, url.host, url.port) == (
+            self.origin.scheme,
+            self.origin.host,
+            self.origin.port,
+        ):
+            request.headers["Authorization"] = f"Bearer {self.api_key}"
+        yield request
+
+
 class SdqClient:
-    def __init__(self, base_url: str, timeout_s: float = 90.0) -> None:
+    def __init__(self, base_url: str, timeout_s: float = 90.0, api_key: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self.http = httpx.Client(base_url=self.base_url, timeout=timeout_s)
+        auth = BearerToOwnServer(self.base_url, api_key) if api_key else None
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout_s, auth=auth)
 
     def close(self) -> None:
         self.http.close()
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One JSON request to the API; its decoded answer, or ApiProblem when it is refused."""
+        response = self.http.request(method, path, json=body)
+        _raise_for_problem(response)
+        return response.json()
 
     def create(
         self, model: str, inputs: dict[str, Any], wait_s: int | None = None

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
+from cli.api_key import api_key
 from cli.client import SdqClient
 from cli.job_progress import Event, describe, follow_job
 from cli.reporting import fail, reported
@@ -110,7 +111,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(envvar="SDQ_URL", show_envvar=False, help="sdq API (env SDQ_URL)."),
         ] = "http://127.0.0.1:7860",
     ) -> None:
-        """Submit a prompt, show its progress and save the images (or, --no-wait, print its id)."""
+        """Submit a prompt, show its progress and save the images (or, --no-wait, print its id).
+        Sends the API key in SDQ_API_KEY (else SDQ_ADMIN_KEY) when one is set."""
         inputs: dict[str, Any] = {
             "prompt": prompt,
             "width": width,
@@ -121,7 +123,7 @@ def register(app: typer.Typer) -> None:
         }
         optional = {"seed": seed, "scheduler": scheduler, "negative_prompt": negative}
         inputs |= {k: v for k, v in optional.items() if v is not None}
-        client = SdqClient(url)
+        client = SdqClient(url, api_key=api_key())
         with reported(url):
             prediction = client.create(model, inputs)
             if not wait:

@@ -11,7 +11,10 @@ import httpx
 import typer
 from rich.console import Console
 
+from cli.api_key import API_KEY_VARIABLES
 from cli.client import ApiProblem
+
+KEY_HINT = "; sdq commands send the key set in {} (else {})".format(*API_KEY_VARIABLES)
 
 errors = Console(stderr=True, soft_wrap=True)
 
@@ -27,6 +30,6 @@ def reported(url: str) -> Iterator[None]:
     try:
         yield
     except ApiProblem as problem:
-        fail(str(problem), 2)
+        fail(f"{problem}{KEY_HINT if problem.status == 401 else ''}", 2)
     except httpx.TransportError as error:
         fail(f"cannot reach sdq at {url}: {error or type(error).__name__}", 1)

@@ -11,11 +11,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from cli.api_key import api_key, bearer
 from cli.client import ApiProblem
 from cli.reporting import reported
 from sdq.scaling_policy import ScalingPolicy
 
-app = typer.Typer(help="Read and tune a model's scaling policy (live).", no_args_is_help=True)
+app = typer.Typer(
+    help="Read and tune a model's scaling policy (live). Needs an admin key in SDQ_API_KEY (else "
+    "SDQ_ADMIN_KEY) when the API requires keys.",
+    no_args_is_help=True,
+)
 console = Console()
 
 UrlOpt = Annotated[
@@ -77,7 +82,7 @@ def show(
 ) -> None:
     """Print the policy the scaler follows now."""
     with reported(url):
-        policy = _checked(httpx.get(_url(url, model), timeout=30))
+        policy = _checked(httpx.get(_url(url, model), headers=bearer(api_key()), timeout=30))
     _show(policy, model)
 
 
@@ -89,12 +94,12 @@ def set_(
         typer.Argument(metavar="KEY=VALUE", help="Knobs to change, e.g. max_replicas=4."),
     ],
     url: UrlOpt = "http://127.0.0.1:7860",
-    actor: Annotated[str, typer.Option(help="Recorded as who made the change.")] = "cli",
 ) -> None:
-    """Change some knobs; the scaler applies the whole new policy on its next tick."""
+    """Change some knobs; the scaler applies the whole new policy on its next tick. The change
+    log records the name of the admin key that made it."""
     changes = parse_assignments(assignments)
+    headers = bearer(api_key())
     with reported(url):
-        policy = _checked(httpx.get(_url(url, model), timeout=30)) | changes
-        headers = {"X-Sdq-Actor": actor}
+        policy = _checked(httpx.get(_url(url, model), headers=headers, timeout=30)) | changes
         changed = _checked(httpx.put(_url(url, model), json=policy, headers=headers, timeout=30))
     _show(changed, model)

@@ -17,6 +17,7 @@ from cli.client import SdqClient
 from cli.preflight import PreflightFailed, bind_listener
 from cli.stack import StackInfo, running_stack
 from cli.supervisor import Supervisor
+from sdq.access_mode import AccessMode, AccessRefused, access_mode
 from sdq.logs import configure_logging, level_number, logs_dir
 from sdq.settings import TINY_MODEL_ID, ModelSpec, Settings, load_settings
 
@@ -83,9 +84,26 @@ def _require_redis(settings: Settings) -> str:
     return settings.redis_url
 
 
-def _summary(info: StackInfo, settings: Settings) -> Table:
+def _access(settings: Settings) -> AccessMode:
+    """How the API will be protected, or (before anything starts) one red line and exit 1 when
+    it would serve a network address open."""
+    try:
+        return access_mode(settings)
+    except AccessRefused as refused:
+        console.print(str(refused), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _access_row(mode: AccessMode) -> str:
+    if mode.keys_required:
+        return f"{mode.notice} (`sdq keys create NAME`; SDQ_ADMIN_KEY is the first admin key)"
+    return mode.notice
+
+
+def _summary(info: StackInfo, settings: Settings, mode: AccessMode) -> Table:
     table = Table(title="sdq is up", show_header=False, title_justify="left")
     table.add_row("API", info.url)
+    table.add_row("Access", _access_row(mode))
     table.add_row("Docs", f"{info.url}/docs")
     redis_label = f"{info.redis_url} (embedded)" if info.embedded_redis else info.redis_url
     table.add_row("Redis", redis_label)
@@ -106,9 +124,11 @@ def _enter_stack(exits: contextlib.ExitStack, settings: Settings) -> tuple[Stack
         raise typer.Exit(1) from None
 
 
-def _wait_ready(info: StackInfo, supervisor: Supervisor) -> SdqClient:
-    """A client of the stack's API once that API, not another process on its address, is ready."""
-    client = SdqClient(info.url)
+def _wait_ready(info: StackInfo, supervisor: Supervisor, settings: Settings) -> SdqClient:
+    """A client of the stack's API (with its bootstrap admin key, if any) once that API, not
+    another process on its address, is ready."""
+    admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
+    client = SdqClient(info.url, api_key=admin_key)
     with console.status("starting Redis, the API and the scaler…"):
         try:
             client.wait_ready(timeout_s=120, expect_pid=lambda: supervisor.pid("api"))
@@ -153,6 +173,7 @@ def register(app: typer.Typer) -> None:
         from cli.model_check import print_model_checks
 
         settings = _with_log_level(_settings(host, port, data_dir, model), log_level)
+        mode = _access(settings)  # before Redis or the API start
         configure_logging(settings, "up", console=True)
         print_model_checks(settings, console)
         # Both explicitly: a shell without job control starts background jobs with SIGINT ignored.
@@ -161,8 +182,8 @@ def register(app: typer.Typer) -> None:
         try:
             with contextlib.ExitStack() as exits:
                 info, supervisor = _enter_stack(exits, settings)
-                _wait_ready(info, supervisor)
-                console.print(_summary(info, settings))
+                _wait_ready(info, supervisor, settings)
+                console.print(_summary(info, settings, mode))
                 console.print("Press Ctrl-C to stop.")
                 while True:
                     supervisor.tick()
@@ -178,6 +199,7 @@ def register(app: typer.Typer) -> None:
         from api.app import create_app
 
         settings = _settings(host, port)
+        _access(settings)  # before binding: create_app would refuse the same way
         configure_logging(settings, "api")
         redis_url = _require_redis(settings)
         try:  # bound here, so a taken port is one line and exit code 1, not a hang
@@ -246,10 +268,11 @@ def register(app: typer.Typer) -> None:
 
         settings = _settings(port=port or free_port(), data_dir=data_dir)
         settings = _with_log_level(settings, log_level)
+        _access(settings)
         configure_logging(settings, "demo", console=True)
         with contextlib.ExitStack() as exits:
             info, supervisor = _enter_stack(exits, settings)
-            client = _wait_ready(info, supervisor)
+            client = _wait_ready(info, supervisor, settings)
             model_id = settings.models[0].id
             inputs = {"prompt": prompt, "width": 512, "height": 512, "num_inference_steps": 20}
             with console.status(f"starting a {model_id} worker, generating {prompt!r}…"):

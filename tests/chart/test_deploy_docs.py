@@ -14,7 +14,7 @@ from tests.chart.render import KUBERNETES_VERSION, ROOT, render
 
 DOC = ROOT / "docs" / "deploy-kubernetes.md"
 # The section "Putting sdq behind an ingress with TLS" (chart values only in its yaml blocks).
-INGRESS_DOC = ROOT / "docs" / "security-ingress.md"
+INGRESS_DOC = ROOT / "docs" / "security.md"
 
 
 def snippets(doc: Path) -> list[str]:

@@ -1,4 +1,5 @@
-"""Operators tune scaling live: admin API, `sdq scaling`, history, and KEDA's metrics endpoint."""
+"""Operators tune scaling live: admin API (admin keys only; changes recorded with the key's
+name), `sdq scaling`, history, and KEDA's metrics endpoint."""
 
 from __future__ import annotations
 
@@ -6,33 +7,87 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.helpers import Stack, wait_terminal
+from cli.embedded_redis import EmbeddedRedis
+from tests.helpers import Stack, started_api, wait_terminal, wait_until
 from tests.unit.test_keda_docs import documented_scaled_object
 
 POLICY_URL = "/v1/admin/models/sdq/tiny/scaling"
+ADMIN_KEY = "scaling-test-bootstrap-admin-key-012345"
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture(scope="module")
+def stack(
+    redis_server: EmbeddedRedis,
+    data_dir: Path,
+    tiny_model_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    """API (keys required: SDQ_ADMIN_KEY) + one worker serving sdq/tiny."""
+    logs = tmp_path_factory.mktemp("logs")
+    with started_api(redis_server.url, data_dir, logs, SDQ_ADMIN_KEY=ADMIN_KEY) as running:
+        running.start_worker()
+        with httpx.Client(base_url=running.url, headers=bearer(ADMIN_KEY), timeout=30) as admin:
+            wait_until(
+                lambda: admin.get("/v1/models/sdq/tiny").json()["workers"] >= 1,
+                120,
+                "the sdq/tiny worker to report ready",
+            )
+        yield running
+
+
+def new_key(stack: Stack, name: str, role: str) -> str:
+    with httpx.Client(base_url=stack.url, headers=bearer(ADMIN_KEY), timeout=30) as admin:
+        response = admin.post("/v1/admin/keys", json={"name": name, "role": role})
+    assert response.status_code == 201, response.text
+    secret: str = response.json()["key"]
+    return secret
 
 
 @pytest.fixture
 def client(stack: Stack) -> Iterator[httpx.Client]:
-    with stack.http() as http:
+    """Sends the bootstrap admin key (SDQ_ADMIN_KEY)."""
+    with httpx.Client(base_url=stack.url, headers=bearer(ADMIN_KEY), timeout=90) as http:
         yield http
 
 
-def test_policy_round_trip_and_history(client: httpx.Client) -> None:
+def test_policy_round_trip_and_history_name_the_admin_key(
+    client: httpx.Client, stack: Stack
+) -> None:
+    alice = bearer(new_key(stack, "alice", "admin"))
     policy = client.get(POLICY_URL).json()
     assert policy["min_replicas"] == 0 and policy["jobs_per_replica"] == 1
     changed = policy | {"max_replicas": 3, "idle_to_zero_s": 30}
-    response = client.put(POLICY_URL, json=changed, headers={"X-Sdq-Actor": "alice"})
+    response = client.put(POLICY_URL, json=changed, headers=alice | {"X-Sdq-Actor": "mallory"})
     assert response.status_code == 200 and response.json() == changed
     assert client.get(POLICY_URL).json() == changed
     history = client.get("/v1/admin/scaling/events").json()["policy_changes"]
     assert history[0]["who"] == "alice" and history[0]["model"] == "sdq/tiny"
     assert '"max_replicas":3' in history[0]["after"].replace(" ", "")
+
+
+def test_only_admin_keys_change_the_policy(client: httpx.Client, stack: Stack) -> None:
+    before = client.get(POLICY_URL).json()
+    changed = before | {"max_replicas": 9}
+    with httpx.Client(base_url=stack.url, timeout=30) as anyone:
+        client_key = bearer(new_key(stack, "bob", "client"))
+        forbidden = anyone.put(POLICY_URL, json=changed, headers=client_key)
+        assert forbidden.status_code == 403, forbidden.text
+        assert "admin key" in forbidden.json()["detail"]
+        assert anyone.get(POLICY_URL, headers=client_key).status_code == 403
+        unauthenticated = anyone.put(POLICY_URL, json=changed)
+        assert unauthenticated.status_code == 401, unauthenticated.text
+        assert unauthenticated.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.get(POLICY_URL).json() == before
 
 
 @pytest.mark.parametrize(
@@ -66,8 +121,10 @@ def test_unknown_model_is_404(client: httpx.Client) -> None:
     assert client.get("/v1/scaling/metrics/a/b").status_code == 404
 
 
-def test_cli_show_and_set(stack: Stack) -> None:
-    env = {**os.environ, "SDQ_URL": stack.url, "COLUMNS": "120"}
+def test_cli_show_and_set(stack: Stack, client: httpx.Client) -> None:
+    """The CLI sends SDQ_API_KEY, else SDQ_ADMIN_KEY (here: the bootstrap key, named admin)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SDQ_")}
+    env |= {"SDQ_URL": stack.url, "SDQ_ADMIN_KEY": ADMIN_KEY, "COLUMNS": "120"}
 
     def sdq(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -78,14 +135,15 @@ def test_cli_show_and_set(stack: Stack) -> None:
             timeout=60,
         )
 
-    done = sdq("set", "sdq/tiny", "max_replicas=6", "max_queue_wait_s=4.5", "--actor", "bob")
+    done = sdq("set", "sdq/tiny", "max_replicas=6", "max_queue_wait_s=4.5")
     assert done.returncode == 0, done.stderr
+    history = client.get("/v1/admin/scaling/events").json()["policy_changes"]
+    assert history[0]["who"] == "admin"
     shown = sdq("show", "sdq/tiny")
     assert "max_replicas" in shown.stdout and "6" in shown.stdout and "4.5" in shown.stdout
     refused = sdq("set", "sdq/tiny", "min_replicas=9")
     assert refused.returncode == 2 and "exceeds max_replicas" in refused.stderr
-    with httpx.Client(base_url=stack.url) as client:
-        assert client.get(POLICY_URL).json()["max_replicas"] == 6
+    assert client.get(POLICY_URL).json()["max_replicas"] == 6
 
 
 def test_keda_metrics_count_queued_and_in_flight(client: httpx.Client) -> None:

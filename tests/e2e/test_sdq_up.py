@@ -73,7 +73,13 @@ def test_sdq_up_serves_the_tiny_model_stops_cleanly_and_keeps_jobs_across_restar
         assert (data_dir / "redis" / "appendonlydir").is_dir() or list(
             (data_dir / "redis").glob("*.aof*")
         )
-        assert "sdq is up" in up_log.read_text()
+        banner = " ".join(up_log.read_text().replace("│", " ").split())
+        assert "sdq is up" in banner
+        # Open on loopback, and it says so; its API answers only to the loopback names.
+        assert "Access authentication is off: the API listens on 127.0.0.1" in banner, banner
+        assert "set SDQ_ADMIN_KEY to require keys" in banner
+        [api] = [c for c in psutil.Process(up.pid).children() if c.cmdline()[-1:] == ["api"]]
+        assert api.environ()["SDQ_ALLOWED_HOSTS"] == "localhost,127.0.0.1,::1"
 
         # `sdq up` runs the webhook sender and allows loopback targets on its own machine.
         receiver = Receiver().start()

@@ -43,7 +43,9 @@ def options(path: tuple[str, ...]) -> list[TyperOption]:
 
 
 def test_every_command_is_covered() -> None:
-    assert {("submit",), ("up",), ("scaling", "set"), ("models", "make-tiny")} <= set(commands())
+    expected = {("submit",), ("up",), ("scaling", "set"), ("models", "make-tiny")}
+    expected |= {("keys", "create"), ("keys", "list"), ("keys", "revoke")}
+    assert expected <= set(commands())
 
 
 @pytest.mark.parametrize("path", commands(), ids=lambda p: " ".join(p) or "sdq")
@@ -79,3 +81,17 @@ def test_scaling_set_help_lists_every_knob_with_its_meaning() -> None:
     for name, field in ScalingPolicy.model_fields.items():
         assert field.description is not None
         assert f"{name} {field.description}" in text or f"{name}: {field.description}" in text
+
+
+@pytest.mark.parametrize("path", [("keys",), ("scaling",)])
+def test_admin_commands_say_where_the_key_comes_from(path: tuple[str, ...]) -> None:
+    text = " ".join(help_of(path, columns=200).replace("│", " ").split())
+    assert "SDQ_API_KEY" in text and "SDQ_ADMIN_KEY" in text
+
+
+@pytest.mark.parametrize("path", [p for p in commands() if p[:1] in (("keys",), ("scaling",))])
+def test_no_command_takes_a_secret_or_an_actor_on_the_command_line(path: tuple[str, ...]) -> None:
+    """Shell history and `ps` keep arguments: keys come from the environment; the change log
+    names the key, not a claimed actor."""
+    names = {opt for option in options(path) for opt in option.opts}
+    assert not names & {"--key", "--api-key", "--admin-key", "--token", "--actor"}, names
