@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import Depends, FastAPI
 
-from api import admin, admin_keys, health, scaling_metrics
+from api import admin, admin_keys, health, scaling_metrics, webhook_secrets
 from api.a1111 import routes as a1111
 from api.auth import AccessControl, AuthGate, authenticate, require_admin
 from api.body_limit import BodySizeLimit
@@ -104,7 +104,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
     install_docs_pages(app)
     for module in (files, health):  # open: probes, and links that carry their own signature
         app.include_router(module.router)
-    keyed = [predictions, streams, models, scaling_metrics, a1111, openai_images]
+    keyed = [predictions, streams, models, scaling_metrics, a1111, openai_images, webhook_secrets]
     for module in keyed:
         app.include_router(module.router, dependencies=[Depends(authenticate)])
     for module in (admin, admin_keys):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from anyio import to_thread
 from celery import Celery
@@ -10,8 +12,10 @@ from celery import Celery
 from sdq.celery_app import make_celery, send_generate
 from sdq.redis_connect import async_redis
 from sdq.settings import Settings
-from sdq.storage import OutputStorage
+from sdq.signed_links import LinkSigner
+from sdq.storage import OutputStorage, output_links
 from sdq.storage_factory import make_storage
+from sdq.store.link_secret import LinkSecret, read_or_create_link_secret
 from sdq.store.ops import AsyncOpRunner
 
 
@@ -22,6 +26,25 @@ class ApiRuntime:
     blocking: AsyncOpRunner  # blocking reads (Prefer: wait, SSE) on a pool of their own
     celery: Celery
     storage: OutputStorage
+    link_secret: LinkSecret = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.link_secret = LinkSecret(self.settings)
+
+    async def link_key(self, recheck: bool = False) -> bytes:
+        """The key signing `/v1/files` links; `recheck` re-reads a shared one (rate-limited)."""
+        now = time.monotonic()
+        reread = recheck and self.link_secret.may_recheck(now)
+        held = None if reread else self.link_secret.held(now)
+        if held is not None:
+            return held
+        return self.link_secret.keep(await self.store.run(read_or_create_link_secret()), now)
+
+    async def output_links(self, base_url: str) -> Callable[[str], str]:
+        """Output key -> the link handed out now: presigned on object storage, else a signed,
+        expiring `/v1/files` URL."""
+        signer = LinkSigner(await self.link_key(), self.settings.link_ttl_s)
+        return output_links(self.storage, base_url, signer, time.time())
 
     async def enqueue(self, job_id: str, model_id: str) -> None:
         await to_thread.run_sync(send_generate, self.celery, job_id, model_id)

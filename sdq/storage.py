@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from sdq.signed_links import LinkSigner
+
 _KEY = re.compile(r"^[a-z0-9]{8,64}/[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -88,10 +90,13 @@ class LocalOutputStorage:
         return None
 
 
-def output_links(storage: OutputStorage, base_url: str) -> Callable[[str], str]:
-    """Key -> the link put in predictions: the storage's own (presigned) URL, else the API's."""
+def output_links(
+    storage: OutputStorage, base_url: str, signer: LinkSigner, now: float
+) -> Callable[[str], str]:
+    """Key -> the link handed out at `now`: the storage's own (presigned) URL, else the API's
+    `/v1/files` URL, signed to expire."""
 
     def link(key: str) -> str:
-        return storage.url(key) or f"{base_url}/v1/files/{key}"
+        return storage.url(key) or f"{base_url}/v1/files/{key}?{signer.query(key, now)}"
 
     return link

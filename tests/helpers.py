@@ -114,7 +114,10 @@ class Stack:
         return f"http://127.0.0.1:{self.port}"
 
     def http(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=90)
+        """A client of the stack's API, with its SDQ_ADMIN_KEY when it has one."""
+        key = self.env.get("SDQ_ADMIN_KEY")
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, timeout=90, headers=headers)
 
     def start_api(self) -> None:
         self.api = start(["api"], self.env, self.logs / "api.log")

@@ -5,17 +5,20 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 
 import httpx
 
 from sdq.settings import Settings
+from sdq.signed_links import LinkSigner
 from sdq.storage import output_links
 from sdq.storage_factory import make_storage
 from sdq.store.jobs import get_job
+from sdq.store.link_secret import LinkSecret, read_or_create_link_secret
 from sdq.store.ops import OpRunner
 from sdq.store.webhooks import Delivery, DeliveryAttempt, drop_due, get_delivery, record_attempt
 from webhooks.retry_policy import Outcome, Verdict, keep_record_s
-from webhooks.secret import webhook_secret
+from webhooks.secret import TenantSecrets
 from webhooks.sender import attempt_delivery, event_view, internal_failure
 
 log = logging.getLogger(__name__)
@@ -36,9 +39,10 @@ class WebhookDeliverer:
     def __init__(self, settings: Settings, store: OpRunner) -> None:
         self.settings = settings
         self.store = store
-        self.secret = webhook_secret(settings)
+        self.secrets = TenantSecrets(settings, store)
         self.base_url = public_base_url(settings)
-        self.link = output_links(make_storage(settings), self.base_url)
+        self.storage = make_storage(settings)
+        self.link_secret = LinkSecret(settings)
         self.http = httpx.Client(http2=False, trust_env=False)
         self.rng = random.Random()
 
@@ -94,11 +98,20 @@ class WebhookDeliverer:
             delivery,
             http=self.http,
             settings=self.settings,
-            secret=self.secret,
+            secret=self.secrets.for_tenant(view.tenant),
             base_url=self.base_url,
             rng=self.rng,
-            link=self.link,
+            link=self._links(),
         )
+
+    def _links(self) -> Callable[[str], str]:
+        """Output key -> the link handed out in this attempt's payload (signed, expiring)."""
+        now = time.monotonic()
+        key = self.link_secret.held(now) or self.link_secret.keep(
+            self.store.run(read_or_create_link_secret()), now
+        )
+        signer = LinkSigner(key, self.settings.link_ttl_s)
+        return output_links(self.storage, self.base_url, signer, time.time())
 
     def _record(
         self, job_id: str, delivery: Delivery, attempt: DeliveryAttempt | None, verdict: Verdict

@@ -1,31 +1,41 @@
-"""The webhook signing secret: from SDQ_WEBHOOK_SECRET, else generated once and kept in data_dir."""
+"""The secret a delivery is signed with: its tenant's own (read from Redis, held a few seconds),
+else the tenant's default derived from the global one."""
 
 from __future__ import annotations
 
-import base64
-import os
-import secrets
-from pathlib import Path
+import threading
+import time
 
 from sdq.settings import Settings
+from sdq.store.ops import OpRunner
+from sdq.store.webhook_secrets import tenant_webhook_secret
+from sdq.webhook_secret import tenant_default_secret, webhook_secret
 
-SECRET_FILE = "webhook_secret"
+__all__ = ["TenantSecrets", "webhook_secret"]
+
+# A tenant's change of secret reaches deliveries within this many seconds.
+HOLD_S = 5.0
+HOLD_MAX = 10_000
 
 
-def new_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+class TenantSecrets:
+    """Per-tenant signing secrets for one webhook process (shared by Celery's threads)."""
 
+    def __init__(self, settings: Settings, store: OpRunner, hold_s: float = HOLD_S) -> None:
+        self.store = store
+        self.hold_s = hold_s
+        self.global_secret = webhook_secret(settings)
+        self.held: dict[str, tuple[float, str | None]] = {}
+        self.lock = threading.Lock()
 
-def webhook_secret(settings: Settings) -> str:
-    """The configured secret, or the one in data_dir (created atomically, mode 0600, if absent)."""
-    if settings.webhook_secret:
-        return settings.webhook_secret
-    path = Path(settings.data_dir) / SECRET_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(new_secret() + "\n")
-    return path.read_text().strip()
+    def for_tenant(self, tenant: str) -> str:
+        now = time.monotonic()
+        with self.lock:
+            held = self.held.get(tenant)
+        if held is None or now - held[0] >= self.hold_s:
+            held = (now, self.store.run(tenant_webhook_secret(tenant)))
+            with self.lock:
+                if len(self.held) >= HOLD_MAX:
+                    self.held.clear()
+                self.held[tenant] = held
+        return held[1] or tenant_default_secret(self.global_secret, tenant)

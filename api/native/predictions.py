@@ -24,7 +24,6 @@ from sdq.job import WEBHOOK_EVENTS, Job, WebhookEvent
 from sdq.prediction import prediction
 from sdq.settings import ModelSpec, Settings
 from sdq.ssrf import UnsafeUrl, check_webhook_url
-from sdq.storage import output_links
 from sdq.store.jobs import get_job, list_jobs
 from sdq.store.webhooks import list_deliveries
 
@@ -47,11 +46,12 @@ class PredictionRequest(BaseModel):
     )
 
 
-def present(
+async def present(
     runtime: ApiRuntime, job: Job, base_url: str, wait_expired: bool = False
 ) -> dict[str, Any]:
-    """The prediction object, with output links from the storage (presigned on S3)."""
-    link = output_links(runtime.storage, base_url)
+    """The prediction object, with output links handed out now (signed, expiring; presigned
+    on S3)."""
+    link = await runtime.output_links(base_url)
     return prediction(job, base_url, wait_expired=wait_expired, link=link)
 
 
@@ -103,8 +103,8 @@ async def _create(
     )
     if wait_s is not None:
         job = await wait_for_terminal(runtime.store, runtime.blocking, job.id, wait_s) or job
-        return present(runtime, job, base_url, wait_expired=not job.status.is_terminal)
-    return present(runtime, job, base_url)
+        return await present(runtime, job, base_url, wait_expired=not job.status.is_terminal)
+    return await present(runtime, job, base_url)
 
 
 @router.post("/v1/models/{owner}/{name}/predictions", status_code=201)
@@ -144,7 +144,7 @@ async def job_or_404(runtime: ApiRuntime, caller: Principal, prediction_id: str)
 async def get_prediction(
     prediction_id: PredictionId, runtime: Runtime, caller: Caller, base_url: BaseUrl
 ) -> dict[str, Any]:
-    return present(runtime, await job_or_404(runtime, caller, prediction_id), base_url)
+    return await present(runtime, await job_or_404(runtime, caller, prediction_id), base_url)
 
 
 @router.get("/v1/predictions")
@@ -173,10 +173,11 @@ async def list_predictions(
             {"cursor": page.next_cursor, "limit": limit} | ({"tenant": tenant} if tenant else {})
         )
         next_url = f"{base_url}/v1/predictions?{query}"
+    link = await runtime.output_links(base_url)
     return {
         "previous": None,
         "next": next_url,
-        "results": [present(runtime, job, base_url) for job in page.jobs],
+        "results": [prediction(job, base_url, link=link) for job in page.jobs],
     }
 
 
@@ -194,7 +195,7 @@ async def cancel_prediction(
         raise NotFound(f"prediction {prediction_id} not found")
     job = await job_or_404(runtime, caller, prediction_id)
     response.status_code = 200
-    return present(runtime, job, base_url)
+    return await present(runtime, job, base_url)
 
 
 @router.get("/v1/predictions/{prediction_id}/webhooks")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header
@@ -17,7 +17,6 @@ from api.native.predictions import job_or_404
 from sdq.inputs import InvalidField, InvalidInput
 from sdq.job import EventType
 from sdq.prediction import prediction
-from sdq.storage import output_links
 from sdq.store.events import read_events
 from sdq.store.jobs import get_job
 
@@ -45,10 +44,9 @@ async def stream_prediction(
         raise InvalidInput([InvalidField("Last-Event-ID", "must be an event id from this stream")])
     await job_or_404(runtime, caller, prediction_id)
 
-    link = output_links(runtime.storage, base_url)
-
     async def events() -> AsyncIterator[ServerSentEvent]:
         last = last_event_id or "0-0"
+        link: Callable[[str], str] | None = None  # made at the first output: one expiry per stream
         while True:
             read = read_events(prediction_id, last, _BATCH, block_ms=_BLOCK_MS)
             events = await runtime.blocking.run(read)
@@ -57,8 +55,10 @@ async def stream_prediction(
             for event in events:
                 last, data = event.id, event.data
                 if event.type is EventType.OUTPUT:
+                    link = link or await runtime.output_links(base_url)
                     data["output"] = [link(key) for key in data["output"]]
                 if event.type is EventType.COMPLETED:
+                    link = link or await runtime.output_links(base_url)
                     job = await runtime.store.run(get_job(prediction_id))
                     data = prediction(job, base_url, link=link) if job else data
                 yield ServerSentEvent(data=json.dumps(data), event=event.type.value, id=event.id)

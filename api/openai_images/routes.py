@@ -20,7 +20,6 @@ from sdq.api_keys import Principal
 from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input
 from sdq.job import JobStatus
 from sdq.settings import ModelSpec
-from sdq.storage import output_links
 
 router = APIRouter(prefix="/v1/images", tags=["OpenAI Images"])
 
@@ -48,7 +47,7 @@ async def run(
     if response_format == "b64_json":
         data = [{"b64_json": image} for image in await images_base64(runtime, done)]
     else:
-        link = output_links(runtime.storage, base_url)
+        link = await runtime.output_links(base_url)
         data = [{"url": link(key)} for key in done.output or []]
     return {"created": int(done.created_at), "data": data}
 

@@ -281,3 +281,12 @@ def test_the_tls_ingress_example_serves_https_links_to_its_host_only(tmp_path: P
     assert settings.public_url == "https://sdq.example.com"
     assert settings.allowed_hosts == ["sdq.example.com", *IN_CLUSTER]
     assert access_mode(settings).keys_required
+
+
+def test_the_api_and_the_webhook_sender_share_the_global_webhook_secret() -> None:
+    """Tenants' default webhook secrets are derived from the global one: the API (which hands
+    them out) and the webhook sender (which signs with them) must read the same Secret."""
+    docs = render(())
+    api = env_entries(api_container(docs))["SDQ_WEBHOOK_SECRET"]
+    sender = env_entries(only_container(named(docs, "Deployment", f"{RELEASE}-webhooks")))
+    assert api == sender["SDQ_WEBHOOK_SECRET"] and "secretKeyRef" in api["valueFrom"]

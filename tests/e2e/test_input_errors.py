@@ -11,6 +11,7 @@ import redis
 
 from cli.embedded_redis import EmbeddedRedis
 from sdq.job import new_job_id
+from tests.file_links import signed_file_path
 from tests.helpers import Stack, wait_until
 
 
@@ -92,11 +93,14 @@ def test_a_path_id_outside_the_job_id_alphabet_is_404(
         assert "not found" in response.json()["detail"]
 
 
-def test_a_file_path_whose_job_id_is_not_a_job_id_is_404(client: httpx.Client) -> None:
-    for path in ("/v1/files/aaaaaaaa/0.png", "/v1/files/" + "a" * 26 + ":x/0.png"):
-        response = client.get(path)
+def test_a_file_path_whose_job_id_is_not_a_job_id_is_404(client: httpx.Client, api: Stack) -> None:
+    for key in ("aaaaaaaa/0.png", "a" * 26 + ":x/0.png"):
+        response = client.get(signed_file_path(api.redis_url, key))
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/json"
+        unsigned = client.get(f"/v1/files/{key}")  # no signature: refused before anything else
+        assert unsigned.status_code == 403
+        assert unsigned.headers["content-type"] == "application/json"
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.file_links import unsigned
 from tests.helpers import Stack, stop, wait_terminal
 
 SMALL = {"width": 64, "height": 64, "num_inference_steps": 4}
@@ -20,7 +21,7 @@ def test_job_and_outputs_survive_an_api_restart(stack: Stack) -> None:
     stop(stack.api)
     stack.start_api()
     with stack.http() as client:
-        assert client.get(f"/v1/predictions/{done['id']}").json() == done
+        assert unsigned(client.get(f"/v1/predictions/{done['id']}").json()) == unsigned(done)
         assert client.get(done["output"][0]).content == image
 
 

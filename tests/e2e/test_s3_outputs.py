@@ -17,6 +17,7 @@ from PIL import Image
 from cli.embedded_redis import EmbeddedRedis, free_port
 from sdq.s3_storage import S3OutputStorage
 from sdq.storage import OutputNotFound
+from tests.file_links import signed_file_path
 from tests.helpers import Stack, started_stack
 
 BUCKET = "sdq-outputs"
@@ -77,11 +78,11 @@ def test_outputs_go_to_the_bucket_and_predictions_link_presigned_urls(
         assert png_size(httpx.get(link).content) == (64, 64)
         assert client.get(f"/v1/predictions/{done['id']}").json()["output"][0].startswith(s3_url)
         assert not (s3_stack.data_dir / "outputs" / done["id"]).exists(), "nothing written locally"
-        files = client.get(f"/v1/files/{done['id']}/out-1-0.png", follow_redirects=False)
+        files_link = signed_file_path(s3_stack.redis_url, f"{done['id']}/out-1-0.png")
+        files = client.get(files_link, follow_redirects=False)
         assert files.status_code == 307 and files.headers["location"].startswith(s3_url)
-        assert png_size(
-            client.get(f"/v1/files/{done['id']}/out-1-0.png", follow_redirects=True).content
-        ) == (64, 64)
+        assert png_size(client.get(files_link, follow_redirects=True).content) == (64, 64)
+        assert client.get(f"/v1/files/{done['id']}/out-1-0.png").status_code == 403
 
 
 def test_openai_url_format_is_presigned_too(s3_stack: Stack, s3_url: str) -> None:
