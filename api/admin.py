@@ -39,7 +39,9 @@ async def put_scaling(
             error, prefix="", whole="policy", unknown="is not a scaling policy knob"
         )
         raise InvalidInput(problems) from None
-    await runtime.store.run(put_policy(spec.id, policy, caller.name, time.time()))
+    await runtime.store.run(
+        put_policy(spec.id, policy, caller.name, time.time(), key_id=caller.key_id)
+    )
     return policy.model_dump()
 
 

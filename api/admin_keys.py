@@ -23,7 +23,7 @@ from sdq.api_keys import (
     new_secret,
     secret_hash,
 )
-from sdq.store.api_keys import create_key, list_keys, revoke_key
+from sdq.store.api_keys import Created, create_key, list_keys, revoke_key
 
 router = APIRouter(tags=["admin"], prefix="/v1/admin/keys")
 
@@ -64,15 +64,16 @@ def _keys_in_use(request: Request) -> None:
 async def create(body: KeyRequest, request: Request, runtime: Runtime) -> dict[str, Any]:
     """The new key's record and its secret `key`, shown this one time only."""
     _keys_in_use(request)
-    keys = await runtime.store.run(list_keys())
-    if any(k.name == body.name and k.role is not body.role for k in keys):
-        raise Conflict(
-            f"the keys named {body.name!r} are not {body.role.value} keys: a name is one tenant "
-            "with one role; pick another name"
-        )
     secret = new_secret()
     key = ApiKey(id=new_key_id(), name=body.name, role=body.role, created_at=time.time())
-    if not await runtime.store.run(create_key(key, secret_hash(secret))):
+    created = await runtime.store.run(create_key(key, secret_hash(secret)))
+    if created is Created.OTHER_ROLE:
+        other = "admin" if body.role is Role.CLIENT else "client"
+        raise Conflict(
+            f"the keys named {body.name!r} are {other} keys: a name is one tenant with one "
+            "role; pick another name"
+        )
+    if created is Created.TAKEN:
         raise Unavailable("key id collision; retry the request")
     return key.model_dump(mode="json", exclude={"last_used_at"}) | {"key": secret}
 

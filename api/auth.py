@@ -86,7 +86,11 @@ class AccessControl:
         if time.monotonic() - self.flushed_at < LAST_USED_FLUSH_S:
             return
         used, self.used, self.flushed_at = self.used, {}, time.monotonic()
-        await self.store.run(touch_keys(used))
+        try:
+            await self.store.run(touch_keys(used))
+        except Exception:  # bookkeeping: never fail the request it rides on; try next minute
+            self.used = used | self.used
+            log.debug("could not record keys' last-used times", exc_info=True)
 
     def refused(self, request: Request, why: str) -> None:
         """Count a failed authentication and log it (never the key), at most once a second."""
@@ -106,8 +110,8 @@ class AccessControl:
 
 # Answered without a key: the probes, the API description (no data in it; its "Authorize"
 # button takes a key) and output links, which carry their own signature.
-OPEN_PATHS = ("/healthz", "/readyz", "/openapi.json")
-OPEN_PREFIXES = ("/docs", "/redoc", "/v1/files/")
+OPEN_PATHS = ("/healthz", "/readyz", "/openapi.json", "/docs", "/redoc")
+OPEN_PREFIXES = ("/docs/", "/docs-assets/", "/v1/files/")
 
 
 def needs_key(path: str) -> bool:

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_body
+from sdq.access_mode import allowed_hosts
 from sdq.inputs import InvalidField
 from sdq.settings import Settings
 
@@ -325,7 +326,7 @@ def install_browser_guards(app: FastAPI, settings: Settings) -> None:
         )
     app.add_middleware(
         BrowserGuard,
-        allowed_hosts=tuple(settings.allowed_hosts),
+        allowed_hosts=tuple(allowed_hosts(settings)),
         public_url=settings.public_url,
         cors_origins=tuple(settings.cors_origins),
     )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from dataclasses import dataclass
 
+from sdq.api_keys import KEY_ALPHABET
+
 MAX_HEADER_CHARS = 1024
-# RFC 6750's b64token: what a bearer token may be made of (sdq_ keys are URL-safe base64).
-_TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]{1,512}")
+_TOKEN = re.compile(f"[{KEY_ALPHABET}]{{1,512}}")
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def read_credential(authorization: str | None, *, allow_basic: bool) -> Credenti
     elif scheme == "basic" and allow_basic:
         try:
             decoded = base64.b64decode(value, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError):  # binascii.Error, and non-ASCII input
             return Credential(None, "the Basic credentials are not base64 of `user:key`")
         key = decoded.partition(":")[2]
     else:

@@ -9,13 +9,12 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from cli.embedded_redis import EmbeddedRedis
 from cli.log_follow import following
 from cli.preflight import check_port_free, data_dir_lock
 from cli.supervisor import ProcessSpec, Supervisor
-from sdq.access_mode import LOOPBACK_NAMES, is_loopback
+from sdq.access_mode import allowed_hosts
 from sdq.logs import is_verbose, logs_dir
 from sdq.settings import Settings
 
@@ -37,19 +36,6 @@ def stack_processes() -> list[ProcessSpec]:
         ProcessSpec("webhooks", [*cli, "webhooks"]),
         ProcessSpec("scaler", [*cli, "scaler"]),
     ]
-
-
-def allowed_hosts(settings: Settings) -> list[str]:
-    """The Host names the API answers to: SDQ_ALLOWED_HOSTS when set (even empty: any); else, on
-    a loopback address, the loopback names (and SDQ_PUBLIC_URL's), so that a web page cannot
-    reach the API through a name it controls (DNS rebinding); else any."""
-    if "allowed_hosts" in settings.model_fields_set:
-        return settings.allowed_hosts
-    if not is_loopback(settings.host):
-        return []
-    public = urlsplit(settings.public_url).hostname if settings.public_url else None
-    names = [*LOOPBACK_NAMES, settings.host.strip("[]"), public]
-    return list(dict.fromkeys(name for name in names if name))
 
 
 def child_env(settings: Settings, redis_url: str) -> dict[str, str]:

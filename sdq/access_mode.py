@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sdq.settings import Settings
 
@@ -33,6 +34,11 @@ def is_loopback(host: str) -> bool:
 def access_mode(settings: Settings) -> AccessMode:
     """Keys when SDQ_ADMIN_KEY is set (unless SDQ_AUTH=none); open on loopback; else refuse."""
     where = f"{settings.host}:{settings.port}"
+    if settings.auth == "none" and settings.admin_key is not None:
+        raise AccessRefused(
+            "SDQ_AUTH=none and SDQ_ADMIN_KEY are both set: unset one (none would run the API "
+            "open and ignore the key)"
+        )
     if settings.auth == "none":
         return AccessMode(
             False,
@@ -54,3 +60,16 @@ def access_mode(settings: Settings) -> AccessMode:
         "least 32 characters, e.g. `openssl rand -hex 32`) to require API keys, or "
         "SDQ_AUTH=none to run open on purpose"
     )
+
+
+def allowed_hosts(settings: Settings) -> list[str]:
+    """The Host names the API answers to: SDQ_ALLOWED_HOSTS when set (even empty: any); else, on
+    a loopback address, the loopback names (and SDQ_PUBLIC_URL's), so that a web page cannot
+    reach the API through a name it controls (DNS rebinding); else any."""
+    if "allowed_hosts" in settings.model_fields_set:
+        return settings.allowed_hosts
+    if not is_loopback(settings.host):
+        return []
+    public = urlsplit(settings.public_url).hostname if settings.public_url else None
+    names = [*LOOPBACK_NAMES, settings.host.strip("[]"), public]
+    return list(dict.fromkeys(name for name in names if name))

@@ -11,6 +11,9 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 KEY_PREFIX = "sdq_"
+# What a key sent in `Authorization: Bearer` may be made of (RFC 6750's b64token); sdq_ keys are
+# URL-safe base64, and SDQ_ADMIN_KEY is held to the same alphabet so that it can be sent at all.
+KEY_ALPHABET = "A-Za-z0-9._~+/=-"
 # A secret's random part: 32 bytes (256 bits), URL-safe base64 without padding (43 characters).
 SECRET_BYTES = 32
 # Key names double as tenant names: what the `tenant` filter and the records carry.

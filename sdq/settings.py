@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from sdq.api_keys import KEY_ALPHABET
 from sdq.redis_connect import parse_sentinel_url
 from sdq.scaling_policy import ScalingPolicy
 
 TINY_MODEL_ID = "sdq/tiny"
 ADMIN_KEY_MIN_CHARS = 32
 ADMIN_KEY_MAX_CHARS = 256
+LINK_SECRET_MIN_CHARS = 32
 SYNTHETIC_MODEL_ID = "sdq/synthetic"
 
 ModelKind = Literal["diffusers", "synthetic"]
@@ -342,20 +345,29 @@ class Settings(BaseSettings):
         secret = value.get_secret_value()
         if len(secret) < ADMIN_KEY_MIN_CHARS:
             raise ValueError(f"must be at least {ADMIN_KEY_MIN_CHARS} characters")
-        if len(secret) > ADMIN_KEY_MAX_CHARS or not all(33 <= ord(c) < 127 for c in secret):
+        if len(secret) > ADMIN_KEY_MAX_CHARS or not re.fullmatch(f"[{KEY_ALPHABET}]+", secret):
             raise ValueError(
-                f"must be at most {ADMIN_KEY_MAX_CHARS} printable ASCII characters, no spaces"
+                f"must be at most {ADMIN_KEY_MAX_CHARS} characters among letters, digits and "
+                "._~+/=- (what an Authorization: Bearer header can carry)"
             )
+        return value
+
+    @field_validator("link_secret")
+    @classmethod
+    def _link_secret_strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < LINK_SECRET_MIN_CHARS:
+            raise ValueError(f"must be at least {LINK_SECRET_MIN_CHARS} characters")
         return value
 
     @field_validator("cors_origins")
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
-        for origin in value:
+        origins = [origin.rstrip("/") for origin in value]
+        for origin in origins:
             scheme, sep, rest = origin.partition("://")
             if origin != "*" and (scheme not in ("http", "https") or not sep or "/" in rest):
                 raise ValueError(f"{origin!r} is not an origin such as https://app.example.com")
-        return [origin.rstrip("/") for origin in value]
+        return origins
 
     @field_validator("webhook_secret")
     @classmethod

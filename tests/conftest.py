@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from cli.embedded_redis import EmbeddedRedis
+from tests.access_fixtures import KeyedStack, started_keyed_stack
 from tests.helpers import Stack, print_logs, started_api, started_stack
 from tests.receiver import Receiver
 
@@ -86,3 +87,13 @@ def up_log(tmp_path: Path) -> Iterator[Path]:
         if log.exists():
             sys.stderr.write(log.read_text()[-8000:])
         print_logs(tmp_path / "data" / "logs")
+
+
+@pytest.fixture(scope="module")
+def keyed(
+    redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KeyedStack]:
+    """API (keys required) + a synthetic worker, with client keys alice and bob and admin ops."""
+    data_dir, logs = tmp_path_factory.mktemp("data"), tmp_path_factory.mktemp("logs")
+    with started_keyed_stack(redis_server.url, data_dir, logs) as running:
+        yield running

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import Enum
 from typing import Any
 
 from sdq.api_keys import ApiKey
@@ -34,12 +35,18 @@ def _key_of(raw: str | bytes) -> ApiKey:
     return ApiKey.model_validate(record)
 
 
-def create_key(key: ApiKey, hash_: str) -> Op[bool]:
-    """Store the key; False (nothing written) if its id or its secret's hash is taken."""
+class Created(Enum):
+    STORED = 1
+    TAKEN = 0  # the id or the secret's hash exists: nothing written
+    OTHER_ROLE = -1  # keys of this name have another role: nothing written
+
+
+def create_key(key: ApiKey, hash_: str) -> Op[Created]:
+    """Store the key, unless its id or hash is taken or its name has keys of another role."""
     return Op(
         keys=(keys.api_keys(), keys.api_key_by_hash(hash_)),
-        args=(key.id, _record(key, hash_)),
-        decode=lambda raw: int(raw) == 1,
+        args=(key.id, _record(key, hash_), key.name, key.role.value),
+        decode=lambda raw: Created(int(raw)),
         script=_CREATE,
     )
 

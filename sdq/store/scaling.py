@@ -24,8 +24,18 @@ def get_policy(model_id: str, default: ScalingPolicy) -> Op[ScalingPolicy]:
     )
 
 
-def put_policy(model_id: str, policy: ScalingPolicy, who: str, now: float) -> Op[str]:
-    change = {"model": model_id, "who": who, "at": now, "after": policy.model_dump_json()}
+def put_policy(
+    model_id: str, policy: ScalingPolicy, who: str, now: float, key_id: str | None = None
+) -> Op[str]:
+    """Replace the policy and record the change: `who` (the admin key's name) and `key_id` (which
+    of that name's keys; None without keys)."""
+    change = {
+        "model": model_id,
+        "who": who,
+        "key_id": key_id,
+        "at": now,
+        "after": policy.model_dump_json(),
+    }
     return Op(
         keys=(keys.scaling_policy(model_id), keys.scaling_policy_changes()),
         args=(policy.model_dump_json(), json.dumps(change)),

@@ -22,6 +22,7 @@ from standardwebhooks import Webhook
 from cli.embedded_redis import find_redis_server, free_port
 from scaler.kubernetes_actuator import DELETION_COST
 from scaler.kubernetes_names import worker_deployment
+from sdq.webhook_secret import tenant_default_secret
 from tests.chart.pods import container_env, expand, only_container, secret_value
 from tests.chart.render import EXAMPLES, NAMESPACE, RELEASE, named, objects, render
 from tests.fake_kubernetes import FakeKubernetes, serving
@@ -240,10 +241,13 @@ def test_the_rendered_chart_serves_a_job_from_zero_workers_and_back(
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                 assert node.probe(workers[tiny], pod, probe) == 0, probe
 
-            # the webhook arrives signed with the secret the chart generated
+            # the webhook arrives signed with alice's own secret, derived from the one the chart
+            # generated, which the API hands her: API and webhook sender share the global one
             wait_until(lambda: receiver.at("/hook"), 30, "the completed webhook")
             [delivery] = receiver.at("/hook")
-            secret = secret_value(docs, f"{RELEASE}-secrets", "webhook-secret")
+            secret = client.get("/v1/webhooks/default/secret").json()["key"]
+            global_secret = secret_value(docs, f"{RELEASE}-secrets", "webhook-secret")
+            assert secret == tenant_default_secret(global_secret, "alice")
             payload = Webhook(secret).verify(delivery.body, delivery.headers)
             assert payload["id"] == done["id"] and payload["status"] == "succeeded"
 

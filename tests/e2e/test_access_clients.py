@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
 
 import httpx
 import openai
@@ -15,20 +14,10 @@ from PIL import Image
 from replicate.client import Client
 from replicate.exceptions import ReplicateError
 
-from cli.embedded_redis import EmbeddedRedis
-from tests.access_fixtures import SYNTHETIC, KeyedStack, started_keyed_stack
+from tests.access_fixtures import SYNTHETIC, KeyedStack
 
 QUICK = {"prompt": "x", "width": 64, "height": 64, "num_inference_steps": 2}
 WRONG_KEY = "sdq_" + "x" * 43
-
-
-@pytest.fixture(scope="module")
-def keyed(
-    redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[KeyedStack]:
-    data_dir, logs = tmp_path_factory.mktemp("data"), tmp_path_factory.mktemp("logs")
-    with started_keyed_stack(redis_server.url, data_dir, logs) as running:
-        yield running
 
 
 def image_size(data: bytes) -> tuple[int, int]:

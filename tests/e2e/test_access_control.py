@@ -9,14 +9,13 @@ import http.client
 import json
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from cli.embedded_redis import EmbeddedRedis
 from sdq.job import new_job_id
 from tests.access_fixtures import (
     BOOTSTRAP_SECRET,
@@ -25,21 +24,11 @@ from tests.access_fixtures import (
     bearer,
     create_key,
     second_api,
-    started_keyed_stack,
 )
 from tests.helpers import wait_terminal, wait_until
 
 QUICK = {"prompt": "x", "width": 64, "height": 64, "num_inference_steps": 1}
 LONG_STEPS = 150  # seconds of work at the stack's step time: long enough to act on it running
-
-
-@pytest.fixture(scope="module")
-def keyed(
-    redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[KeyedStack]:
-    data_dir, logs = tmp_path_factory.mktemp("data"), tmp_path_factory.mktemp("logs")
-    with started_keyed_stack(redis_server.url, data_dir, logs) as running:
-        yield running
 
 
 @dataclass(frozen=True)

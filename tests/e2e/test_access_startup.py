@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from cli.embedded_redis import free_port
@@ -70,7 +71,7 @@ def test_sdq_api_on_a_network_address_starts_with_a_key_or_the_explicit_opt_out(
 ) -> None:
     with (
         started_api(redis_url, tmp_path, tmp_path, SDQ_HOST=NETWORK, **access) as api,
-        api.http() as client,
+        httpx.Client(base_url=api.url, timeout=30) as client,  # no key of its own
     ):
         anonymous = client.get("/v1/predictions")
         assert anonymous.status_code == (401 if keys_required else 200), anonymous.text

@@ -4,6 +4,7 @@ name), `sdq scaling`, history, and KEDA's metrics endpoint."""
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,15 +15,12 @@ import httpx
 import pytest
 
 from cli.embedded_redis import EmbeddedRedis
+from tests.access_fixtures import bearer
 from tests.helpers import Stack, started_api, wait_terminal, wait_until
 from tests.unit.test_keda_docs import documented_scaled_object
 
 POLICY_URL = "/v1/admin/models/sdq/tiny/scaling"
 ADMIN_KEY = "scaling-test-bootstrap-admin-key-012345"
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +61,8 @@ def client(stack: Stack) -> Iterator[httpx.Client]:
 def test_policy_round_trip_and_history_name_the_admin_key(
     client: httpx.Client, stack: Stack
 ) -> None:
-    alice = bearer(new_key(stack, "alice", "admin"))
+    name = f"alice-{secrets.token_hex(3)}"  # unique: the session's Redis is shared
+    alice = bearer(new_key(stack, name, "admin"))
     policy = client.get(POLICY_URL).json()
     assert policy["min_replicas"] == 0 and policy["jobs_per_replica"] == 1
     changed = policy | {"max_replicas": 3, "idle_to_zero_s": 30}
@@ -71,7 +70,8 @@ def test_policy_round_trip_and_history_name_the_admin_key(
     assert response.status_code == 200 and response.json() == changed
     assert client.get(POLICY_URL).json() == changed
     history = client.get("/v1/admin/scaling/events").json()["policy_changes"]
-    assert history[0]["who"] == "alice" and history[0]["model"] == "sdq/tiny"
+    assert history[0]["who"] == name and history[0]["model"] == "sdq/tiny"
+    assert history[0]["key_id"].startswith("key_"), "which of the name's keys made the change"
     assert '"max_replicas":3' in history[0]["after"].replace(" ", "")
 
 

@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from PIL import Image
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page
 
 from cli.embedded_redis import EmbeddedRedis, free_port
-from tests.e2e.test_docs_offline import CHROMIUM, CHROMIUM_ARGS, RENDER_MS
+from tests.browser import CHROMIUM_ARGS, chromium_context
 from tests.helpers import Stack, started_api, wait_until
 
 APP = "https://app.example.com"
@@ -316,20 +316,8 @@ SAME_ORIGIN_READ = """async () => {
 
 @pytest.fixture
 def chromium(tmp_path: Path) -> Iterator[BrowserContext]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make e2e` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            tmp_path / "profile",
-            executable_path=CHROMIUM,
-            args=BROWSER_ARGS,
-            headless=True,
-        )
-        context.set_default_timeout(RENDER_MS)
-        try:
-            yield context
-        finally:
-            context.close()
+    with chromium_context(tmp_path / "profile", BROWSER_ARGS) as context:
+        yield context
 
 
 def open_page_of_another_site(context: BrowserContext, url: str) -> tuple[Page, dict[str, int]]:
@@ -367,3 +355,15 @@ def test_a_rebinding_page_in_chromium_gets_421(
     assert status == 421, body
     assert body["invalid_fields"][0]["field"] == "Host"
     assert newest_prediction(client) == before
+
+
+def test_an_open_api_on_loopback_answers_only_to_loopback_names(api: Stack) -> None:
+    """`sdq api` on 127.0.0.1 without keys and without SDQ_ALLOWED_HOSTS: a rebinding page's
+    name is refused, so it cannot drive the open API (not only under `sdq up`)."""
+    port = api.url.rsplit(":", 1)[1]
+    rebinding = httpx.get(f"{api.url}/v1/predictions", headers={"Host": f"rebind.test:{port}"})
+    assert rebinding.status_code == 421, rebinding.text
+    assert rebinding.json()["title"] == "Misdirected Request"
+    for name in ("localhost", "127.0.0.1"):
+        own = httpx.get(f"{api.url}/v1/predictions", headers={"Host": f"{name}:{port}"})
+        assert own.status_code == 200, own.text

@@ -7,24 +7,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Request, Route, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Request, Route, expect
 
+from tests.browser import RENDER_MS, chromium_context
 from tests.helpers import Stack
 
-# Debian's chromium, which `make test` and `make e2e` install (Playwright's download cannot work).
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# How long a page may take to render on a busy machine (a wait, not a measurement).
-RENDER_MS = 60_000
 # Documents the browser builds itself; they never touch the network.
 LOCAL_SCHEMES = {"data", "blob", "about"}
 
@@ -57,25 +44,13 @@ class Offline:
 
 @pytest.fixture
 def browser(api: Stack, tmp_path: Path) -> Iterator[tuple[Page, Offline]]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make e2e` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            tmp_path / "profile",
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-            headless=True,
-        )
-        context.set_default_timeout(RENDER_MS)
+    with chromium_context(tmp_path / "profile") as context:
         offline = Offline(context, api.url)
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        try:
-            yield page, offline
-        finally:
-            context.close()
-        assert errors == [], f"the page raised JavaScript errors: {errors}"
+        yield page, offline
+    assert errors == [], f"the page raised JavaScript errors: {errors}"
 
 
 def test_swagger_ui_renders_with_the_network_off(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -72,7 +73,8 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 def test_a_created_key_works_is_listed_without_its_secret_and_stops_working_when_revoked(
     keyed: Stack,
 ) -> None:
-    created = sdq(keyed.url, "keys", "create", "alice")
+    name = f"alice-{secrets.token_hex(3)}"  # unique: the session's Redis is shared
+    created = sdq(keyed.url, "keys", "create", name)
     assert created.returncode == 0, created.stderr
     [secret] = SECRET.findall(created.stdout)
     assert created.stdout == f"{secret}\n", "stdout holds the secret alone (for scripts)"
@@ -81,7 +83,7 @@ def test_a_created_key_works_is_listed_without_its_secret_and_stops_working_when
 
     listed = sdq(keyed.url, "keys", "list")
     assert listed.returncode == 0, listed.stderr
-    [row] = [line for line in listed.stdout.splitlines() if " alice " in line]
+    [row] = [line for line in listed.stdout.splitlines() if f" {name} " in line]
     key_id = row.split()[0]
     assert "client" in row
     assert secret not in listed.stdout and "sdq_" not in listed.stdout
@@ -90,7 +92,7 @@ def test_a_created_key_works_is_listed_without_its_secret_and_stops_working_when
 
     revoked = sdq(keyed.url, "keys", "revoke", key_id)
     assert revoked.returncode == 0, revoked.stderr
-    assert revoked.stdout == f"revoked client key {key_id} of 'alice'\n"
+    assert revoked.stdout == f"revoked client key {key_id} of '{name}'\n"
     wait_until(lambda: status_with(keyed.url, secret) == 401, 10, "the revoked key to be refused")
     assert key_id not in sdq(keyed.url, "keys", "list").stdout
 

@@ -7,14 +7,14 @@ import time
 import redis
 
 from sdq.api_keys import ApiKey, Role, new_key_id, new_secret, secret_hash
-from sdq.store.api_keys import create_key, find_key, list_keys, revoke_key, touch_keys
+from sdq.store.api_keys import Created, create_key, find_key, list_keys, revoke_key, touch_keys
 from sdq.store.ops import OpRunner
 
 
 def make_key(store: OpRunner, name: str, role: Role = Role.CLIENT) -> tuple[ApiKey, str]:
     secret = new_secret()
     key = ApiKey(id=new_key_id(), name=name, role=role, created_at=time.time())
-    assert store.run(create_key(key, secret_hash(secret)))
+    assert store.run(create_key(key, secret_hash(secret))) is Created.STORED
     return key, secret
 
 
@@ -36,9 +36,9 @@ def test_the_same_id_or_secret_is_never_stored_twice(redis_client: redis.Redis) 
     store = OpRunner(redis_client)
     key, secret = make_key(store, "carol")
     twin = key.model_copy(update={"name": "mallory"})
-    assert not store.run(create_key(twin, secret_hash(new_secret())))
+    assert store.run(create_key(twin, secret_hash(new_secret()))) is Created.TAKEN
     other = ApiKey(id=new_key_id(), name="mallory", role=Role.ADMIN, created_at=time.time())
-    assert not store.run(create_key(other, secret_hash(secret)))
+    assert store.run(create_key(other, secret_hash(secret))) is Created.TAKEN
     assert store.run(find_key(secret_hash(secret))) == key
 
 
@@ -66,3 +66,12 @@ def test_last_used_times_are_listed_and_not_kept_for_revoked_keys(
     assert listed[used.id].last_used_at == 1234.5
     assert gone.id not in listed
     assert redis_client.hget("sdq:apikeys:last-used", gone.id) is None
+
+
+def test_a_name_keeps_one_role(redis_client: redis.Redis) -> None:
+    store = OpRunner(redis_client)
+    make_key(store, "heidi", Role.ADMIN)
+    other = ApiKey(id=new_key_id(), name="heidi", role=Role.CLIENT, created_at=time.time())
+    assert store.run(create_key(other, secret_hash(new_secret()))) is Created.OTHER_ROLE
+    assert store.run(find_key(secret_hash(new_secret()))) is None
+    make_key(store, "heidi", Role.ADMIN)  # a second key of the same role: a rotation

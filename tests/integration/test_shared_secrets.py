@@ -44,8 +44,9 @@ def test_a_held_link_secret_is_reread_after_a_while(tmp_path: Path) -> None:
 
 
 def test_a_configured_link_secret_is_used_as_is(tmp_path: Path) -> None:
-    held = LinkSecret(Settings(data_dir=tmp_path, link_secret=SecretStr("configured")))
-    assert held.held(0.0) == b"configured" and not held.may_recheck(1e9)
+    configured = "configured-link-secret-of-32-chars"
+    held = LinkSecret(Settings(data_dir=tmp_path, link_secret=SecretStr(configured)))
+    assert held.held(0.0) == configured.encode() and not held.may_recheck(1e9)
 
 
 def test_deliveries_take_the_tenants_own_secret_else_its_derived_default(

@@ -8,8 +8,8 @@ import pytest
 
 from cli.api_key import api_key_from
 from cli.client import BearerToOwnServer
-from cli.stack import allowed_hosts, child_env
-from sdq.access_mode import AccessRefused, access_mode
+from cli.stack import child_env
+from sdq.access_mode import AccessRefused, access_mode, allowed_hosts
 from sdq.settings import Settings
 
 KEY = "k" * 32
@@ -33,7 +33,7 @@ REFUSED = "refused"  # refuses to start
         ("127.0.0.1", KEY, "auto", KEYS),
         ("0.0.0.0", KEY, "auto", KEYS),
         ("0.0.0.0", None, "none", OPEN),
-        ("0.0.0.0", KEY, "none", OPEN),
+        ("0.0.0.0", KEY, "none", REFUSED),  # contradictory: refused rather than silently open
         ("127.0.0.1", None, "keys", REFUSED),
         ("0.0.0.0", KEY, "keys", KEYS),
     ],

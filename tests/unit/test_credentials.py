@@ -48,6 +48,7 @@ def test_accepted(header: str, allow_basic: bool, key: str) -> None:
         ("Bearer " + "k" * MAX_HEADER_CHARS, False, f"over {MAX_HEADER_CHARS} characters"),
         (basic("user", KEY), False, "use Bearer or Token"),  # Basic only on /sdapi
         ("Basic !!!", True, "not base64"),
+        ("Basic éé", True, "not base64"),  # non-ASCII: a ValueError, not binascii.Error
         ("Basic " + base64.b64encode(b"\xff\xfe:x").decode(), True, "not base64"),
         (basic("user", ""), True, "empty or has characters"),
         ("Digest username=x", True, "use Bearer, Token or Basic"),

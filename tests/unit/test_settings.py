@@ -78,3 +78,34 @@ def test_the_model_load_timeout_bounds_the_workers_wait_for_its_child() -> None:
 
     app = make_celery(Settings(model_load_timeout_s=42), "redis://127.0.0.1:1/0")
     assert app.conf.worker_proc_alive_timeout == 42
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"admin_key": "k" * 31}, "at least 32 characters"),
+        ({"admin_key": "Tr0ub4dor&3-correct-horse-battery!!"}, "Authorization: Bearer"),
+        ({"admin_key": "k" * 31 + " "}, "Authorization: Bearer"),
+        ({"admin_key": "k" * 257}, "at most 256"),
+        ({"link_secret": "short"}, "at least 32 characters"),
+        ({"cors_origins": "app.example.com"}, "is not an origin"),
+        ({"cors_origins": "https://app.example.com/path"}, "is not an origin"),
+    ],
+)
+def test_access_settings_are_refused_naming_the_rule(
+    overrides: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Settings(**overrides)  # type: ignore[arg-type]
+
+
+def test_access_settings_accept_what_a_bearer_header_carries() -> None:
+    key = "abcDEF012._~+/=-" * 2
+    settings = Settings(
+        admin_key=key,
+        allowed_hosts="sdq.example.com, *.sdq.example.com",
+        cors_origins="https://app.example.com/",
+    )
+    assert settings.admin_key is not None and settings.admin_key.get_secret_value() == key
+    assert settings.allowed_hosts == ["sdq.example.com", "*.sdq.example.com"]
+    assert settings.cors_origins == ["https://app.example.com"]
