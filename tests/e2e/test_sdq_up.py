@@ -20,6 +20,7 @@ from standardwebhooks import Webhook
 from cli.embedded_redis import EmbeddedRedis, free_port
 from sdq.store import redis_keys as keys
 from sdq.store.heartbeats import WorkerState
+from tests.file_links import unsigned
 from tests.helpers import start_up, stream_entries, wait_terminal, wait_until
 from tests.receiver import Receiver
 
@@ -108,7 +109,8 @@ def test_sdq_up_serves_the_tiny_model_stops_cleanly_and_keeps_jobs_across_restar
     up = start_up(data_dir, port, up_log)
     try:
         wait_until(lambda: ready(url), 120, "sdq up to be ready again")
-        assert httpx.get(f"{url}/v1/predictions/{prediction['id']}").json() == prediction
+        again = httpx.get(f"{url}/v1/predictions/{prediction['id']}").json()
+        assert unsigned(again) == unsigned(prediction), "links are signed afresh each time"
         assert httpx.get(prediction["output"][0]).status_code == 200
     finally:
         up.send_signal(signal.SIGTERM)
