@@ -50,6 +50,12 @@ class KeyRequest(BaseModel):
         return name
 
     role: Role = Field(default=Role.CLIENT, description="client: own predictions; admin: all")
+    max_queued: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="Most of the key's jobs waiting per model; more get 429 (unset: no quota)",
+    )
 
 
 def _keys_in_use(request: Request) -> None:
@@ -65,7 +71,13 @@ async def create(body: KeyRequest, request: Request, runtime: Runtime) -> dict[s
     """The new key's record and its secret `key`, shown this one time only."""
     _keys_in_use(request)
     secret = new_secret()
-    key = ApiKey(id=new_key_id(), name=body.name, role=body.role, created_at=time.time())
+    key = ApiKey(
+        id=new_key_id(),
+        name=body.name,
+        role=body.role,
+        created_at=time.time(),
+        max_queued=body.max_queued,
+    )
     created = await runtime.store.run(create_key(key, secret_hash(secret)))
     if created is Created.OTHER_ROLE:
         other = "admin" if body.role is Role.CLIENT else "client"

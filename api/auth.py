@@ -40,7 +40,9 @@ FAILURE_LOG_EVERY_S = 1.0
 
 
 def principal_of(key: ApiKey) -> Principal:
-    return Principal(key_id=key.id, name=key.name, tenant=key.tenant, role=key.role)
+    return Principal(
+        key_id=key.id, name=key.name, tenant=key.tenant, role=key.role, max_queued=key.max_queued
+    )
 
 
 BOOTSTRAP_PRINCIPAL = Principal(

@@ -47,6 +47,15 @@ class Conflict(ApiError):
     title = "Conflict"
 
 
+class TooManyRequests(ApiError):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after_s)}
+
+
 class NotFound(ApiError):
     status = 404
     title = "Not found"

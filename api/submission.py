@@ -11,6 +11,7 @@ import time
 from anyio import to_thread
 from fastapi import Request
 
+from api.admission_check import refuse_if_full
 from api.errors import RETRY_AFTER_S, GatewayTimeout, Unavailable
 from api.init_image import decode_image, store_init_image
 from api.runtime import ApiRuntime
@@ -20,6 +21,7 @@ from sdq.job import Job, JobStatus, Transition, WebhookEvent, new_job_id
 from sdq.settings import ModelSpec
 from sdq.store.jobs import create_job, delete_job, request_cancel, transition
 from sdq.store.model_health import LoadRetry, get_health
+from sdq.store.scaling import get_policy
 
 log = logging.getLogger(__name__)
 
@@ -33,28 +35,46 @@ async def submit(
     image_field: str = "input.image",
     webhook: str | None = None,
     webhook_events: list[WebhookEvent] | None = None,
+    job_id: str | None = None,
+    init_png: bytes | None = None,
+    retry_of: str | None = None,
+    deadline_s: float | None = None,
+    key_max_queued: int | None = None,
 ) -> Job:
     """Create and enqueue the job; `request.image` (data URL or base64) is checked and stored,
-    and the job keeps its storage key instead. A failure leaves nothing behind."""
+    and the job keeps its storage key instead (`init_png`: an image checked before, such as a
+    retried job's, stored as it is). A failure leaves nothing behind.
+
+    `deadline_s` (Cancel-After) overrides the model's default deadline; a submit past the model's
+    `max_queued` or the key's `key_max_queued` is refused with 429 before anything is written."""
     settings = runtime.settings
     await refuse_if_unloadable(runtime, spec)
-    job_id = new_job_id()
+    policy = await runtime.store.run(get_policy(spec.id, spec.scaling))
+    await refuse_if_full(runtime, spec, policy, tenant, key_max_queued)
+    if deadline_s is None:
+        deadline_s = policy.default_deadline_s
+    job_id = job_id or new_job_id()
     stored: str | None = None
     if request.image is not None:
-        # Decoding, converting and re-encoding a large image takes seconds: off the event loop.
-        png = await to_thread.run_sync(
-            decode_image, request.image, image_field, settings.max_init_image_pixels
-        )
+        png = init_png
+        if png is None:
+            # Decoding, converting and re-encoding a large image takes seconds: off the loop.
+            png = await to_thread.run_sync(
+                decode_image, request.image, image_field, settings.max_init_image_pixels
+            )
         stored = await to_thread.run_sync(store_init_image, runtime.storage, job_id, png)
         request = request.model_copy(update={"image": stored})
+    created_at = time.time()
     job = Job(
         id=job_id,
         model=spec.id,
         input=request.model_dump(),
-        created_at=time.time(),
+        created_at=created_at,
         webhook=webhook,
         webhook_events_filter=webhook_events or [],
         tenant=tenant,
+        deadline_at=None if deadline_s is None else created_at + deadline_s,
+        retry_of=retry_of,
     )
     try:
         if not await runtime.store.run(create_job(job, settings.job_retention_s)):
@@ -112,9 +132,12 @@ async def images_base64(runtime: ApiRuntime, job: Job) -> list[str]:
     return [base64.b64encode(blob).decode() for blob in blobs]
 
 
-async def wait_for_images(runtime: ApiRuntime, request: Request, job: Job) -> Job:
+async def wait_for_images(
+    runtime: ApiRuntime, request: Request, job: Job, may_cancel: bool = True
+) -> Job:
     """Hold a synchronous call (A1111, OpenAI) until its job is done. A caller that hangs up
-    first cancels the job (SDQ_CANCEL_ON_DISCONNECT), so no GPU draws for nobody; one that
+    first cancels the job (SDQ_CANCEL_ON_DISCONNECT, unless not `may_cancel`: a call with an
+    Idempotency-Key, whose repeat gets the result), so no GPU draws for nobody; one that
     waits longer than SDQ_SYNC_WAIT_S gets 504 naming the prediction, which keeps running."""
     settings = runtime.settings
     done = await wait_for_caller(
@@ -125,7 +148,7 @@ async def wait_for_images(runtime: ApiRuntime, request: Request, job: Job) -> Jo
         request.is_disconnected,
     )
     if done is None and await request.is_disconnected():
-        if settings.cancel_on_disconnect:
+        if settings.cancel_on_disconnect and may_cancel:
             log.info("caller of %s hung up: canceling it", job.id)
             await cancel(runtime, job.id)
         raise GatewayTimeout(f"the caller of prediction {job.id} hung up")

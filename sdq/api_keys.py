@@ -40,6 +40,9 @@ class ApiKey(BaseModel):
     role: Role
     created_at: float
     last_used_at: float | None = None
+    max_queued: int | None = Field(
+        default=None, ge=1, description="Most of this key's jobs queued per model (unset: no quota)"
+    )
 
     @property
     def tenant(self) -> str:
@@ -54,6 +57,7 @@ class Principal(BaseModel):
     name: str
     tenant: str
     role: Role
+    max_queued: int | None = None  # the key's own queue quota per model
 
     @property
     def is_admin(self) -> bool:

@@ -71,6 +71,7 @@ class Transition(StrEnum):
     REQUEUE = "requeue"
     CANCEL_QUEUED = "cancel_queued"
     FAIL_QUEUED = "fail_queued"  # its model failed to load too many times in a row
+    ABORT = "abort"  # its deadline passed before it started
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,9 @@ class TransitionRule:
     `targets` has one status, or several when the caller picks (a finished attempt's outcome).
     `fenced` transitions apply only to the attempt and worker the caller names, so a superseded
     attempt can never overwrite a newer one. `start` webhooks go out for the first attempt only.
+    `on_deadline` names the transition applied instead once the job's deadline has passed (a
+    claim of an expired job aborts it); `after_deadline` rules apply only once it has passed, and
+    write the reason (`error`, a `logs` line) and `completed_at` themselves.
     """
 
     sources: frozenset[JobStatus]
@@ -88,6 +92,8 @@ class TransitionRule:
     webhook: WebhookEvent | None
     bumps_attempt: bool
     fenced: bool
+    on_deadline: Transition | None = None
+    after_deadline: bool = False
 
 
 # The one table: the store's Lua script reads it too (rendered into the script at import).
@@ -99,6 +105,7 @@ TRANSITIONS: dict[Transition, TransitionRule] = {
         webhook=WebhookEvent.START,
         bumps_attempt=True,
         fenced=False,
+        on_deadline=Transition.ABORT,
     ),
     Transition.FINISH: TransitionRule(
         sources=frozenset({JobStatus.RUNNING}),
@@ -131,6 +138,15 @@ TRANSITIONS: dict[Transition, TransitionRule] = {
         webhook=WebhookEvent.COMPLETED,
         bumps_attempt=False,
         fenced=False,
+    ),
+    Transition.ABORT: TransitionRule(
+        sources=frozenset({JobStatus.QUEUED}),
+        targets=frozenset({JobStatus.ABORTED}),
+        event=EventType.COMPLETED,
+        webhook=WebhookEvent.COMPLETED,
+        bumps_attempt=False,
+        fenced=False,
+        after_deadline=True,
     ),
 }
 
@@ -177,3 +193,5 @@ class Job(BaseModel):
     cancel_requested: bool = False
     webhook: str | None = None
     webhook_events_filter: list[WebhookEvent] = Field(default_factory=list)
+    deadline_at: float | None = None  # unix seconds: aborted if not started by then, else stopped
+    retry_of: str | None = None  # the failed, aborted or canceled prediction this one repeats

@@ -55,4 +55,5 @@ def prediction(
         "urls": {"get": get_url, "cancel": f"{get_url}/cancel", "stream": f"{get_url}/stream"},
         "metrics": metrics,
         "attempt": job.attempt,
+        "retry_of": job.retry_of,
     }

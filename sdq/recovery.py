@@ -1,4 +1,5 @@
-"""Recovery of jobs whose worker died mid-run: found by an expired heartbeat, requeued or failed."""
+"""The API's periodic pass over jobs: those whose worker died mid-run (found by an expired
+heartbeat) are requeued or failed; queued ones whose deadline passed are aborted."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from enum import StrEnum
 
 from sdq.job import Job, JobStatus, Transition
 from sdq.store import heartbeats
-from sdq.store.jobs import get_job, running_job_ids, transition
+from sdq.store.jobs import expired_job_ids, get_job, running_job_ids, transition
 from sdq.store.ops import AsyncOpRunner
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,27 @@ def decide_recovery(
 
 Enqueue = Callable[[str, str], Awaitable[None]]
 
+EXPIRED_BATCH = 100
+EXPIRED_BATCHES_PER_PASS = 10
+
+
+async def abort_expired(store: AsyncOpRunner, *, now: float, retention_s: int) -> list[Job]:
+    """Abort queued jobs whose deadline passed, so they end even when no worker comes; the cost
+    grows with the expired jobs, not with the queues (at most 1000 a pass, the rest next pass)."""
+    aborted = []
+    for _ in range(EXPIRED_BATCHES_PER_PASS):
+        ids = await store.run(expired_job_ids(now, EXPIRED_BATCH))
+        for job_id in ids:
+            job = await store.run(
+                transition(Transition.ABORT, job_id, retention_s=retention_s, now=now)
+            )
+            if job is not None:  # None: it started or ended meanwhile (its entry is dropped)
+                log.info("aborted job: %s", job.error, extra={"job_id": job.id})
+                aborted.append(job)
+        if len(ids) < EXPIRED_BATCH:
+            break
+    return aborted
+
 
 async def reap_once(
     store: AsyncOpRunner,
@@ -56,7 +78,9 @@ async def reap_once(
     max_attempts: int,
     retention_s: int,
 ) -> list[RecoveryDecision]:
-    """One pass: find running jobs of dead workers and requeue (or fail) each, fenced by attempt."""
+    """One pass: abort queued jobs past their deadline; find running jobs of dead workers and
+    requeue (or fail) each, fenced by attempt. Returns the recovery decisions applied."""
+    await abort_expired(store, now=now, retention_s=retention_s)
     ids = await store.run(running_job_ids())
     if not ids:
         return []

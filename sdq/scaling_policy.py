@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+MIN_DEFAULT_DEADLINE_S = 1.0
+MAX_DEFAULT_DEADLINE_S = 24 * 3600.0
+
 
 class ScalingPolicy(BaseModel):
     """How one model's worker pool follows its queued and in-flight work."""
@@ -31,6 +34,19 @@ class ScalingPolicy(BaseModel):
         default=None, ge=0, description="Size to hold when metrics keep failing (unset: hold)"
     )
     failure_threshold: int = Field(default=3, ge=1, description="Failed reads before fallback")
+    default_deadline_s: float | None = Field(
+        default=None,
+        ge=MIN_DEFAULT_DEADLINE_S,
+        le=MAX_DEFAULT_DEADLINE_S,
+        description="A job not started this long after submission is aborted, one still running "
+        "is stopped (Cancel-After overrides it on the native API; unset: no deadline)",
+    )
+    max_queued: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most jobs waiting (not running); a submit past it gets 429 with a "
+        "Retry-After from the queue, the workers and the predict time (unset: unbounded)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ScalingPolicy:

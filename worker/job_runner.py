@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 def run_job(runtime: WorkerRuntime, job_id: str) -> JobStatus | None:
     """Run the job if it is still queued; a redelivery of a started or finished job does nothing.
 
-    Returns the terminal status written, or None when this delivery had nothing to do (or lost
-    its claim to recovery meanwhile, in which case its outputs are removed again).
+    Returns the terminal status written (`aborted` when its deadline passed before the claim),
+    or None when this delivery had nothing to do (or lost its claim to recovery meanwhile, in
+    which case its outputs are removed again).
     """
     token = current_job_id.set(job_id)
     try:
@@ -48,6 +49,9 @@ def run_job(runtime: WorkerRuntime, job_id: str) -> JobStatus | None:
         if job is None:
             log.info("skipping delivery: job is not queued (already started, finished or gone)")
             return None
+        if job.status is not JobStatus.RUNNING:  # its deadline passed: the claim aborted it
+            log.info("not started: %s", job.error)
+            return job.status
         runtime.heartbeat.busy(job.id)
         try:
             return _execute(runtime, job)
@@ -63,9 +67,9 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
     log.info("started attempt %d on %s", job.attempt, runtime.worker_id)
     keys: list[str] = []
     fields: dict[str, Any] = {}
+    reporter = ProgressReporter(runtime, job, request)
     started = time.perf_counter()
     try:
-        reporter = ProgressReporter(runtime, job, request)
         init_image = load_init_image(runtime.storage, request)
         images = runtime.engine.generate(request, on_step=reporter, init_image=init_image)
         predict_time = time.perf_counter() - started
@@ -79,6 +83,9 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
     except GenerationCanceled:
         predict_time = time.perf_counter() - started
         status, fields = JobStatus.CANCELED, {}
+        if reporter.stopped_by_deadline is not None:
+            fields = {"error": reporter.stopped_by_deadline}
+            log.info("%s", reporter.stopped_by_deadline)
     except (redis.ConnectionError, redis.TimeoutError):
         # Redis went away mid-job: its outcome cannot be written, and "failed" would be wrong.
         # The broker watch retires this worker; recovery runs the job again.

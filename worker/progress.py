@@ -1,4 +1,5 @@
-"""Reporting a running job's progress: one event per step (it/s, ETA), log lines, cancel checks."""
+"""Reporting a running job's progress: one event per step (it/s, ETA), log lines, and whether to
+stop (a cancel request, a superseded attempt, or the job's deadline)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,27 @@ from sdq.store.jobs import append_event
 from worker.runtime import WorkerRuntime
 
 
+def format_duration(seconds: float) -> str:
+    """A duration the way Go (and Cancel-After) writes it: 500ms, 30s, 1m30s, 1h30m."""
+    ms = round(seconds * 1000)
+    if ms < 1000:
+        return f"{ms}ms"
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    return text + (f"{rest / 1000:g}s" if rest else "")
+
+
+def deadline_stop_reason(job: Job) -> str:
+    """Why a job still running at its deadline was stopped (its `error` and a `logs` line)."""
+    assert job.deadline_at is not None
+    after = format_duration(job.deadline_at - job.created_at)
+    return f"stopped: its deadline ({after} after submission) passed while it was running"
+
+
 class ProgressReporter:
-    """The step callback of one attempt; its answer tells the pipeline whether to stop."""
+    """The step callback of one attempt; its answer tells the pipeline whether to stop.
+    `stopped_by_deadline` holds the reason once the job's deadline stopped it."""
 
     def __init__(self, runtime: WorkerRuntime, job: Job, request: GenerationInput) -> None:
         self._runtime = runtime
@@ -21,6 +41,7 @@ class ProgressReporter:
         self._started = time.perf_counter()
         self._preview_every = request.preview_every
         self._notice = runtime.engine.notice
+        self.stopped_by_deadline: str | None = None
 
     def __call__(self, step: int, total: int, latents: Any) -> bool:
         elapsed = time.perf_counter() - self._started
@@ -35,7 +56,13 @@ class ProgressReporter:
         line = f"{step}/{total} steps, {rate:.2f} it/s"
         if step == 1 and self._notice:
             line = f"{self._notice}\n{line}"
+        deadline = self._job.deadline_at
+        if deadline is not None and step < total and time.time() >= deadline:
+            self.stopped_by_deadline = deadline_stop_reason(self._job)
+            line = f"{line}\n{self.stopped_by_deadline}"
         stop = self._emit(EventType.PROGRESS, data, line, WebhookEvent.LOGS)
+        if self.stopped_by_deadline is not None:
+            return True
         if not stop and self._preview_every and step % self._preview_every == 0:
             image = self._runtime.engine.preview(latents)
             if image is not None:

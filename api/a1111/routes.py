@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from api.a1111 import shapes as a1111
 from api.auth import Caller
 from api.deps import Runtime
 from api.errors import GenerationFailed
+from api.idempotency import IdempotencyKey, submit_once
+from api.idempotency_key import request_hash
 from api.runtime import ApiRuntime
 from api.submission import cancel, images_base64, submit, wait_for_images
 from sdq.api_keys import Principal
@@ -63,7 +65,12 @@ def chosen_model(
 
 
 async def generate(
-    runtime: ApiRuntime, caller: Principal, request: Request, body: a1111.Txt2ImgRequest
+    runtime: ApiRuntime,
+    caller: Principal,
+    request: Request,
+    response: Response,
+    body: a1111.Txt2ImgRequest,
+    key: str | None,
 ) -> dict[str, Any]:
     settings = runtime.settings
     options = await read_options(runtime, caller)
@@ -72,15 +79,34 @@ async def generate(
     every = options.get(PREVIEW_OPTION)
     if every and int(every) > 0:
         raw["preview_every"] = int(every)  # live previews for /progress's current_image
+    wanted = request_hash({"route": type(body).__name__, "body": body.model_dump(mode="json")})
     try:
         parsed = parse_input(raw, InputLimits.for_model(spec, settings.max_prompt_chars))
-        job = await submit(runtime, spec, parsed, tenant=caller.tenant, image_field="init_images")
+        submitted = await submit_once(
+            runtime,
+            caller.tenant,
+            key,
+            wanted,
+            lambda job_id: submit(
+                runtime,
+                spec,
+                parsed,
+                tenant=caller.tenant,
+                image_field="init_images",
+                job_id=job_id,
+                key_max_queued=caller.max_queued,
+            ),
+        )
     except InvalidInput as error:
         raise error.renamed(a1111.FIELD_NAMES) from None
-    await runtime.store.run(
-        a1111_store.remember_last_job(caller.tenant, job.id, settings.job_retention_s)
-    )
-    done = await wait_for_images(runtime, request, job)
+    job = submitted.job
+    submitted.mark(response)
+    if not submitted.replayed:
+        await runtime.store.run(
+            a1111_store.remember_last_job(caller.tenant, job.id, settings.job_retention_s)
+        )
+    # With a key, a caller that hangs up will repeat the call for the result: keep the job.
+    done = await wait_for_images(runtime, request, job, may_cancel=key is None)
     if done.status is JobStatus.FAILED:
         raise GenerationFailed(done.error or "generation failed")
     final = GenerationInput.model_validate(done.input)
@@ -96,18 +122,29 @@ async def generate(
 
 @router.post("/txt2img")
 async def txt2img(
-    body: a1111.Txt2ImgRequest, request: Request, runtime: Runtime, caller: Caller
+    body: a1111.Txt2ImgRequest,
+    request: Request,
+    response: Response,
+    runtime: Runtime,
+    caller: Caller,
+    key: IdempotencyKey,
 ) -> dict[str, Any]:
-    """Queued like any job; answers when the images are ready (interrupted: no images)."""
-    return await generate(runtime, caller, request, body)
+    """Queued like any job; answers when the images are ready (interrupted: no images). A repeat
+    with the same `Idempotency-Key` waits for the first call's job and answers with its images."""
+    return await generate(runtime, caller, request, response, body, key)
 
 
 @router.post("/img2img")
 async def img2img(
-    body: a1111.Img2ImgRequest, request: Request, runtime: Runtime, caller: Caller
+    body: a1111.Img2ImgRequest,
+    request: Request,
+    response: Response,
+    runtime: Runtime,
+    caller: Caller,
+    key: IdempotencyKey,
 ) -> dict[str, Any]:
     """`init_images[0]` resized to width x height ("just resize"), `denoising_strength`."""
-    return await generate(runtime, caller, request, body)
+    return await generate(runtime, caller, request, response, body, key)
 
 
 IDLE_STATE: dict[str, Any] = {

@@ -13,9 +13,14 @@ from api.auth import Caller
 from api.client_ids import is_page_cursor
 from api.deps import BaseUrl, Runtime, ServedModel
 from api.errors import NotFound
+from api.idempotency import IdempotencyKey, submit_once
+from api.idempotency_key import input_as_sent, request_hash
+from api.native.cancel_after import parse_cancel_after
 from api.native.path_ids import PredictionId
 from api.native.prefer import parse_prefer_wait
+from api.retry import retry
 from api.runtime import ApiRuntime
+from api.status_filter import STATUS_NAMES, parse_status
 from api.submission import cancel, submit
 from api.waiting import wait_for_terminal
 from sdq.api_keys import NAME_PATTERN, Principal
@@ -30,6 +35,15 @@ from sdq.store.webhooks import list_deliveries
 router = APIRouter(tags=["predictions"])
 
 PAGE_SIZE = 100
+
+CancelAfter = Annotated[
+    str | None,
+    Header(
+        alias="Cancel-After",
+        description="Deadline from submission (`30s`, `5m`, `1h30m`, `500ms`): not started by "
+        "then, the prediction ends `aborted`; still running, it is stopped (`canceled`)",
+    ),
+]
 
 
 class PredictionRequest(BaseModel):
@@ -84,23 +98,46 @@ async def _create(
     spec: ModelSpec,
     body: PredictionRequest,
     prefer: str | None,
+    key: str | None,
+    response: Response,
+    cancel_after: str | None,
 ) -> dict[str, Any]:
     settings = runtime.settings
     wait_s = parse_prefer_wait(prefer, settings.max_wait_s)
+    deadline_s = parse_cancel_after(cancel_after)
     limits = InputLimits.for_model(spec, settings.max_prompt_chars)
     request = parse_input(body.input, limits)
     webhook = await _checked_webhook(body, settings.webhook_allow_private)
     events = (
         body.webhook_events_filter if body.webhook_events_filter is not None else WEBHOOK_EVENTS
     )
-    job = await submit(
-        runtime,
-        spec,
-        request,
-        tenant=caller.tenant,
-        webhook=webhook,
-        webhook_events=list(dict.fromkeys(events)) if webhook else None,
+    webhook_events = list(dict.fromkeys(events)) if webhook else None
+    wanted = request_hash(
+        {
+            "model": spec.id,
+            "input": input_as_sent(request, body.input),
+            "webhook": webhook,
+            "webhook_events_filter": webhook_events,
+            "cancel_after_s": deadline_s,
+        }
     )
+
+    async def create(job_id: str) -> Job:
+        return await submit(
+            runtime,
+            spec,
+            request,
+            tenant=caller.tenant,
+            webhook=webhook,
+            webhook_events=webhook_events,
+            job_id=job_id,
+            deadline_s=deadline_s,
+            key_max_queued=caller.max_queued,
+        )
+
+    submitted = await submit_once(runtime, caller.tenant, key, wanted, create)
+    submitted.mark(response)
+    job = submitted.job
     if wait_s is not None:
         job = await wait_for_terminal(runtime.store, runtime.blocking, job.id, wait_s) or job
         return await present(runtime, job, base_url, wait_expired=not job.status.is_terminal)
@@ -114,9 +151,14 @@ async def create_model_prediction(
     runtime: Runtime,
     caller: Caller,
     base_url: BaseUrl,
+    response: Response,
+    key: IdempotencyKey,
     prefer: Annotated[str | None, Header()] = None,
+    cancel_after: CancelAfter = None,
 ) -> dict[str, Any]:
-    return await _create(runtime, caller, base_url, spec, body, prefer)
+    """A repeat with the same `Idempotency-Key` answers 201 with the first prediction and
+    `Idempotent-Replayed: true`."""
+    return await _create(runtime, caller, base_url, spec, body, prefer, key, response, cancel_after)
 
 
 @router.post("/v1/predictions", status_code=201)
@@ -125,11 +167,16 @@ async def create_prediction(
     runtime: Runtime,
     caller: Caller,
     base_url: BaseUrl,
+    response: Response,
+    key: IdempotencyKey,
     prefer: Annotated[str | None, Header()] = None,
+    cancel_after: CancelAfter = None,
 ) -> dict[str, Any]:
+    """A repeat with the same `Idempotency-Key` answers 201 with the first prediction and
+    `Idempotent-Replayed: true`."""
     field = "version" if body.version and not body.model else "model"
     spec = resolve_model(runtime.settings, body.model or body.version, field)
-    return await _create(runtime, caller, base_url, spec, body, prefer)
+    return await _create(runtime, caller, base_url, spec, body, prefer, key, response, cancel_after)
 
 
 async def job_or_404(runtime: ApiRuntime, caller: Principal, prediction_id: str) -> Job:
@@ -158,19 +205,30 @@ async def list_predictions(
         str | None,
         Query(pattern=NAME_PATTERN, description="Admins: only this tenant's (a key name)"),
     ] = None,
+    status: Annotated[
+        str | None,
+        Query(
+            max_length=32,
+            description="Only predictions in this status: " + ", ".join(STATUS_NAMES),
+        ),
+    ] = None,
 ) -> dict[str, Any]:
-    """The caller's predictions, newest first; an admin's list has every tenant's."""
+    """The caller's predictions, newest first; an admin's list has every tenant's. With
+    `status`, a page may hold fewer than `limit` and still have a `next` page."""
     if cursor is not None and not is_page_cursor(cursor):
         message = "is not a cursor from a page's `next` link"
         raise InvalidInput([InvalidField("cursor", message)])
     if tenant is not None and not caller.is_admin:
         raise InvalidInput([InvalidField("tenant", "only admin keys may filter by tenant")])
     only = tenant if caller.is_admin else caller.tenant
-    page = await runtime.store.run(list_jobs(cursor, limit, only))
+    wanted = parse_status(status)
+    page = await runtime.store.run(list_jobs(cursor, limit, only, wanted))
     next_url = None
     if page.next_cursor:
         query = urlencode(
-            {"cursor": page.next_cursor, "limit": limit} | ({"tenant": tenant} if tenant else {})
+            {"cursor": page.next_cursor, "limit": limit}
+            | ({"tenant": tenant} if tenant else {})
+            | ({"status": status} if status else {})
         )
         next_url = f"{base_url}/v1/predictions?{query}"
     link = await runtime.output_links(base_url)
@@ -206,3 +264,21 @@ async def prediction_webhooks(
     await job_or_404(runtime, caller, prediction_id)
     deliveries = await runtime.store.run(list_deliveries(prediction_id))
     return {"results": [delivery.model_dump() for delivery in deliveries]}
+
+
+@router.post("/v1/predictions/{prediction_id}/retry", status_code=201)
+async def retry_prediction(
+    prediction_id: PredictionId,
+    runtime: Runtime,
+    caller: Caller,
+    base_url: BaseUrl,
+    response: Response,
+    key: IdempotencyKey,
+) -> dict[str, Any]:
+    """Queue a failed, aborted or canceled prediction again: a new prediction with the same
+    model, input, webhook and owner, which records the one it repeats (409 for any other
+    status, or when its starting image is no longer stored)."""
+    old = await job_or_404(runtime, caller, prediction_id)
+    submitted = await retry(runtime, old, caller.tenant, key)
+    submitted.mark(response)
+    return await present(runtime, submitted.job, base_url)

@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Request, Response, UploadFile
 from PIL import Image, UnidentifiedImageError
 
 from api.auth import Caller
 from api.deps import BaseUrl, Runtime
 from api.errors import GenerationFailed
+from api.idempotency import IdempotencyKey, submit_once
+from api.idempotency_key import request_hash
 from api.openai_images import shapes
 from api.runtime import ApiRuntime
 from api.submission import images_base64, submit, wait_for_images
@@ -26,22 +30,48 @@ router = APIRouter(prefix="/v1/images", tags=["OpenAI Images"])
 DEFAULT_SIZE = (512, 512)
 
 
+@dataclass(frozen=True)
+class Once:
+    """A call's `Idempotency-Key` (None: none sent) and the hash of the body it is bound to."""
+
+    key: str | None
+    request_hash: str
+
+
 async def run(
     runtime: ApiRuntime,
     caller: Principal,
     request: Request,
+    response: Response,
     base_url: str,
     spec: ModelSpec,
     raw: dict[str, Any],
     response_format: str,
+    once: Once,
 ) -> dict[str, Any]:
     settings = runtime.settings
     try:
         parsed = parse_input(raw, InputLimits.for_model(spec, settings.max_prompt_chars))
-        job = await submit(runtime, spec, parsed, tenant=caller.tenant, image_field="image")
+        submitted = await submit_once(
+            runtime,
+            caller.tenant,
+            once.key,
+            once.request_hash,
+            lambda job_id: submit(
+                runtime,
+                spec,
+                parsed,
+                tenant=caller.tenant,
+                image_field="image",
+                job_id=job_id,
+                key_max_queued=caller.max_queued,
+            ),
+        )
     except InvalidInput as error:
         raise error.renamed(shapes.FIELD_NAMES) from None
-    done = await wait_for_images(runtime, request, job)
+    submitted.mark(response)
+    # With a key, a caller that hangs up will repeat the call for the result: keep the job.
+    done = await wait_for_images(runtime, request, submitted.job, may_cancel=once.key is None)
     if done.status is not JobStatus.SUCCEEDED:
         raise GenerationFailed(done.error or f"the generation was {done.status.value}")
     if response_format == "b64_json":
@@ -56,16 +86,21 @@ async def run(
 async def generations(
     body: shapes.GenerationsRequest,
     request: Request,
+    response: Response,
     runtime: Runtime,
     caller: Caller,
     base_url: BaseUrl,
+    key: IdempotencyKey,
 ) -> dict[str, Any]:
     """`model` is a served model id (OpenAI's names mean the default model); `size` defaults to
     512x512; `quality` sets the steps (low 10, standard/medium 20, high/hd 40)."""
     spec = shapes.pick_model(runtime.settings, body.model)
     size = shapes.parse_size(body.size, DEFAULT_SIZE)
     raw = shapes.native_input(body.prompt, body.n, size, body.quality)
-    return await run(runtime, caller, request, base_url, spec, raw, body.response_format)
+    once = Once(key, request_hash({"route": "generations", "body": body.model_dump(mode="json")}))
+    return await run(
+        runtime, caller, request, response, base_url, spec, raw, body.response_format, once
+    )
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
@@ -79,9 +114,11 @@ def _image_size(data: bytes) -> tuple[int, int]:
 @router.post("/edits")
 async def edits(
     request: Request,
+    response: Response,
     runtime: Runtime,
     caller: Caller,
     base_url: BaseUrl,
+    key: IdempotencyKey,
     prompt: Annotated[str, Form()],
     image: UploadFile | None = None,
     image_list: Annotated[list[UploadFile] | None, Form(alias="image[]")] = None,
@@ -106,4 +143,15 @@ async def edits(
     raw = shapes.native_input(prompt, n, shapes.parse_size(size, default), quality)
     # Checked, converted and stored by submit, off the event loop.
     raw |= {"image": base64.b64encode(data).decode(), "prompt_strength": strength}
-    return await run(runtime, caller, request, base_url, spec, raw, response_format)
+    sent = {
+        "prompt": prompt,
+        "image_sha256": hashlib.sha256(data).hexdigest(),
+        "model": model,
+        "n": n,
+        "size": size,
+        "response_format": response_format,
+        "quality": quality,
+        "strength": strength,
+    }
+    once = Once(key, request_hash({"route": "edits", "body": sent}))
+    return await run(runtime, caller, request, response, base_url, spec, raw, response_format, once)

@@ -35,6 +35,8 @@ def _lua_rules() -> str:
             f"webhook = '{rule.webhook.value if rule.webhook else ''}'",
             f"bumps_attempt = {'true' if rule.bumps_attempt else 'false'}",
             f"fenced = {'true' if rule.fenced else 'false'}",
+            f"on_deadline = '{rule.on_deadline.value if rule.on_deadline else ''}'",
+            f"after_deadline = {'true' if rule.after_deadline else 'false'}",
         )
         rules.append(f"  {name.value} = {{{', '.join(fields)}}}")
     table = "local RULES = {\n" + ",\n".join(rules) + "\n}\n"
@@ -69,6 +71,8 @@ def create_job(job: Job, retention_s: int) -> Op[bool]:
             keys.queued_jobs(job.model),
             keys.scaler_wake(),
             keys.tenant_jobs(job.tenant),
+            keys.deadlines(),
+            keys.queued_deadlines(job.model),
         ),
         args=(
             str(retention_s),
@@ -76,6 +80,7 @@ def create_job(job: Job, retention_s: int) -> Op[bool]:
             EventType.QUEUED.value,
             json.dumps({"status": job.status.value, "model": job.model}),
             job.model,
+            "" if job.deadline_at is None else repr(job.deadline_at),
             *encode_fields(record),
         ),
         decode=lambda raw: int(raw) == 1,
@@ -104,6 +109,7 @@ def transition(
     `to` picks the target when the rule allows several; fenced rules need the `attempt` and
     `worker_id` they apply to. The reply is the job after the change, or None when the job was
     not in a state the transition starts from (or the fence did not match): nothing was written.
+    A claim of a job whose deadline passed by `now` aborts it instead: the reply's status says so.
     """
     rule = TRANSITIONS[name]
     if to is None and len(rule.targets) == 1:
@@ -122,6 +128,7 @@ def transition(
             keys.webhooks_due(),
             keys.webhooks_wake(),
             keys.webhooks_keep(),
+            keys.deadlines(),
         ),
         args=(
             name.value,
@@ -132,6 +139,7 @@ def transition(
             json.dumps(event_data or {}),
             repr(now),
             keys.QUEUED_PREFIX,
+            keys.DEADLINES_PREFIX,
             *encode_fields(fields or {}),
         ),
         decode=_transition_reply,
@@ -207,26 +215,38 @@ class JobPage:
     next_cursor: str | None
 
 
-def list_jobs(cursor: str | None, limit: int, tenant: str | None = None) -> Op[JobPage]:
-    """Jobs newest first, every tenant's or one's; `cursor` is the opaque `next_cursor` of the
-    previous page."""
+# The most job ids one list call looks at: a page filtered by status may end early (with a
+# cursor to go on from) rather than scan a long index in one Lua call.
+LIST_SCAN_BUDGET = 1000
+
+
+def list_jobs(
+    cursor: str | None, limit: int, tenant: str | None = None, status: JobStatus | None = None
+) -> Op[JobPage]:
+    """Jobs newest first, every tenant's or one's, all or those in `status`; `cursor` is the
+    opaque `next_cursor` of the previous page. A filtered page may hold fewer than `limit` jobs
+    and still have a next page: the end is when `next_cursor` is None."""
     max_score, _, after_id = (cursor or "+inf:").partition(":")
 
     def decode(raw: list[Any]) -> JobPage:
         jobs: list[Job] = []
-        last = ""
-        i = 0
+        i = 1
         while i < len(raw):
-            score, count = raw[i], int(raw[i + 1])
-            fields = pairs(raw[i + 2 : i + 2 + count])
-            jobs.append(decode_job(fields))
-            last = f"{score}:{fields['id']}"
+            count = int(raw[i + 1])
+            jobs.append(decode_job(pairs(raw[i + 2 : i + 2 + count])))
             i += 2 + count
-        return JobPage(jobs, last if len(jobs) == limit else None)
+        return JobPage(jobs, str(raw[0]) or None)
 
     return Op(
         keys=(keys.jobs_index() if tenant is None else keys.tenant_jobs(tenant),),
-        args=(max_score, after_id, str(limit), keys.job("")),
+        args=(
+            max_score,
+            after_id,
+            str(limit),
+            keys.job(""),
+            status.value if status else "",
+            str(LIST_SCAN_BUDGET),
+        ),
         decode=decode,
         script=_LIST,
     )
@@ -242,6 +262,8 @@ def delete_job(job: Job) -> Op[bool]:
             keys.running_jobs(),
             keys.queued_jobs(job.model),
             keys.tenant_jobs(job.tenant),
+            keys.deadlines(),
+            keys.queued_deadlines(job.model),
         ),
         args=(job.id,),
         decode=lambda raw: bool(raw),
@@ -258,11 +280,23 @@ def queued_job_ids(model_id: str, limit: int = 1000) -> Op[list[str]]:
     )
 
 
-def queued_summary(model_id: str) -> Op[tuple[int, float | None]]:
-    """How many of the model's jobs are queued, and when the oldest of them was created."""
+def queued_summary(model_id: str, now: float | None = None) -> Op[tuple[int, float | None]]:
+    """How many of the model's queued jobs can still run, and when the oldest of them was created:
+    jobs whose deadline passed by `now` (None: the Redis server's clock) are left out, as they
+    will be aborted, never run."""
     return Op(
-        keys=(keys.queued_jobs(model_id),),
-        args=(),
+        keys=(keys.queued_jobs(model_id), keys.queued_deadlines(model_id)),
+        args=("" if now is None else repr(now),),
         decode=lambda raw: (int(raw[0]), float(raw[1]) if raw[1] else None),
         script=_QUEUED_SUMMARY,
+    )
+
+
+def expired_job_ids(now: float, limit: int = 100) -> Op[list[str]]:
+    """Ids of queued jobs whose deadline passed by `now`, earliest deadline first (at most
+    `limit`); each is aborted with the `abort` transition."""
+    return Op(
+        keys=(),
+        args=("ZRANGEBYSCORE", keys.deadlines(), "-inf", repr(now), "LIMIT", "0", str(limit)),
+        decode=lambda raw: list(raw),
     )

@@ -1,9 +1,11 @@
 -- Removes every trace of a job (used when an accepted request could not be enqueued).
 -- KEYS: job hash, events stream, jobs index, running set, the model's queued set, the tenant's
---       jobs index; ARGV: job id.
+--       jobs index, the deadlines set, the model's queued deadlines set; ARGV: job id.
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('SREM', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('ZREM', KEYS[6], ARGV[1])
+redis.call('ZREM', KEYS[7], ARGV[1])
+redis.call('ZREM', KEYS[8], ARGV[1])
 return 1

@@ -146,3 +146,24 @@ def tenant_webhook_secret(tenant: str) -> str:
 def link_secret() -> str:
     """String: the random key of the HMAC that signs `/v1/files` links (unless configured)."""
     return f"{PREFIX}:links:secret"
+
+
+def idempotency(tenant: str, key_digest: str) -> str:
+    """Hash with a TTL: what one tenant's `Idempotency-Key` (by its sha256) made: the job id,
+    the hash of the request it came with, and when it was claimed."""
+    return f"{PREFIX}:idempotency:{tenant}:{key_digest}"
+
+
+def deadlines() -> str:
+    """Sorted set: ids of queued jobs that have a deadline, scored by it (unix seconds); the
+    sweep takes the expired ones from the front, however long the queues are."""
+    return f"{PREFIX}:deadlines"
+
+
+DEADLINES_PREFIX = f"{PREFIX}:deadlines:"
+
+
+def queued_deadlines(model_id: str) -> str:
+    """Sorted set: one model's queued jobs that have a deadline, scored by it (unix seconds);
+    what the scaler subtracts from the queued work (expired work can no longer run)."""
+    return f"{DEADLINES_PREFIX}{model_id}"

@@ -37,6 +37,7 @@ def test_no_transition_leaves_a_terminal_state() -> None:
 
 Q, R = JobStatus.QUEUED, JobStatus.RUNNING
 S, F, C = JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED
+A = JobStatus.ABORTED
 
 
 @pytest.mark.parametrize(
@@ -71,6 +72,7 @@ S, F, C = JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED
             False,
             False,
         ),
+        (Transition.ABORT, {Q}, {A}, EventType.COMPLETED, WebhookEvent.COMPLETED, False, False),
     ],
 )
 def test_transition_table(
@@ -94,6 +96,18 @@ def test_transition_table(
 
 def test_every_transition_has_a_rule() -> None:
     assert set(TRANSITIONS) == set(Transition)
+
+
+def test_deadlines_in_the_table_a_claim_past_it_aborts_and_abort_waits_for_it() -> None:
+    deadline_rules = {
+        name: (rule.on_deadline, rule.after_deadline)
+        for name, rule in TRANSITIONS.items()
+        if rule.on_deadline or rule.after_deadline
+    }
+    assert deadline_rules == {
+        Transition.CLAIM: (Transition.ABORT, False),
+        Transition.ABORT: (None, True),
+    }
 
 
 @pytest.mark.parametrize(
