@@ -34,3 +34,16 @@ def served_model(owner: str, name: str, runtime: Runtime) -> ModelSpec:
 
 BaseUrl = Annotated[str, Depends(get_base_url)]
 ServedModel = Annotated[ModelSpec, Depends(served_model)]
+
+
+# Clients whose prediction model rejects a status they do not list: Replicate's Python client
+# (1.0.7, the newest) knows starting, processing, succeeded, failed, canceled, and its `wait()`
+# would never end on another. They are told `canceled` for `aborted` (the error says why).
+CLIENTS_WITHOUT_ABORTED = ("replicate-python/",)
+
+
+def knows_aborted(request: Request) -> bool:
+    return not request.headers.get("user-agent", "").startswith(CLIENTS_WITHOUT_ABORTED)
+
+
+KnowsAborted = Annotated[bool, Depends(knows_aborted)]

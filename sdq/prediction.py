@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sdq.job import Job
+from sdq.job import Job, JobStatus
 
 
 def iso_time(ts: float | None) -> str | None:
@@ -25,11 +25,14 @@ def prediction(
     base_url: str,
     wait_expired: bool = False,
     link: Callable[[str], str] | None = None,
+    knows_aborted: bool = True,
 ) -> dict[str, Any]:
     """The prediction object of Replicate's API for one job. When a `Prefer: wait` ran out
     before the job finished, the status says `starting`, as Replicate's does, so that its
     clients keep polling instead of taking a running job for a finished one. `link` turns an
-    output key into its URL (presigned on object storage); by default the API's files route."""
+    output key into its URL (presigned on object storage); by default the API's files route.
+    Without `knows_aborted` (a client that rejects the status), `aborted` reads `canceled`; the
+    error still says that the deadline passed before the job started."""
     get_url = f"{base_url}/v1/predictions/{job.id}"
     metrics: dict[str, Any] = {
         name: value for name, value in job.metrics.model_dump().items() if value is not None
@@ -46,7 +49,11 @@ def prediction(
         "logs": job.logs,
         "status": "starting"
         if wait_expired and not job.status.is_terminal
-        else job.status.replicate_name,
+        else (
+            "canceled"
+            if job.status is JobStatus.ABORTED and not knows_aborted
+            else job.status.replicate_name
+        ),
         "source": "api",
         "data_removed": False,
         "created_at": iso_time(job.created_at),

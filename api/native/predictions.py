@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Caller
 from api.client_ids import is_page_cursor
-from api.deps import BaseUrl, Runtime, ServedModel
+from api.deps import BaseUrl, KnowsAborted, Runtime, ServedModel
 from api.errors import NotFound
 from api.idempotency import IdempotencyKey, submit_once
 from api.idempotency_key import input_as_sent, request_hash
@@ -61,12 +61,18 @@ class PredictionRequest(BaseModel):
 
 
 async def present(
-    runtime: ApiRuntime, job: Job, base_url: str, wait_expired: bool = False
+    runtime: ApiRuntime,
+    job: Job,
+    base_url: str,
+    wait_expired: bool = False,
+    knows_aborted: bool = True,
 ) -> dict[str, Any]:
     """The prediction object, with output links handed out now (signed, expiring; presigned
     on S3)."""
     link = await runtime.output_links(base_url)
-    return prediction(job, base_url, wait_expired=wait_expired, link=link)
+    return prediction(
+        job, base_url, wait_expired=wait_expired, link=link, knows_aborted=knows_aborted
+    )
 
 
 def resolve_model(settings: Settings, name: str | None, field: str) -> ModelSpec:
@@ -101,6 +107,7 @@ async def _create(
     key: str | None,
     response: Response,
     cancel_after: str | None,
+    knows_aborted: bool,
 ) -> dict[str, Any]:
     settings = runtime.settings
     wait_s = parse_prefer_wait(prefer, settings.max_wait_s)
@@ -140,8 +147,9 @@ async def _create(
     job = submitted.job
     if wait_s is not None:
         job = await wait_for_terminal(runtime.store, runtime.blocking, job.id, wait_s) or job
-        return await present(runtime, job, base_url, wait_expired=not job.status.is_terminal)
-    return await present(runtime, job, base_url)
+        expired = not job.status.is_terminal
+        return await present(runtime, job, base_url, expired, knows_aborted)
+    return await present(runtime, job, base_url, knows_aborted=knows_aborted)
 
 
 @router.post("/v1/models/{owner}/{name}/predictions", status_code=201)
@@ -153,12 +161,15 @@ async def create_model_prediction(
     base_url: BaseUrl,
     response: Response,
     key: IdempotencyKey,
+    knows_aborted: KnowsAborted,
     prefer: Annotated[str | None, Header()] = None,
     cancel_after: CancelAfter = None,
 ) -> dict[str, Any]:
     """A repeat with the same `Idempotency-Key` answers 201 with the first prediction and
     `Idempotent-Replayed: true`."""
-    return await _create(runtime, caller, base_url, spec, body, prefer, key, response, cancel_after)
+    return await _create(
+        runtime, caller, base_url, spec, body, prefer, key, response, cancel_after, knows_aborted
+    )
 
 
 @router.post("/v1/predictions", status_code=201)
@@ -169,6 +180,7 @@ async def create_prediction(
     base_url: BaseUrl,
     response: Response,
     key: IdempotencyKey,
+    knows_aborted: KnowsAborted,
     prefer: Annotated[str | None, Header()] = None,
     cancel_after: CancelAfter = None,
 ) -> dict[str, Any]:
@@ -176,7 +188,9 @@ async def create_prediction(
     `Idempotent-Replayed: true`."""
     field = "version" if body.version and not body.model else "model"
     spec = resolve_model(runtime.settings, body.model or body.version, field)
-    return await _create(runtime, caller, base_url, spec, body, prefer, key, response, cancel_after)
+    return await _create(
+        runtime, caller, base_url, spec, body, prefer, key, response, cancel_after, knows_aborted
+    )
 
 
 async def job_or_404(runtime: ApiRuntime, caller: Principal, prediction_id: str) -> Job:
@@ -189,9 +203,14 @@ async def job_or_404(runtime: ApiRuntime, caller: Principal, prediction_id: str)
 
 @router.get("/v1/predictions/{prediction_id}")
 async def get_prediction(
-    prediction_id: PredictionId, runtime: Runtime, caller: Caller, base_url: BaseUrl
+    prediction_id: PredictionId,
+    runtime: Runtime,
+    caller: Caller,
+    base_url: BaseUrl,
+    knows_aborted: KnowsAborted,
 ) -> dict[str, Any]:
-    return await present(runtime, await job_or_404(runtime, caller, prediction_id), base_url)
+    job = await job_or_404(runtime, caller, prediction_id)
+    return await present(runtime, job, base_url, knows_aborted=knows_aborted)
 
 
 @router.get("/v1/predictions")
@@ -199,6 +218,7 @@ async def list_predictions(
     runtime: Runtime,
     caller: Caller,
     base_url: BaseUrl,
+    knows_aborted: KnowsAborted,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=PAGE_SIZE)] = PAGE_SIZE,
     tenant: Annotated[
@@ -235,7 +255,9 @@ async def list_predictions(
     return {
         "previous": None,
         "next": next_url,
-        "results": [prediction(job, base_url, link=link) for job in page.jobs],
+        "results": [
+            prediction(job, base_url, link=link, knows_aborted=knows_aborted) for job in page.jobs
+        ],
     }
 
 
@@ -246,6 +268,7 @@ async def cancel_prediction(
     caller: Caller,
     base_url: BaseUrl,
     response: Response,
+    knows_aborted: KnowsAborted,
 ) -> dict[str, Any]:
     """Queued: canceled at once and never started. Running: stopped at the next denoising step."""
     await job_or_404(runtime, caller, prediction_id)
@@ -253,7 +276,7 @@ async def cancel_prediction(
         raise NotFound(f"prediction {prediction_id} not found")
     job = await job_or_404(runtime, caller, prediction_id)
     response.status_code = 200
-    return await present(runtime, job, base_url)
+    return await present(runtime, job, base_url, knows_aborted=knows_aborted)
 
 
 @router.get("/v1/predictions/{prediction_id}/webhooks")

@@ -11,7 +11,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.auth import Caller
 from api.client_ids import is_event_id
-from api.deps import BaseUrl, Runtime
+from api.deps import BaseUrl, KnowsAborted, Runtime
 from api.native.path_ids import PredictionId
 from api.native.predictions import job_or_404
 from sdq.inputs import InvalidField, InvalidInput
@@ -36,6 +36,7 @@ async def stream_prediction(
     runtime: Runtime,
     caller: Caller,
     base_url: BaseUrl,
+    knows_aborted: KnowsAborted,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
     """`text/event-stream` of the job's events: queued, started, progress, preview, output,
@@ -60,7 +61,11 @@ async def stream_prediction(
                 if event.type is EventType.COMPLETED:
                     link = link or await runtime.output_links(base_url)
                     job = await runtime.store.run(get_job(prediction_id))
-                    data = prediction(job, base_url, link=link) if job else data
+                    data = (
+                        prediction(job, base_url, link=link, knows_aborted=knows_aborted)
+                        if job
+                        else data
+                    )
                 yield ServerSentEvent(data=json.dumps(data), event=event.type.value, id=event.id)
                 if event.type is EventType.COMPLETED:
                     return

@@ -10,12 +10,26 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from replicate.client import Client
 
+from cli.embedded_redis import EmbeddedRedis
 from sdq.admission import COLD_START_ESTIMATE_S, UNMEASURED_PREDICT_S
-from tests.access_fixtures import SYNTHETIC, KeyedStack
+from tests.access_fixtures import SYNTHETIC, KeyedStack, started_keyed_stack
 from tests.helpers import wait_terminal, wait_until
 
 TINY = "sdq/tiny"  # no worker serves it here: its jobs stay queued
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeyedStack]:
+    """A keyed stack on a Redis of its own: the Retry-After figures depend on the workers and the
+    finished jobs Redis knows of, which other modules' stacks would add to."""
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendonly=False) as server:
+        data_dir, logs = tmp_path_factory.mktemp("data"), tmp_path_factory.mktemp("logs")
+        with started_keyed_stack(server.url, data_dir, logs) as running:
+            yield running
+
+
 POLICY = f"/v1/admin/models/{TINY}/scaling"
 QUICK = {"prompt": "x", "width": 64, "height": 64, "num_inference_steps": 2}
 
@@ -131,3 +145,17 @@ def test_openai_and_a1111_refusals_are_429s_in_their_shapes(
         assert a1111.status_code == 429 and "max_queued" in a1111.json()["detail"]
         assert alice.post("/sdapi/v1/options", json={"sd_model_checkpoint": SYNTHETIC}).is_success
     assert openai.headers["retry-after"] and a1111.headers["retry-after"]
+
+
+def test_replicates_client_reads_an_aborted_prediction_as_canceled(keyed: KeyedStack) -> None:
+    """Replicate's Python client (1.0.7) rejects a status it does not list, and its `wait()`
+    would never end on one: it is told `canceled`, with the error saying why; others `aborted`."""
+    with keyed.as_("alice") as alice:
+        created = create(alice, TINY, **{"Cancel-After": "500ms"})
+        done = wait_terminal(alice, created.json()["id"], timeout=30)
+    assert done["status"] == "aborted"
+    client = Client(api_token=keyed.secrets["alice"], base_url=keyed.url)
+    seen = client.predictions.get(done["id"])
+    assert seen.status == "canceled" and "deadline" in (seen.error or "")
+    seen.wait()  # returns: a status the client knows to be terminal
+    assert done["id"] in [p.id for p in client.predictions.list().results]
