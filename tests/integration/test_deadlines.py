@@ -23,7 +23,7 @@ from sdq.store import redis_keys as keys
 from sdq.store.jobs import create_job, delete_job, get_job, queued_summary, transition
 from sdq.store.ops import AsyncOpRunner, OpRunner
 from tests.helpers import print_logs, process_env, start, stop, stream_entries, wait_until
-from tests.integration.test_store import RETENTION, claim
+from tests.integration.test_store import RETENTION, claim, requeue
 
 MODEL = "sdq/tiny"
 HOOK = "http://127.0.0.1:9/hook"
@@ -85,16 +85,7 @@ def test_a_job_with_a_deadline_is_indexed_by_it_while_queued(redis_client: redis
     running = claim(store, timed.id, "w1")
     assert running is not None and running.status is JobStatus.RUNNING
     assert indexed(redis_client, timed) == (False, False, False), "only queued jobs are indexed"
-    requeued = store.run(
-        transition(
-            Transition.REQUEUE,
-            timed.id,
-            attempt=1,
-            worker_id="w1",
-            retention_s=RETENTION,
-            now=time.time(),
-        )
-    )
+    requeued = requeue(store, timed.id, attempt=1, worker="w1")
     assert requeued is not None and indexed(redis_client, timed) == (True, True, True)
     store.run(delete_job(timed))
     assert indexed(redis_client, timed) == (False, False, False)
@@ -191,16 +182,7 @@ def test_a_requeued_job_past_its_deadline_is_aborted_saying_it_could_not_run_aga
     store = OpRunner(redis_client)
     job = new_job(store, deadline_in=0.2, age=10)
     claim(store, job.id, "w1")
-    store.run(
-        transition(
-            Transition.REQUEUE,
-            job.id,
-            attempt=1,
-            worker_id="w1",
-            retention_s=RETENTION,
-            now=time.time(),
-        )
-    )
+    requeue(store, job.id, attempt=1, worker="w1")
     [aborted] = sweep(redis_url, job.deadline_at + 1)  # type: ignore[operator]
     assert aborted.status is JobStatus.ABORTED and aborted.attempt == 1
     assert aborted.error == "deadline passed before it could run again (10.2s after submission)"

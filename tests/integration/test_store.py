@@ -49,6 +49,20 @@ def claim(store: OpRunner, job_id: str, worker: str) -> Job | None:
     )
 
 
+def requeue(store: OpRunner, job_id: str, *, attempt: int, worker: str) -> Job | None:
+    """The recovery step for a worker lost mid-job: the attempt goes back to the queue."""
+    return store.run(
+        transition(
+            Transition.REQUEUE,
+            job_id,
+            attempt=attempt,
+            worker_id=worker,
+            retention_s=RETENTION,
+            now=time.time(),
+        )
+    )
+
+
 def finish(
     store: OpRunner, job: Job, status: JobStatus, worker: str, **fields: object
 ) -> Job | None:
@@ -100,16 +114,7 @@ def test_fence_rejects_a_superseded_attempt(redis_client: redis.Redis) -> None:
     job = new_job(store)
     first = claim(store, job.id, "w1")
     assert first is not None
-    requeued = store.run(
-        transition(
-            Transition.REQUEUE,
-            job.id,
-            attempt=1,
-            worker_id="w1",
-            retention_s=RETENTION,
-            now=time.time(),
-        )
-    )
+    requeued = requeue(store, job.id, attempt=1, worker="w1")
     assert requeued is not None and requeued.status is JobStatus.QUEUED
     second = claim(store, job.id, "w2")
     assert second is not None and second.attempt == 2
