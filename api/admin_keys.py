@@ -23,6 +23,7 @@ from sdq.api_keys import (
     new_secret,
     secret_hash,
 )
+from sdq.scheduling import DEFAULT_PRIORITY, LEAST_URGENT, MOST_URGENT
 from sdq.store.api_keys import Created, create_key, list_keys, revoke_key
 
 router = APIRouter(tags=["admin"], prefix="/v1/admin/keys")
@@ -56,6 +57,13 @@ class KeyRequest(BaseModel):
         le=1_000_000,
         description="Most of the key's jobs waiting per model; more get 429 (unset: no quota)",
     )
+    max_priority: int | None = Field(
+        default=None,
+        ge=MOST_URGENT,
+        le=LEAST_URGENT,
+        description="The most urgent priority the key may ask for, 0 (most urgent) to 2 "
+        f"(unset: {DEFAULT_PRIORITY} for client keys, {MOST_URGENT} for admin keys)",
+    )
 
 
 def _keys_in_use(request: Request) -> None:
@@ -77,6 +85,7 @@ async def create(body: KeyRequest, request: Request, runtime: Runtime) -> dict[s
         role=body.role,
         created_at=time.time(),
         max_queued=body.max_queued,
+        max_priority=body.max_priority,
     )
     created = await runtime.store.run(create_key(key, secret_hash(secret)))
     if created is Created.OTHER_ROLE:

@@ -1,53 +1,32 @@
-"""Refusing a submit that would pass the model's or the key's queue limit: 429 with a Retry-After
-computed from the queue, the workers and the model's predict time."""
+"""The 429 for a submit that would pass the model's or the key's queue limit, with a Retry-After
+computed from the queue, the workers and the model's measured predict and cold-start times."""
 
 from __future__ import annotations
 
-import time
-
 from api.errors import TooManyRequests
 from api.runtime import ApiRuntime
-from sdq.admission import COLD_START_ESTIMATE_S, QueueState, admit
-from sdq.scaling_policy import ScalingPolicy
-from sdq.settings import ModelSpec
-from sdq.store import heartbeats
-from sdq.store.admission import queue_counts
-from sdq.store.scaling import latest_decision
+from sdq.admission import admit
+from sdq.store.jobs import Created
 
 
-async def refuse_if_full(
+async def too_many_requests(
     runtime: ApiRuntime,
-    spec: ModelSpec,
-    policy: ScalingPolicy,
-    tenant: str,
+    model_id: str,
+    refused: Created,
+    max_queued: int | None,
     key_max_queued: int | None,
-) -> None:
-    """Raise TooManyRequests when one more job would pass a limit; costs nothing without one."""
-    if policy.max_queued is None and key_max_queued is None:
-        return
-    counts = await runtime.store.run(
-        queue_counts(spec.id, tenant, count_tenant=key_max_queued is not None)
-    )
-    settings = runtime.settings
-    live = await runtime.store.run(heartbeats.live_workers(time.time(), settings.heartbeat_ttl_s))
-    ready, _ = heartbeats.model_workers(live, spec.id)
-    decision = await runtime.store.run(latest_decision(spec.id))
-    desired = int(decision["desired"]) if decision else 0
-    state = QueueState(
-        queued=counts.queued,
-        workers_ready=len(ready),
-        workers_starting=max(0, desired - len(ready)),
-        p50_predict_s=counts.p50_predict_s,
-        cold_start_s=COLD_START_ESTIMATE_S,
-    )
+) -> TooManyRequests:
+    """The refusal of a submit the store did not admit (nothing was written for it)."""
+    state = await runtime.queue_facts.state(runtime.store, model_id, refused.queued)
     refusal = admit(
         state,
-        max_queued=policy.max_queued,
-        key_queued=counts.tenant_queued,
+        max_queued=max_queued,
+        key_queued=refused.tenant_queued,
         key_max_queued=key_max_queued,
-        model_id=spec.id,
+        model_id=model_id,
     )
-    if refusal is not None:
-        raise TooManyRequests(
-            f"{refusal.detail}; retry in about {refusal.retry_after_s} s", refusal.retry_after_s
-        )
+    if refusal is None:  # the queue moved on between the check and this read: the store's word
+        detail, retry_after_s = f"the queue of {model_id} is full", 1
+    else:
+        detail, retry_after_s = refusal.detail, refusal.retry_after_s
+    return TooManyRequests(f"{detail}; retry in about {retry_after_s} s", retry_after_s)

@@ -41,7 +41,12 @@ FAILURE_LOG_EVERY_S = 1.0
 
 def principal_of(key: ApiKey) -> Principal:
     return Principal(
-        key_id=key.id, name=key.name, tenant=key.tenant, role=key.role, max_queued=key.max_queued
+        key_id=key.id,
+        name=key.name,
+        tenant=key.tenant,
+        role=key.role,
+        max_queued=key.max_queued,
+        max_priority=key.most_urgent_priority,
     )
 
 

@@ -78,4 +78,5 @@ async def _resubmit(
         job_id=job_id,
         init_png=png,
         retry_of=old.id,
+        priority=old.priority,
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from anyio import to_thread
 from celery import Celery
 
+from api.queue_facts import QueueFacts
 from sdq.celery_app import make_celery, send_generate
 from sdq.redis_connect import async_redis
 from sdq.settings import Settings
@@ -27,9 +28,11 @@ class ApiRuntime:
     celery: Celery
     storage: OutputStorage
     link_secret: LinkSecret = field(init=False)
+    queue_facts: QueueFacts = field(init=False)
 
     def __post_init__(self) -> None:
         self.link_secret = LinkSecret(self.settings)
+        self.queue_facts = QueueFacts(self.settings.heartbeat_ttl_s)
 
     async def link_key(self, recheck: bool = False) -> bytes:
         """The key signing `/v1/files` links; `recheck` re-reads a shared one (rate-limited)."""

@@ -11,15 +11,16 @@ import time
 from anyio import to_thread
 from fastapi import Request
 
-from api.admission_check import refuse_if_full
+from api.admission_check import too_many_requests
 from api.errors import RETRY_AFTER_S, GatewayTimeout, Unavailable
 from api.init_image import decode_image, store_init_image
 from api.runtime import ApiRuntime
 from api.waiting import wait_for_caller
 from sdq.inputs import GenerationInput
 from sdq.job import Job, JobStatus, Transition, WebhookEvent, new_job_id
+from sdq.scheduling import DEFAULT_PRIORITY
 from sdq.settings import ModelSpec
-from sdq.store.jobs import create_job, delete_job, request_cancel, transition
+from sdq.store.jobs import Admission, create_job, delete_job, request_cancel, transition
 from sdq.store.model_health import LoadRetry, get_health
 from sdq.store.scaling import get_policy
 
@@ -40,17 +41,18 @@ async def submit(
     retry_of: str | None = None,
     deadline_s: float | None = None,
     key_max_queued: int | None = None,
+    priority: int = DEFAULT_PRIORITY,
 ) -> Job:
     """Create and enqueue the job; `request.image` (data URL or base64) is checked and stored,
     and the job keeps its storage key instead (`init_png`: an image checked before, such as a
     retried job's, stored as it is). A failure leaves nothing behind.
 
     `deadline_s` (Cancel-After) overrides the model's default deadline; a submit past the model's
-    `max_queued` or the key's `key_max_queued` is refused with 429 before anything is written."""
+    `max_queued` or the key's `key_max_queued` is refused with 429 and leaves nothing written
+    (checked where the job is created: racing submits cannot both take the last place)."""
     settings = runtime.settings
     await refuse_if_unloadable(runtime, spec)
     policy = await runtime.store.run(get_policy(spec.id, spec.scaling))
-    await refuse_if_full(runtime, spec, policy, tenant, key_max_queued)
     if deadline_s is None:
         deadline_s = policy.default_deadline_s
     job_id = job_id or new_job_id()
@@ -75,10 +77,23 @@ async def submit(
         tenant=tenant,
         deadline_at=None if deadline_s is None else created_at + deadline_s,
         retry_of=retry_of,
+        priority=priority,
     )
     try:
-        if not await runtime.store.run(create_job(job, settings.job_retention_s)):
+        created = await runtime.store.run(
+            create_job(
+                job,
+                settings.job_retention_s,
+                max_queued=policy.max_queued,
+                tenant_max_queued=key_max_queued,
+            )
+        )
+        if created.outcome is Admission.ID_TAKEN:
             raise Unavailable("job id collision; retry the request")
+        if not created.created:
+            raise await too_many_requests(
+                runtime, spec.id, created, policy.max_queued, key_max_queued
+            )
         try:
             await runtime.enqueue(job.id, spec.id)
         except Exception as error:

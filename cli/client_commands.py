@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from cli.api_key import api_key
 from cli.client import SdqClient
-from cli.job_progress import Event, describe, follow_job
+from cli.job_progress import Event, describe, follow_job, queue_place
 from cli.reporting import fail, reported
 from sdq.schedulers import DEFAULT_SCHEDULER
 from sdq.settings import TINY_MODEL_ID
@@ -36,7 +36,9 @@ def _with_bar(client: SdqClient, prediction: dict[str, Any]) -> Any:
 
 def _advance(progress: Progress, task: TaskID, event: Event) -> None:
     kind, data = event
-    if kind in ("started", "requeued"):
+    if kind == "queued" and (place := queue_place(data)):
+        progress.update(task, description=place)
+    elif kind in ("started", "requeued"):
         progress.update(task, description=describe(kind, data), completed=0)
     elif kind == "progress":
         rate, eta = data.get("it_per_s"), data.get("eta_s")

@@ -12,10 +12,18 @@ from cli.client import SdqClient
 Event = tuple[str, dict[str, Any]]
 
 
+def queue_place(data: dict[str, Any]) -> str | None:
+    """A queue position update's words ("queued: 2 jobs before it"); None for other events."""
+    position = data.get("queue_position")
+    if position is None:
+        return None
+    return f"queued: {position} job{'' if position == 1 else 's'} before it"
+
+
 def describe(kind: str, data: dict[str, Any]) -> str | None:
     """One progress line for an event of the prediction's stream (None: nothing worth a line)."""
     if kind == "queued":
-        return "queued"
+        return queue_place(data) or "queued"
     if kind == "started":
         return f"running (attempt {data['attempt']})"
     if kind == "requeued":
@@ -37,7 +45,7 @@ class ProgressLines:
     quarters_shown: int = 0
 
     def line(self, kind: str, data: dict[str, Any]) -> str | None:
-        if kind == "queued":
+        if kind == "queued" and "queue_position" not in data:
             return "queued (the scaler starts a worker for it if none is running)"
         if kind == "started":
             self.quarters_shown = 0

@@ -67,13 +67,32 @@ def create(
     role: Annotated[
         Role, typer.Option(help="client: its own predictions; admin: everything.")
     ] = Role.CLIENT,
+    max_queued: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Most of the key's jobs waiting per model, 429 past it (unset: no quota)."
+        ),
+    ] = None,
+    max_priority: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=2,
+            help="Most urgent priority the key may ask for (unset: 1 client, 0 admin).",
+        ),
+    ] = None,
     url: UrlOpt = "http://127.0.0.1:7860",
     as_json: JsonOpt = False,
 ) -> None:
     """Create a key and print its secret, which is shown this one time only."""
     client = _admin_client(url)
+    body: dict[str, Any] = {"name": name, "role": role.value}
+    if max_queued is not None:
+        body["max_queued"] = max_queued
+    if max_priority is not None:
+        body["max_priority"] = max_priority
     with reported(url):
-        key = client.call("POST", KEYS, {"name": name, "role": role.value})
+        key = client.call("POST", KEYS, body)
     if as_json:
         _print_json(key)
         return

@@ -1,5 +1,6 @@
-"""Admission control: whether a submit fits the model's and the key's queue limits, and an honest
-`Retry-After` when it does not, computed from what the system knows (no I/O)."""
+"""Admission control and queue estimates: whether a submit fits the model's and the key's queue
+limits, an honest `Retry-After` when it does not, and when a queued job should be done, all
+computed from what the system knows (no I/O)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ MIN_RETRY_AFTER_S = 1
 MAX_RETRY_AFTER_S = 3600
 # Predict time assumed before a model has finished any job (no p50 measured yet).
 UNMEASURED_PREDICT_S = 10.0
-# Time assumed from starting a worker to its first job, when none is up (process, model load).
+# Time assumed from starting a worker to its first job (process, model load) until one was measured.
 COLD_START_ESTIMATE_S = 30.0
 
 
@@ -22,7 +23,7 @@ class QueueState:
     workers_ready: int  # workers up, idle or busy
     workers_starting: int  # workers started but not ready yet
     p50_predict_s: float | None  # recent median predict time; None when none finished yet
-    cold_start_s: float  # how long a worker takes from start to ready
+    cold_start_s: float  # how long a worker takes from start to ready (measured, else estimated)
 
 
 @dataclass(frozen=True)
@@ -34,17 +35,30 @@ class Refusal:
     retry_after_s: int
 
 
-def retry_after_s(state: QueueState, must_start: int) -> int:
-    """Seconds until `must_start` more of the queued jobs have started, at the rate the workers
-    take jobs: one per p50 predict time per worker, the first once a busy worker frees up; with no
+def seconds_until_started(state: QueueState, jobs: int) -> float:
+    """Seconds until `jobs` more of the queued jobs have started, at the rate the workers take
+    jobs: one per p50 predict time per worker, the first once a busy worker frees up; with no
     worker ready, after a cold start (of the starting ones, or of one the scaler will start)."""
     per_job = state.p50_predict_s or UNMEASURED_PREDICT_S
     workers = state.workers_ready + state.workers_starting
     wait = 0.0
     if state.workers_ready == 0:
         wait += state.cold_start_s
-    wait += math.ceil(max(must_start, 1) / max(workers, 1)) * per_job
+    return wait + math.ceil(max(jobs, 1) / max(workers, 1)) * per_job
+
+
+def retry_after_s(state: QueueState, must_start: int) -> int:
+    """Whole seconds until `must_start` more of the queued jobs have started (1 s to 1 h)."""
+    wait = seconds_until_started(state, must_start)
     return max(MIN_RETRY_AFTER_S, min(MAX_RETRY_AFTER_S, math.ceil(wait)))
+
+
+def eta_s(state: QueueState, position: int) -> float:
+    """Seconds until a queued job with `position` jobs before it should be done: the time until
+    those and it have started, plus its own predict time."""
+    return seconds_until_started(state, position + 1) + (
+        state.p50_predict_s or UNMEASURED_PREDICT_S
+    )
 
 
 def admit(

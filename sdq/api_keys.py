@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from sdq.scheduling import DEFAULT_PRIORITY, LEAST_URGENT, MOST_URGENT
+
 KEY_PREFIX = "sdq_"
 # What a key sent in `Authorization: Bearer` may be made of (RFC 6750's b64token); sdq_ keys are
 # URL-safe base64, and SDQ_ADMIN_KEY is held to the same alphabet so that it can be sent at all.
@@ -43,6 +45,20 @@ class ApiKey(BaseModel):
     max_queued: int | None = Field(
         default=None, ge=1, description="Most of this key's jobs queued per model (unset: no quota)"
     )
+    max_priority: int | None = Field(
+        default=None,
+        ge=MOST_URGENT,
+        le=LEAST_URGENT,
+        description="The most urgent priority this key may ask for (unset: "
+        f"{DEFAULT_PRIORITY} for client keys, {MOST_URGENT} for admin keys)",
+    )
+
+    @property
+    def most_urgent_priority(self) -> int:
+        """The most urgent priority the key may use: its own setting, else its role's."""
+        if self.max_priority is not None:
+            return self.max_priority
+        return MOST_URGENT if self.role is Role.ADMIN else DEFAULT_PRIORITY
 
     @property
     def tenant(self) -> str:
@@ -58,6 +74,7 @@ class Principal(BaseModel):
     tenant: str
     role: Role
     max_queued: int | None = None  # the key's own queue quota per model
+    max_priority: int = MOST_URGENT  # the most urgent priority the key may ask for
 
     @property
     def is_admin(self) -> bool:

@@ -56,5 +56,7 @@ def make_celery(settings: Settings, redis_url: str) -> Celery:
 
 
 def send_generate(app: Celery, job_id: str, model_id: str) -> None:
-    """Put one generation job on its model's queue (blocking; the API runs it in a thread)."""
+    """Put one generation token on the model's queue for `job_id` (blocking; the API runs it in
+    a thread). The worker that takes it runs the job the scheduler picks then, which may be
+    another of the model's queued jobs: one token per queued job keeps every job served."""
     app.send_task(GENERATE_TASK, args=[job_id], queue=keys.queue(model_id), ignore_result=True)

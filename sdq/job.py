@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from sdq.scheduling import DEFAULT_PRIORITY, LEAST_URGENT, MOST_URGENT
+
 
 class JobStatus(StrEnum):
     """Where a job is in its life; the last four never change once written."""
@@ -195,3 +197,4 @@ class Job(BaseModel):
     webhook_events_filter: list[WebhookEvent] = Field(default_factory=list)
     deadline_at: float | None = None  # unix seconds: aborted if not started by then, else stopped
     retry_of: str | None = None  # the failed, aborted or canceled prediction this one repeats
+    priority: int = Field(default=DEFAULT_PRIORITY, ge=MOST_URGENT, le=LEAST_URGENT)

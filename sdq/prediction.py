@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -20,19 +21,30 @@ def output_url(base_url: str, key: str) -> str:
     return f"{base_url}/v1/files/{key}"
 
 
+@dataclass(frozen=True)
+class QueueInfo:
+    """Where a queued job stands: jobs to be taken before it (0: next), and when it should be
+    done (unix seconds, an estimate)."""
+
+    position: int
+    eta: float
+
+
 def prediction(
     job: Job,
     base_url: str,
     wait_expired: bool = False,
     link: Callable[[str], str] | None = None,
     knows_aborted: bool = True,
+    queue: QueueInfo | None = None,
 ) -> dict[str, Any]:
     """The prediction object of Replicate's API for one job. When a `Prefer: wait` ran out
     before the job finished, the status says `starting`, as Replicate's does, so that its
     clients keep polling instead of taking a running job for a finished one. `link` turns an
     output key into its URL (presigned on object storage); by default the API's files route.
     Without `knows_aborted` (a client that rejects the status), `aborted` reads `canceled`; the
-    error still says that the deadline passed before the job started."""
+    error still says that the deadline passed before the job started. `queue` (a queued job's
+    place) fills `queue_position` and `eta`; they are null otherwise."""
     get_url = f"{base_url}/v1/predictions/{job.id}"
     metrics: dict[str, Any] = {
         name: value for name, value in job.metrics.model_dump().items() if value is not None
@@ -63,4 +75,7 @@ def prediction(
         "metrics": metrics,
         "attempt": job.attempt,
         "retry_of": job.retry_of,
+        "priority": job.priority,
+        "queue_position": queue.position if queue else None,
+        "eta": iso_time(queue.eta) if queue else None,
     }

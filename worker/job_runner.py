@@ -1,4 +1,4 @@
-"""One delivery of a generation job: claim it, generate, store outputs, write its terminal state."""
+"""One delivery of a generation token: claim the next job, generate, store outputs, finish it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sdq.inputs import GenerationInput
 from sdq.job import Job, JobMetrics, JobStatus, Transition
 from sdq.logs import current_job_id
 from sdq.storage import output_key
-from sdq.store.jobs import transition
+from sdq.store.jobs import claim_next, transition
 from worker.engines.base import GenerationCanceled
 from worker.init_image import load_init_image
 from worker.png import encode_png
@@ -23,42 +23,38 @@ from worker.runtime import WorkerRuntime
 log = logging.getLogger(__name__)
 
 
-def run_job(runtime: WorkerRuntime, job_id: str) -> JobStatus | None:
-    """Run the job if it is still queued; a redelivery of a started or finished job does nothing.
+def run_next(runtime: WorkerRuntime, model_id: str, token: str) -> JobStatus | None:
+    """Take and run the job the scheduler picks for this free worker (`sdq.scheduling`); a
+    delivery is a token "run the next job of the model", whichever job sent it (`token`).
 
-    Returns the terminal status written (`aborted` when its deadline passed before the claim),
-    or None when this delivery had nothing to do (or lost its claim to recovery meanwhile, in
-    which case its outputs are removed again).
+    Returns the terminal status written, or None when nothing was queued any more (a duplicate
+    or superseded token: its job was taken by another, canceled or aborted) or the attempt lost
+    its claim to recovery meanwhile (its outputs are removed again).
     """
-    token = current_job_id.set(job_id)
-    try:
-        job = runtime.store.run(
-            transition(
-                Transition.CLAIM,
-                job_id,
-                retention_s=runtime.settings.job_retention_s,
-                event_data={"worker_id": runtime.worker_id},
-                now=time.time(),
-                fields={
-                    "worker_id": runtime.worker_id,
-                    "started_at": time.time(),
-                    "cancel_requested": False,
-                },
-            )
+    now = time.time()
+    claimed = runtime.store.run(
+        claim_next(
+            model_id,
+            worker_id=runtime.worker_id,
+            retention_s=runtime.settings.job_retention_s,
+            now=now,
         )
-        if job is None:
-            log.info("skipping delivery: job is not queued (already started, finished or gone)")
-            return None
-        if job.status is not JobStatus.RUNNING:  # its deadline passed: the claim aborted it
-            log.info("not started: %s", job.error)
-            return job.status
+    )
+    if claimed.aborted:
+        log.info("aborted %d queued job(s) whose deadline had passed", claimed.aborted)
+    job = claimed.job
+    if job is None:
+        log.info("nothing to run for token %s: its model's queue is empty", token)
+        return None
+    context = current_job_id.set(job.id)
+    try:
         runtime.heartbeat.busy(job.id)
         try:
             return _execute(runtime, job)
         finally:
             runtime.heartbeat.idle()
     finally:
-        current_job_id.reset(token)
+        current_job_id.reset(context)
 
 
 def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:

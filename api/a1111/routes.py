@@ -3,6 +3,7 @@ samplers, options. Calls wait for their images on the job's event stream (no thr
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -13,6 +14,7 @@ from api.deps import Runtime
 from api.errors import GenerationFailed
 from api.idempotency import IdempotencyKey, submit_once
 from api.idempotency_key import request_hash
+from api.queue_view import queue_info
 from api.runtime import ApiRuntime
 from api.submission import cancel, images_base64, submit, wait_for_images
 from sdq.api_keys import Principal
@@ -171,7 +173,8 @@ async def progress(
     runtime: Runtime, caller: Caller, skip_current_image: bool = False
 ) -> dict[str, Any]:
     """The caller's (tenant's) most recent job: fraction done, ETA, step, latest preview (if it
-    asked for previews with `preview_every`)."""
+    asked for previews with `preview_every`); while it waits, its place in the queue
+    (`textinfo`) and an ETA of when it should be done (`eta_relative`, seconds)."""
     job_id = await last_job_id(runtime, caller)
     job = await runtime.store.run(get_job(job_id)) if job_id else None
     if job is None or job.status.is_terminal:
@@ -191,10 +194,16 @@ async def progress(
         if total and (image is not None or skip_current_image):
             break
     running = job.status is JobStatus.RUNNING
-    text = f"Step {step}/{total}" if total else ("Starting" if running else "Waiting in the queue")
+    text = f"Step {step}/{total}" if total else "Starting"
+    if not running:
+        queue = await queue_info(runtime, job)
+        text = "Waiting in the queue"
+        if queue is not None:
+            eta = max(0.0, queue.eta - time.time())
+            text = f"Waiting in the queue: {queue.position} job(s) before it"
     return {
         "progress": round(step / total, 4) if total else 0.0,
-        "eta_relative": eta or 0.0,
+        "eta_relative": round(eta, 3) if eta else 0.0,
         "state": IDLE_STATE
         | {
             "job": job.id,

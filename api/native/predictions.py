@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -18,6 +19,7 @@ from api.idempotency_key import input_as_sent, request_hash
 from api.native.cancel_after import parse_cancel_after
 from api.native.path_ids import PredictionId
 from api.native.prefer import parse_prefer_wait
+from api.queue_view import queue_info
 from api.retry import retry
 from api.runtime import ApiRuntime
 from api.status_filter import STATUS_NAMES, parse_status
@@ -27,6 +29,7 @@ from sdq.api_keys import NAME_PATTERN, Principal
 from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input, unknown_model
 from sdq.job import WEBHOOK_EVENTS, Job, WebhookEvent
 from sdq.prediction import prediction
+from sdq.scheduling import DEFAULT_PRIORITY, LEAST_URGENT, MOST_URGENT
 from sdq.settings import ModelSpec, Settings
 from sdq.ssrf import UnsafeUrl, check_webhook_url
 from sdq.store.jobs import get_job, list_jobs
@@ -58,6 +61,28 @@ class PredictionRequest(BaseModel):
     webhook_events_filter: list[WebhookEvent] | None = Field(
         default=None, description="Which events call the webhook (default: all)"
     )
+    priority: int = Field(
+        default=DEFAULT_PRIORITY,
+        ge=MOST_URGENT,
+        le=LEAST_URGENT,
+        description="0 (most urgent) to 2: a free worker takes more urgent jobs first; each key "
+        "has a most urgent priority it may use",
+    )
+
+
+def checked_priority(body: PredictionRequest, caller: Principal) -> int:
+    """The body's priority, if the caller's key may use it (422 naming `priority` otherwise)."""
+    if body.priority < caller.max_priority:
+        raise InvalidInput(
+            [
+                InvalidField(
+                    "priority",
+                    f"this key may use priority {caller.max_priority} (its most urgent) to "
+                    f"{LEAST_URGENT}, not {body.priority}",
+                )
+            ]
+        )
+    return body.priority
 
 
 async def present(
@@ -68,10 +93,16 @@ async def present(
     knows_aborted: bool = True,
 ) -> dict[str, Any]:
     """The prediction object, with output links handed out now (signed, expiring; presigned
-    on S3)."""
+    on S3), and a queued job's queue position and ETA."""
     link = await runtime.output_links(base_url)
+    queue = await queue_info(runtime, job)
     return prediction(
-        job, base_url, wait_expired=wait_expired, link=link, knows_aborted=knows_aborted
+        job,
+        base_url,
+        wait_expired=wait_expired,
+        link=link,
+        knows_aborted=knows_aborted,
+        queue=queue,
     )
 
 
@@ -112,6 +143,7 @@ async def _create(
     settings = runtime.settings
     wait_s = parse_prefer_wait(prefer, settings.max_wait_s)
     deadline_s = parse_cancel_after(cancel_after)
+    priority = checked_priority(body, caller)
     limits = InputLimits.for_model(spec, settings.max_prompt_chars)
     request = parse_input(body.input, limits)
     webhook = await _checked_webhook(body, settings.webhook_allow_private)
@@ -126,6 +158,8 @@ async def _create(
             "webhook": webhook,
             "webhook_events_filter": webhook_events,
             "cancel_after_s": deadline_s,
+            # Only when asked for: repeats of requests hashed before priorities keep matching.
+            **({"priority": priority} if priority != DEFAULT_PRIORITY else {}),
         }
     )
 
@@ -140,6 +174,7 @@ async def _create(
             job_id=job_id,
             deadline_s=deadline_s,
             key_max_queued=caller.max_queued,
+            priority=priority,
         )
 
     submitted = await submit_once(runtime, caller.tenant, key, wanted, create)
@@ -252,11 +287,13 @@ async def list_predictions(
         )
         next_url = f"{base_url}/v1/predictions?{query}"
     link = await runtime.output_links(base_url)
+    queues = await asyncio.gather(*(queue_info(runtime, job) for job in page.jobs))
     return {
         "previous": None,
         "next": next_url,
         "results": [
-            prediction(job, base_url, link=link, knows_aborted=knows_aborted) for job in page.jobs
+            prediction(job, base_url, link=link, knows_aborted=knows_aborted, queue=queue)
+            for job, queue in zip(page.jobs, queues, strict=True)
         ],
     }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -14,16 +14,24 @@ from api.client_ids import is_event_id
 from api.deps import BaseUrl, KnowsAborted, Runtime
 from api.native.path_ids import PredictionId
 from api.native.predictions import job_or_404
+from api.queue_view import place_info
 from sdq.inputs import InvalidField, InvalidInput
-from sdq.job import EventType
-from sdq.prediction import prediction
-from sdq.store.events import read_events
+from sdq.job import EventType, JobStatus
+from sdq.prediction import QueueInfo, iso_time, prediction
+from sdq.store.events import newest_move, read_events, read_events_or_moves
 from sdq.store.jobs import get_job
 
 router = APIRouter(tags=["predictions"])
 
 _BATCH = 100
 _BLOCK_MS = 30_000
+# Events after which the job is no longer queued.
+LEAVES_QUEUE = frozenset({EventType.STARTED, EventType.COMPLETED})
+
+
+def queued_update(info: QueueInfo) -> dict[str, Any]:
+    """The data of a `queued` update: where the job stands now."""
+    return {"status": "queued", "queue_position": info.position, "eta": iso_time(info.eta)}
 
 
 @router.get(
@@ -40,21 +48,49 @@ async def stream_prediction(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
     """`text/event-stream` of the job's events: queued, started, progress, preview, output,
-    completed (whose data is the final prediction). Resume with `Last-Event-ID`."""
+    completed (whose data is the final prediction). Resume with `Last-Event-ID`. While the job
+    waits, a `queued` event without an id says its `queue_position` and `eta` each time the
+    position changes."""
     if last_event_id is not None and not is_event_id(last_event_id):
         raise InvalidInput([InvalidField("Last-Event-ID", "must be an event id from this stream")])
-    await job_or_404(runtime, caller, prediction_id)
+    first = await job_or_404(runtime, caller, prediction_id)
+    model = first.model
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         last = last_event_id or "0-0"
         link: Callable[[str], str] | None = None  # made at the first output: one expiry per stream
+        queued = first.status is JobStatus.QUEUED
+        moves = await runtime.store.run(newest_move(model))
+        position: int | None = None  # the queue position sent last
+
+        async def moved_place() -> ServerSentEvent | None:
+            """A `queued` update when the job's place differs from the one sent last."""
+            nonlocal position
+            info = await place_info(runtime, prediction_id, model)
+            if info is None or info.position == position:
+                return None
+            position = info.position
+            return ServerSentEvent(data=json.dumps(queued_update(info)), event="queued")
+
+        if queued and last_event_id is not None and (update := await moved_place()):
+            yield update  # a resumed stream learns its place before anything new happens
         while True:
-            read = read_events(prediction_id, last, _BATCH, block_ms=_BLOCK_MS)
-            events = await runtime.blocking.run(read)
-            if not events and await runtime.store.run(get_job(prediction_id)) is None:
+            if queued:
+                follow = read_events_or_moves(prediction_id, last, model, moves, _BATCH, _BLOCK_MS)
+                found = await runtime.blocking.run(follow)
+                events, moves = found.events, found.moved_to or moves
+                moved = found.moved_to is not None
+            else:
+                read = read_events(prediction_id, last, _BATCH, block_ms=_BLOCK_MS)
+                events, moved = await runtime.blocking.run(read), False
+            if not events and not moved and await runtime.store.run(get_job(prediction_id)) is None:
                 return  # the job expired while we waited
             for event in events:
                 last, data = event.id, event.data
+                if event.type in LEAVES_QUEUE:
+                    queued, position = False, None
+                elif event.type is EventType.REQUEUED:
+                    queued = True
                 if event.type is EventType.OUTPUT:
                     link = link or await runtime.output_links(base_url)
                     data["output"] = [link(key) for key in data["output"]]
@@ -69,5 +105,7 @@ async def stream_prediction(
                 yield ServerSentEvent(data=json.dumps(data), event=event.type.value, id=event.id)
                 if event.type is EventType.COMPLETED:
                     return
+            if queued and (update := await moved_place()):
+                yield update
 
     return EventSourceResponse(events(), ping=runtime.settings.sse_ping_s, send_timeout=30)

@@ -1,4 +1,5 @@
-"""The one reader of a job's event stream: entries after an id (blocking or not), newest first."""
+"""The one reader of a job's event stream: entries after an id (blocking or not), newest first,
+and (for a queued job's position) its model's queue moves."""
 
 from __future__ import annotations
 
@@ -56,4 +57,59 @@ def newest_events(job_id: str, count: int) -> Op[list[JobEvent]]:
         keys=(),
         args=("XREVRANGE", keys.job_events(job_id), "+", "-", "COUNT", str(count)),
         decode=lambda raw: [_event(entry_id, fields) for entry_id, fields in raw or []],
+    )
+
+
+@dataclass(frozen=True)
+class EventsOrMoves:
+    """What a read of a job's events together with its model's queue moves found: the job's new
+    events, and the id of the newest queue move (None: the queue did not move)."""
+
+    events: list[JobEvent]
+    moved_to: str | None
+
+
+def read_events_or_moves(
+    job_id: str, after: str, model_id: str, moves_after: str, count: int, block_ms: int
+) -> Op[EventsOrMoves]:
+    """Like `read_events` with BLOCK, waking up also when the model's queue moves (a job joined
+    or left it): for following a queued job's position (run it on a blocking client)."""
+    events_key, moves_key = keys.job_events(job_id), keys.queue_moves(model_id)
+
+    def decode(raw: Any) -> EventsOrMoves:
+        streams = raw.items() if isinstance(raw, dict) else (raw or [])
+        events: list[JobEvent] = []
+        moved_to = None
+        for name, entries in streams:
+            found = [(entry_id, fields) for entry_id, fields in entries if fields is not None]
+            if name == events_key:
+                events = [_event(entry_id, fields) for entry_id, fields in found]
+            elif found:
+                moved_to = found[-1][0]
+        return EventsOrMoves(events, moved_to)
+
+    return Op(
+        keys=(),
+        args=(
+            "XREAD",
+            "COUNT",
+            str(count),
+            "BLOCK",
+            str(max(1, block_ms)),
+            "STREAMS",
+            events_key,
+            moves_key,
+            after,
+            moves_after,
+        ),
+        decode=decode,
+    )
+
+
+def newest_move(model_id: str) -> Op[str]:
+    """The id of the newest note of the model's queue moving ('0-0': none yet)."""
+    return Op(
+        keys=(),
+        args=("XREVRANGE", keys.queue_moves(model_id), "+", "-", "COUNT", "1"),
+        decode=lambda raw: raw[0][0] if raw else "0-0",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
 from sdq.job import (
@@ -15,6 +16,7 @@ from sdq.job import (
     Transition,
     WebhookEvent,
 )
+from sdq.scheduling import DEFAULT_PRIORITY, PRIORITIES
 from sdq.store import redis_keys as keys
 from sdq.store.codec import decode_job, encode_fields, pairs
 from sdq.store.ops import Op, lua
@@ -43,12 +45,24 @@ def _lua_rules() -> str:
     return table + f"local TERMINAL = {_lua_set(TERMINAL_STATUSES)}\n"
 
 
-_CREATE = lua("jobs_create.lua")
-_TRANSITION = _lua_rules() + lua("webhooks_schedule.lua", "jobs_transition.lua")
+def _lua_priorities() -> str:
+    """The priorities of `sdq.scheduling`, most urgent first, for the scheduling functions."""
+    listed = ", ".join(str(priority) for priority in PRIORITIES)
+    return f"local PRIORITIES = {{{listed}}}\nlocal DEFAULT_PRIORITY = {DEFAULT_PRIORITY}\n"
+
+
+_SCHEDULE = _lua_priorities() + lua("jobs_schedule.lua")
+_APPLY = _lua_rules() + _SCHEDULE + lua("webhooks_schedule.lua", "jobs_apply.lua")
+_CREATE = _SCHEDULE + lua("jobs_create.lua")
+_TRANSITION = _APPLY + lua("jobs_transition.lua")
+_CLAIM_NEXT = _APPLY + lua("jobs_claim_next.lua")
+_QUEUE_POSITION = _SCHEDULE + lua("jobs_queue_position.lua")
 _PROGRESS = lua("webhooks_schedule.lua", "jobs_progress.lua")
 _REQUEST_CANCEL = lua("jobs_request_cancel.lua")
 _LIST = lua("jobs_list.lua")
-_DELETE = lua("jobs_delete.lua")
+_DELETE = _SCHEDULE + lua("jobs_delete.lua")
+# The most expired jobs one claim aborts on its way to a job it can start (the sweep does the rest).
+CLAIM_ABORT_LIMIT = 100
 _QUEUED_SUMMARY = lua("jobs_queued_summary.lua")
 
 
@@ -60,7 +74,39 @@ def _transition_reply(raw: list[Any]) -> Job | None:
     return decode_job(pairs(raw[1:])) if raw and int(raw[0]) == 1 else None
 
 
-def create_job(job: Job, retention_s: int) -> Op[bool]:
+class Admission(IntEnum):
+    """What `create_job` did: created the job, or why not (nothing was written then)."""
+
+    ID_TAKEN = 0
+    CREATED = 1
+    MODEL_FULL = 2  # the model's max_queued
+    TENANT_FULL = 3  # the tenant's (its key's) max_queued
+
+
+@dataclass(frozen=True)
+class Created:
+    """The outcome of `create_job`, with the queue counts admission saw before this job: the
+    model's queued jobs, and the tenant's among them (counted only when it has a limit)."""
+
+    outcome: Admission
+    queued: int
+    tenant_queued: int
+
+    @property
+    def created(self) -> bool:
+        return self.outcome is Admission.CREATED
+
+
+def create_job(
+    job: Job,
+    retention_s: int,
+    *,
+    max_queued: int | None = None,
+    tenant_max_queued: int | None = None,
+) -> Op[Created]:
+    """Create the job and queue it, unless the model already has `max_queued` jobs queued or the
+    tenant `tenant_max_queued` of them (checked in the same step: two racing submits cannot both
+    take the last place)."""
     record = job.model_dump(exclude={"metrics"}) | {"metrics": job.metrics}
     return Op(
         keys=(
@@ -81,9 +127,14 @@ def create_job(job: Job, retention_s: int) -> Op[bool]:
             json.dumps({"status": job.status.value, "model": job.model}),
             job.model,
             "" if job.deadline_at is None else repr(job.deadline_at),
+            keys.SCHED_PREFIX,
+            job.tenant,
+            str(job.priority),
+            "" if max_queued is None else str(max_queued),
+            "" if tenant_max_queued is None else str(tenant_max_queued),
             *encode_fields(record),
         ),
-        decode=lambda raw: int(raw) == 1,
+        decode=lambda raw: Created(Admission(int(raw[0])), int(raw[1]), int(raw[2])),
         script=_CREATE,
     )
 
@@ -140,10 +191,85 @@ def transition(
             repr(now),
             keys.QUEUED_PREFIX,
             keys.DEADLINES_PREFIX,
+            keys.SCHED_PREFIX,
             *encode_fields(fields or {}),
         ),
         decode=_transition_reply,
         script=_TRANSITION,
+    )
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What a claim found: the job it started (None: nothing could start), and how many expired
+    jobs it aborted on the way."""
+
+    job: Job | None
+    aborted: int
+
+
+def claim_next(
+    model_id: str,
+    *,
+    worker_id: str,
+    retention_s: int,
+    now: float,
+    abort_limit: int = CLAIM_ABORT_LIMIT,
+) -> Op[Claimed]:
+    """Start the job a free worker of the model takes next (`sdq.scheduling`: priority, then the
+    tenant served least recently, then FIFO), in one step; expired jobs met first are aborted."""
+
+    def decode(raw: list[Any]) -> Claimed:
+        if int(raw[0]) == 1:
+            return Claimed(decode_job(pairs(raw[2:])), int(raw[1]))
+        return Claimed(None, int(raw[1]))
+
+    job_prefix = keys.job("")
+    return Op(
+        keys=(
+            keys.running_jobs(),
+            keys.webhooks_due(),
+            keys.webhooks_wake(),
+            keys.webhooks_keep(),
+            keys.deadlines(),
+            keys.queued_jobs(model_id),
+        ),
+        args=(
+            model_id,
+            str(retention_s),
+            json.dumps({"worker_id": worker_id}),
+            repr(now),
+            job_prefix,
+            keys.job_events("")[len(job_prefix) :],
+            keys.job_webhooks("")[len(job_prefix) :],
+            keys.QUEUED_PREFIX,
+            keys.DEADLINES_PREFIX,
+            keys.SCHED_PREFIX,
+            str(abort_limit),
+            *encode_fields({"worker_id": worker_id, "started_at": now, "cancel_requested": False}),
+        ),
+        decode=decode,
+        script=_CLAIM_NEXT,
+    )
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    """Where a queued job stands: how many jobs would be taken before it (0: it is next), and
+    how many are queued for its model in all."""
+
+    position: int
+    queued: int
+
+
+def queue_place(job_id: str) -> Op[QueuePlace | None]:
+    """The job's place in its model's queue (`sdq.scheduling.queue_position`); None when it is
+    not queued."""
+    return Op(
+        keys=(keys.job(job_id),),
+        args=(keys.QUEUED_PREFIX, keys.SCHED_PREFIX),
+        decode=lambda raw: None if int(raw[0]) < 0 else QueuePlace(int(raw[0]), int(raw[1])),
+        script=_QUEUE_POSITION,
     )
 
 
@@ -265,7 +391,7 @@ def delete_job(job: Job) -> Op[bool]:
             keys.deadlines(),
             keys.queued_deadlines(job.model),
         ),
-        args=(job.id,),
+        args=(job.id, job.model, keys.SCHED_PREFIX),
         decode=lambda raw: bool(raw),
         script=_DELETE,
     )

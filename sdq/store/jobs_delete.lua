@@ -1,6 +1,13 @@
 -- Removes every trace of a job (used when an accepted request could not be enqueued).
+-- Needs PRIORITIES, DEFAULT_PRIORITY and jobs_schedule.lua above it.
 -- KEYS: job hash, events stream, jobs index, running set, the model's queued set, the tenant's
---       jobs index, the deadlines set, the model's queued deadlines set; ARGV: job id.
+--       jobs index, the deadlines set, the model's queued deadlines set
+-- ARGV: job id, model id, scheduling prefix.
+local cur = redis.call('HMGET', KEYS[1], 'status', 'tenant', 'priority')
+if cur[1] == 'queued' then
+  sched_remove(ARGV[3], ARGV[2], tonumber(cur[3] or '') or DEFAULT_PRIORITY, cur[2] or 'default',
+               ARGV[1])
+end
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('SREM', KEYS[4], ARGV[1])

@@ -167,3 +167,40 @@ def queued_deadlines(model_id: str) -> str:
     """Sorted set: one model's queued jobs that have a deadline, scored by it (unix seconds);
     what the scaler subtracts from the queued work (expired work can no longer run)."""
     return f"{DEADLINES_PREFIX}{model_id}"
+
+
+SCHED_PREFIX = f"{PREFIX}:sched:"
+
+
+def sched_tenants(model_id: str, priority: int) -> str:
+    """Sorted set: the tenants with jobs of one model queued at one priority, scored by their
+    last service (the model's claim count then): the lowest is served next."""
+    return f"{SCHED_PREFIX}{model_id}:tenants:{priority}"
+
+
+def sched_jobs(model_id: str, priority: int, tenant: str) -> str:
+    """Sorted set: one tenant's queued jobs of one model at one priority, scored by creation
+    time (seconds): FIFO within the tenant."""
+    return f"{SCHED_PREFIX}{model_id}:jobs:{priority}:{tenant}"
+
+
+def sched_served(model_id: str) -> str:
+    """Hash: tenant -> the model's claim count at the tenant's last service."""
+    return f"{SCHED_PREFIX}{model_id}:served"
+
+
+def sched_claims(model_id: str) -> str:
+    """String: how many jobs of one model have been claimed (the clock of fair share)."""
+    return f"{SCHED_PREFIX}{model_id}:claims"
+
+
+def queue_moves(model_id: str) -> str:
+    """Stream (capped): a note each time one model's queue changes (a job joins or leaves it), for
+    the streams that report queue positions."""
+    return f"{SCHED_PREFIX}{model_id}:moves"
+
+
+def model_cold_starts(model_id: str) -> str:
+    """List (capped): one model's recent cold starts, newest first: seconds from a worker process
+    starting to its model being loaded and ready."""
+    return f"{PREFIX}:model:{model_id}:cold-starts"

@@ -48,6 +48,8 @@ def read_events(
         for event in source.iter_sse():
             if not event.data:  # a keep-alive comment (httpx-sse yields it as an empty event)
                 continue
+            if event.event == "queued" and "queue_position" in json.loads(event.data):
+                continue  # a queue position update (no id; tests/e2e/test_queue_order.py)
             events.append(event)
             if stop_after is not None and len(events) >= stop_after:
                 break  # leaving the block closes the connection mid-job

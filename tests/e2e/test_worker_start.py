@@ -34,7 +34,7 @@ def test_no_job_is_taken_before_the_model_is_loaded(
         input={"prompt": "x", "seed": 1, "width": 64, "height": 64},
         created_at=time.time(),
     )
-    store.run(create_job(job, 3600))
+    assert store.run(create_job(job, 3600)).created
     celery = make_celery(Settings(), redis_server.url)
     send_generate(celery, job.id, "sdq/tiny")
     celery.close()
@@ -62,6 +62,9 @@ def test_no_job_is_taken_before_the_model_is_loaded(
         assert wait_until(
             lambda: redis_client.hget(keys.job(job.id), "status") == "succeeded", 60, "the job"
         )
+        # Its cold start (process start to ready) is recorded for Retry-After and queue ETAs.
+        cold_starts = redis_client.lrange(keys.model_cold_starts("sdq/tiny"), 0, -1)
+        assert len(cold_starts) == 1 and float(cold_starts[0]) > 0, cold_starts
     finally:
         stop(worker)
 

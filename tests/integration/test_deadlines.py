@@ -48,7 +48,7 @@ def new_job(
         webhook=HOOK,
         webhook_events_filter=["completed"],
     )
-    assert store.run(create_job(job, RETENTION))
+    assert store.run(create_job(job, RETENTION)).created
     return job
 
 

@@ -52,7 +52,7 @@ def test_only_the_holder_frees_a_key(redis_client: redis.Redis) -> None:
 
 def ended_job(store: OpRunner, status: JobStatus, created_at: float) -> Job:
     job = Job(id=new_job_id(), model="sdq/tiny", input={"prompt": "x"}, created_at=created_at)
-    assert store.run(create_job(job, RETENTION))
+    assert store.run(create_job(job, RETENTION)).created
     if status is not JobStatus.QUEUED:
         name = Transition.CANCEL_QUEUED if status is JobStatus.CANCELED else Transition.FAIL_QUEUED
         store.run(transition(name, job.id, retention_s=RETENTION, now=time.time()))

@@ -37,7 +37,7 @@ def new_job(store: OpRunner, model: str = MODEL, webhook: str | None = None) -> 
         webhook=webhook,
         webhook_events_filter=[WebhookEvent.COMPLETED] if webhook else [],
     )
-    assert store.run(create_job(job, RETENTION))
+    assert store.run(create_job(job, RETENTION)).created
     return job
 
 

@@ -33,7 +33,7 @@ def new_job(store: OpRunner, created_at: float | None = None, tenant: str = "def
         created_at=created_at or time.time(),
         tenant=tenant,
     )
-    assert store.run(create_job(job, RETENTION))
+    assert store.run(create_job(job, RETENTION)).created
     return job
 
 
@@ -84,7 +84,7 @@ def test_create_and_read_back(redis_client: redis.Redis) -> None:
     store = OpRunner(redis_client)
     job = new_job(store)
     assert store.run(get_job(job.id)) == job
-    assert not store.run(create_job(job, RETENTION)), "an existing id is never overwritten"
+    assert not store.run(create_job(job, RETENTION)).created, "an existing id is never overwritten"
     assert 0 < redis_client.ttl(keys.job(job.id)) <= RETENTION
     [event] = stream_entries(redis_client, keys.job_events(job.id))
     assert event[1]["type"] == "queued"

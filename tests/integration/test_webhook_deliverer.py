@@ -49,7 +49,7 @@ def finished_with_webhook(store: OpRunner, settings: Settings, url: str) -> tupl
         webhook=url, webhook_events_filter=[WebhookEvent.COMPLETED],
     )  # fmt: skip
     retention = settings.job_retention_s
-    assert store.run(create_job(job, retention))
+    assert store.run(create_job(job, retention)).created
     fields = {"worker_id": "w1", "started_at": time.time()}
     claimed = store.run(
         transition(Transition.CLAIM, job.id, retention_s=retention, fields=fields, now=time.time())

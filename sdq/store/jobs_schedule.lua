@@ -1,0 +1,103 @@
+-- The scheduling structures of a model's queue (shared functions; rules in sdq/scheduling.py):
+-- per priority, a sorted set of the tenants with queued jobs scored by their last service; per
+-- tenant and priority, a sorted set of its queued jobs by creation time; the model's claim count
+-- and each tenant's last service; a capped stream noting every change (for queue positions).
+-- Needs PRIORITIES (rendered above by sdq/store/jobs.py). Keys are derived from SCHED (the
+-- key prefix) and the model: single-instance Redis.
+local function sched_tenants_key(sched, model, priority)
+  return sched .. model .. ':tenants:' .. priority
+end
+local function sched_jobs_key(sched, model, priority, tenant)
+  return sched .. model .. ':jobs:' .. priority .. ':' .. tenant
+end
+
+local function sched_moved(sched, model, job_id)
+  redis.call('XADD', sched .. model .. ':moves', 'MAXLEN', '~', 100, '*', 'job', job_id)
+end
+
+-- A job joins the back of its tenant's queue; a tenant new to the model counts as served just
+-- before the latest claim.
+local function sched_add(sched, model, priority, tenant, job_id, created)
+  redis.call('ZADD', sched_jobs_key(sched, model, priority, tenant), created, job_id)
+  local served_key = sched .. model .. ':served'
+  local served = redis.call('HGET', served_key, tenant)
+  if not served then
+    local claims = tonumber(redis.call('GET', sched .. model .. ':claims') or '0')
+    served = string.format('%.1f', claims - 0.5)
+    redis.call('HSET', served_key, tenant, served)
+  end
+  redis.call('ZADD', sched_tenants_key(sched, model, priority), 'NX', served, tenant)
+  sched_moved(sched, model, job_id)
+end
+
+-- A job leaves the queue (claimed, canceled, aborted, failed): its tenant leaves the priority's
+-- turn when it has nothing more queued there.
+local function sched_remove(sched, model, priority, tenant, job_id)
+  local jobs_key = sched_jobs_key(sched, model, priority, tenant)
+  if redis.call('ZREM', jobs_key, job_id) == 1 then
+    if redis.call('ZCARD', jobs_key) == 0 then
+      redis.call('ZREM', sched_tenants_key(sched, model, priority), tenant)
+    end
+    sched_moved(sched, model, job_id)
+  end
+end
+
+-- The job a free worker takes next: {job id, priority, tenant}, or nil when none is queued.
+local function sched_pick(sched, model)
+  for _, priority in ipairs(PRIORITIES) do
+    local tenants_key = sched_tenants_key(sched, model, priority)
+    while true do
+      local tenant = redis.call('ZRANGE', tenants_key, 0, 0)[1]
+      if not tenant then break end
+      local job_id = redis.call('ZRANGE', sched_jobs_key(sched, model, priority, tenant), 0, 0)[1]
+      if job_id then return {job_id, priority, tenant} end
+      redis.call('ZREM', tenants_key, tenant)  -- an empty turn left behind: drop it
+    end
+  end
+  return nil
+end
+
+-- A claim served the tenant: it becomes the most recently served at every priority.
+local function sched_served(sched, model, tenant)
+  local claims = redis.call('INCR', sched .. model .. ':claims')
+  redis.call('HSET', sched .. model .. ':served', tenant, claims)
+  for _, priority in ipairs(PRIORITIES) do
+    redis.call('ZADD', sched_tenants_key(sched, model, priority), 'XX', claims, tenant)
+  end
+end
+
+-- How many queued jobs would be taken before this one (see sdq.scheduling.queue_position).
+local function sched_position(sched, model, priority, tenant, job_id)
+  local own = redis.call('ZRANK', sched_jobs_key(sched, model, priority, tenant), job_id)
+  if not own then return nil end
+  local ahead = own
+  for _, p in ipairs(PRIORITIES) do
+    if p >= priority then break end
+    for _, other in ipairs(redis.call('ZRANGE', sched_tenants_key(sched, model, p), 0, -1)) do
+      ahead = ahead + redis.call('ZCARD', sched_jobs_key(sched, model, p, other))
+    end
+  end
+  local order = redis.call('ZRANGE', sched_tenants_key(sched, model, priority), 0, -1)
+  local rank = nil
+  for index, other in ipairs(order) do
+    if other == tenant then rank = index end
+  end
+  for index, other in ipairs(order) do
+    if other ~= tenant then
+      local waiting = redis.call('ZCARD', sched_jobs_key(sched, model, priority, other))
+      local turns = own
+      if index < rank then turns = own + 1 end
+      ahead = ahead + math.min(waiting, turns)
+    end
+  end
+  return ahead
+end
+
+-- How many jobs a tenant has queued for the model, at every priority.
+local function sched_tenant_queued(sched, model, tenant)
+  local count = 0
+  for _, priority in ipairs(PRIORITIES) do
+    count = count + redis.call('ZCARD', sched_jobs_key(sched, model, priority, tenant))
+  end
+  return count
+end

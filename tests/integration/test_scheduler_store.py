@@ -1,0 +1,131 @@
+"""The scheduler on a real Redis follows the pure rules of `sdq.scheduling` step for step: the job
+each claim takes, and every queued job's position after each arrival and claim."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import redis
+
+from sdq.job import Job, JobStatus, new_job_id
+from sdq.scheduling import QueueState, enqueue, next_job, queue_position
+from sdq.store import redis_keys as keys
+from sdq.store.jobs import claim_next, create_job, get_job, queue_place
+from sdq.store.ops import OpRunner
+from tests.integration.test_store import RETENTION
+
+# Steps: "+ priority tenant name" (a job arrives) or "claim".
+SCENARIOS = [
+    pytest.param(
+        ["+ 1 a a1", "+ 1 a a2", "+ 1 a a3", "+ 1 b b1", "claim"] + ["claim"] * 4, id="late"
+    ),
+    pytest.param(
+        ["+ 1 a a1", "claim", "+ 1 a a2", "+ 1 b b1", "+ 1 c c1", "+ 1 a a3", "+ 1 b b2"]
+        + ["claim"] * 6,
+        id="three-tenants",
+    ),
+    pytest.param(
+        ["+ 2 a a1", "+ 1 a a2", "+ 1 b b1", "+ 0 c c1", "+ 1 b b2", "claim", "+ 0 a a3"]
+        + ["claim"] * 5,
+        id="priorities",
+    ),
+    pytest.param(["claim", "+ 1 z z1", "claim", "claim"], id="empty-claims"),
+]
+
+
+def submit(store: OpRunner, model: str, priority: int, tenant: str) -> Job:
+    job = Job(
+        id=new_job_id(),
+        model=model,
+        input={"prompt": "dog"},
+        created_at=time.time(),
+        tenant=tenant,
+        priority=priority,
+    )
+    assert store.run(create_job(job, RETENTION)).created
+    return job
+
+
+def claim(store: OpRunner, model: str) -> Job | None:
+    return store.run(claim_next(model, worker_id="w1", retention_s=RETENTION, now=time.time())).job
+
+
+@pytest.mark.parametrize("steps", SCENARIOS)
+def test_redis_takes_jobs_and_counts_positions_as_the_pure_rules_do(
+    redis_client: redis.Redis, steps: list[str]
+) -> None:
+    store = OpRunner(redis_client)
+    model = f"sched/{uuid.uuid4().hex[:8]}"
+    state = QueueState()
+    ids: dict[str, str] = {}  # name -> job id
+    for step in steps:
+        if step == "claim":
+            taken = next_job(state)
+            job = claim(store, model)
+            if taken is None:
+                assert job is None
+                continue
+            name, state = taken
+            assert job is not None and job.id == ids[name], f"{step}: expected {name}"
+            assert job.status is JobStatus.RUNNING
+        else:
+            _, priority, tenant, name = step.split()
+            ids[name] = submit(store, model, int(priority), tenant).id
+            state = enqueue(state, int(priority), tenant, name)
+        for name, job_id in ids.items():
+            place = store.run(queue_place(job_id))
+            expected = queue_position(state, name)
+            assert (place.position if place else None) == expected, f"after {step}: {name}"
+
+
+def test_an_expired_job_is_aborted_on_the_way_and_the_next_one_starts(
+    redis_client: redis.Redis,
+) -> None:
+    store = OpRunner(redis_client)
+    model = f"sched/{uuid.uuid4().hex[:8]}"
+    expired = Job(
+        id=new_job_id(),
+        model=model,
+        input={"prompt": "dog"},
+        created_at=time.time() - 10,
+        deadline_at=time.time() - 1,
+    )
+    assert store.run(create_job(expired, RETENTION)).created
+    fresh = submit(store, model, 1, "default")
+    claimed = store.run(claim_next(model, worker_id="w1", retention_s=RETENTION, now=time.time()))
+    assert claimed.job is not None and claimed.job.id == fresh.id
+    assert claimed.aborted == 1
+    gone = store.run(get_job(expired.id))
+    assert gone is not None and gone.status is JobStatus.ABORTED
+
+
+def test_a_queued_job_missing_from_the_tenant_queues_is_still_taken(
+    redis_client: redis.Redis,
+) -> None:
+    """A job queued by a version without the scheduling structures is served once they are empty."""
+    store = OpRunner(redis_client)
+    model = f"sched/{uuid.uuid4().hex[:8]}"
+    old = submit(store, model, 1, "default")
+    redis_client.delete(keys.sched_jobs(model, 1, "default"), keys.sched_tenants(model, 1))
+    place = store.run(queue_place(old.id))
+    assert place is not None and place.position == 0
+    job = claim(store, model)
+    assert job is not None and job.id == old.id
+    assert claim(store, model) is None
+
+
+def test_admission_is_checked_where_the_job_is_created(redis_client: redis.Redis) -> None:
+    store = OpRunner(redis_client)
+    model = f"sched/{uuid.uuid4().hex[:8]}"
+    submit(store, model, 1, "a")
+    submit(store, model, 2, "a")
+    job = Job(id=new_job_id(), model=model, input={}, created_at=time.time(), tenant="a")
+    refused = store.run(create_job(job, RETENTION, tenant_max_queued=2))
+    assert (refused.outcome.name, refused.queued, refused.tenant_queued) == ("TENANT_FULL", 2, 2)
+    refused = store.run(create_job(job, RETENTION, max_queued=2))
+    assert (refused.outcome.name, refused.queued) == ("MODEL_FULL", 2)
+    assert store.run(get_job(job.id)) is None, "nothing written for a refused submit"
+    other = Job(id=new_job_id(), model=model, input={}, created_at=time.time(), tenant="b")
+    assert store.run(create_job(other, RETENTION, tenant_max_queued=2, max_queued=3)).created
