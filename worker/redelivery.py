@@ -3,7 +3,7 @@
 A Redis crash can lose a message that the store's job survives: one popped by a consumer whose
 reply was cut off, or one whose job was requeued just before the crash. An idle worker that keeps
 finding its model's Celery queue empty while the store still holds queued jobs sends each of them
-a message again. A duplicate is harmless: a delivery runs its job only if the job is still queued.
+a message again. A duplicate is harmless: a delivery is a token that claims only a queued job.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
@@ -25,6 +27,8 @@ router = APIRouter(tags=["predictions"])
 
 _BATCH = 100
 _BLOCK_MS = 30_000
+# A queued job's place is read again at most this often, however often its queue moves.
+PLACE_EVERY_S = 1.0
 # Events after which the job is no longer queued.
 LEAVES_QUEUE = frozenset({EventType.STARTED, EventType.COMPLETED})
 
@@ -72,14 +76,23 @@ async def stream_prediction(
             position = info.position
             return ServerSentEvent(data=json.dumps(queued_update(info)), event="queued")
 
-        if queued and last_event_id is not None and (update := await moved_place()):
-            yield update  # a resumed stream learns its place before anything new happens
+        stale = True  # the queue moved since the place was last read
+        read_at = -PLACE_EVERY_S  # when it was (monotonic)
+        if queued and last_event_id is not None:
+            stale, read_at = False, time.monotonic()
+            if update := await moved_place():
+                yield update  # a resumed stream learns its place before anything new happens
         while True:
             if queued:
-                follow = read_events_or_moves(prediction_id, last, model, moves, _BATCH, _BLOCK_MS)
+                wait_ms = _BLOCK_MS
+                if stale:  # wake when the place may be read again
+                    due_ms = (read_at + PLACE_EVERY_S - time.monotonic()) * 1000
+                    wait_ms = max(1, min(_BLOCK_MS, math.ceil(due_ms)))
+                follow = read_events_or_moves(prediction_id, last, model, moves, _BATCH, wait_ms)
                 found = await runtime.blocking.run(follow)
                 events, moves = found.events, found.moved_to or moves
                 moved = found.moved_to is not None
+                stale = stale or moved
             else:
                 read = read_events(prediction_id, last, _BATCH, block_ms=_BLOCK_MS)
                 events, moved = await runtime.blocking.run(read), False
@@ -105,7 +118,9 @@ async def stream_prediction(
                 yield ServerSentEvent(data=json.dumps(data), event=event.type.value, id=event.id)
                 if event.type is EventType.COMPLETED:
                     return
-            if queued and (update := await moved_place()):
-                yield update
+            if queued and stale and time.monotonic() - read_at >= PLACE_EVERY_S:
+                stale, read_at = False, time.monotonic()
+                if update := await moved_place():
+                    yield update
 
     return EventSourceResponse(events(), ping=runtime.settings.sse_ping_s, send_timeout=30)

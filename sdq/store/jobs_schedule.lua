@@ -11,6 +11,14 @@ local function sched_jobs_key(sched, model, priority, tenant)
   return sched .. model .. ':jobs:' .. priority .. ':' .. tenant
 end
 
+-- Beyond this many tenants ahead in a priority's turn, a queue position counts each of them as
+-- having jobs enough for every turn before the job's (an upper bound; the cost stays bounded).
+local POSITION_TENANTS_EXACT = 100  -- a multiple of the 100 read at a time
+
+local function sched_count_key(sched, model, priority)
+  return sched .. model .. ':count:' .. priority
+end
+
 local function sched_moved(sched, model, job_id)
   redis.call('XADD', sched .. model .. ':moves', 'MAXLEN', '~', 100, '*', 'job', job_id)
 end
@@ -18,7 +26,9 @@ end
 -- A job joins the back of its tenant's queue; a tenant new to the model counts as served just
 -- before the latest claim.
 local function sched_add(sched, model, priority, tenant, job_id, created)
-  redis.call('ZADD', sched_jobs_key(sched, model, priority, tenant), created, job_id)
+  if redis.call('ZADD', sched_jobs_key(sched, model, priority, tenant), created, job_id) == 1 then
+    redis.call('INCR', sched_count_key(sched, model, priority))
+  end
   local served_key = sched .. model .. ':served'
   local served = redis.call('HGET', served_key, tenant)
   if not served then
@@ -35,6 +45,7 @@ end
 local function sched_remove(sched, model, priority, tenant, job_id)
   local jobs_key = sched_jobs_key(sched, model, priority, tenant)
   if redis.call('ZREM', jobs_key, job_id) == 1 then
+    redis.call('DECR', sched_count_key(sched, model, priority))
     if redis.call('ZCARD', jobs_key) == 0 then
       redis.call('ZREM', sched_tenants_key(sched, model, priority), tenant)
     end
@@ -66,28 +77,39 @@ local function sched_served(sched, model, tenant)
   end
 end
 
--- How many queued jobs would be taken before this one (see sdq.scheduling.queue_position).
+-- How many queued jobs would be taken before this one (see sdq.scheduling.queue_position): the
+-- more urgent jobs (counted per priority), the tenant's own older jobs, and the other tenants'
+-- jobs in the turns before its own. A tenant's first job is O(log n); a later one reads each
+-- tenant waiting at its priority (at most POSITION_TENANTS_EXACT of them exactly).
 local function sched_position(sched, model, priority, tenant, job_id)
   local own = redis.call('ZRANK', sched_jobs_key(sched, model, priority, tenant), job_id)
   if not own then return nil end
   local ahead = own
   for _, p in ipairs(PRIORITIES) do
     if p >= priority then break end
-    for _, other in ipairs(redis.call('ZRANGE', sched_tenants_key(sched, model, p), 0, -1)) do
-      ahead = ahead + redis.call('ZCARD', sched_jobs_key(sched, model, p, other))
+    ahead = ahead + math.max(0, tonumber(redis.call('GET', sched_count_key(sched, model, p)) or '0'))
+  end
+  local tenants_key = sched_tenants_key(sched, model, priority)
+  local rank = redis.call('ZRANK', tenants_key, tenant) or 0
+  if own == 0 then return ahead + rank end  -- one turn of each tenant before it
+  local index = 0
+  while true do
+    local batch = redis.call('ZRANGE', tenants_key, index, index + 99)
+    if #batch == 0 then break end
+    for _, other in ipairs(batch) do
+      if other ~= tenant then
+        local turns = own
+        if index < rank then turns = own + 1 end
+        local waiting = redis.call('ZCARD', sched_jobs_key(sched, model, priority, other))
+        ahead = ahead + math.min(waiting, turns)
+      end
+      index = index + 1
     end
-  end
-  local order = redis.call('ZRANGE', sched_tenants_key(sched, model, priority), 0, -1)
-  local rank = nil
-  for index, other in ipairs(order) do
-    if other == tenant then rank = index end
-  end
-  for index, other in ipairs(order) do
-    if other ~= tenant then
-      local waiting = redis.call('ZCARD', sched_jobs_key(sched, model, priority, other))
-      local turns = own
-      if index < rank then turns = own + 1 end
-      ahead = ahead + math.min(waiting, turns)
+    if index >= POSITION_TENANTS_EXACT then
+      -- The rest without reading them: each takes its turns.
+      local rest = redis.call('ZCARD', tenants_key) - index
+      local before = math.max(0, math.min(rest, rank - index))
+      return ahead + before * (own + 1) + (rest - before - (rank >= index and 1 or 0)) * own
     end
   end
   return ahead

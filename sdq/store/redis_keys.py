@@ -204,3 +204,8 @@ def model_cold_starts(model_id: str) -> str:
     """List (capped): one model's recent cold starts, newest first: seconds from a worker process
     starting to its model being loaded and ready."""
     return f"{PREFIX}:model:{model_id}:cold-starts"
+
+
+def sched_count(model_id: str, priority: int) -> str:
+    """String: how many of one model's jobs are queued at one priority (for queue positions)."""
+    return f"{SCHED_PREFIX}{model_id}:count:{priority}"

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from sdq.job import Job, JobStatus, new_job_id
-from sdq.scheduling import QueueState, enqueue, next_job, queue_position
+from sdq.scheduling import PRIORITIES, QueueState, enqueue, next_job, queue_position
 from sdq.store import redis_keys as keys
 from sdq.store.jobs import claim_next, create_job, get_job, queue_place
 from sdq.store.ops import OpRunner
@@ -78,6 +78,27 @@ def test_redis_takes_jobs_and_counts_positions_as_the_pure_rules_do(
             place = store.run(queue_place(job_id))
             expected = queue_position(state, name)
             assert (place.position if place else None) == expected, f"after {step}: {name}"
+        for level in PRIORITIES:
+            waiting = sum(len(jobs) for (p, _), jobs in state.queues.items() if p == level)
+            assert int(redis_client.get(keys.sched_count(model, level)) or 0) == waiting
+
+
+def test_positions_behind_more_than_a_hundred_tenants(redis_client: redis.Redis) -> None:
+    """Past 100 tenants the script stops reading each one; the position stays right when each
+    has a job for every turn before the job's."""
+    store = OpRunner(redis_client)
+    model = f"sched/{uuid.uuid4().hex[:8]}"
+    state = QueueState()
+    ids: dict[str, str] = {}
+    for round_ in range(2):
+        for index in range(150):
+            tenant = f"t{index:04d}"
+            name = f"{tenant}-{round_}"
+            ids[name] = submit(store, model, 1, tenant).id
+            state = enqueue(state, 1, tenant, name)
+    for name in ("t0000-1", "t0099-1", "t0120-1", "t0149-1", "t0120-0"):
+        place = store.run(queue_place(ids[name]))
+        assert place is not None and place.position == queue_position(state, name), name
 
 
 def test_an_expired_job_is_aborted_on_the_way_and_the_next_one_starts(
