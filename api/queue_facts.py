@@ -4,6 +4,7 @@ model and process (the queue's own counts are always current)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -30,13 +31,18 @@ class QueueFacts:
     def __init__(self, heartbeat_ttl_s: float) -> None:
         self._heartbeat_ttl_s = heartbeat_ttl_s
         self._held: dict[str, _Facts] = {}
+        self._reading: dict[str, asyncio.Lock] = {}
 
     async def state(self, store: AsyncOpRunner, model_id: str, queued: int) -> QueueState:
         """The model's queue state with `queued` jobs waiting."""
-        now = time.monotonic()
         facts = self._held.get(model_id)
-        if facts is None or now - facts.read_at > FACTS_TTL_S:
-            facts = self._held[model_id] = await self._read(store, model_id, now)
+        if facts is None or time.monotonic() - facts.read_at > FACTS_TTL_S:
+            # One read per model at a time: concurrent callers (a list page) wait for it.
+            async with self._reading.setdefault(model_id, asyncio.Lock()):
+                facts = self._held.get(model_id)
+                now = time.monotonic()
+                if facts is None or now - facts.read_at > FACTS_TTL_S:
+                    facts = self._held[model_id] = await self._read(store, model_id, now)
         return QueueState(
             queued=queued,
             workers_ready=facts.workers_ready,

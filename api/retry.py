@@ -10,6 +10,7 @@ from api.idempotency import Submitted, submit_once
 from api.idempotency_key import request_hash
 from api.runtime import ApiRuntime
 from api.submission import submit
+from sdq.api_keys import Principal
 from sdq.inputs import GenerationInput, InputLimits, InvalidInput, parse_input
 from sdq.job import Job, JobStatus
 from sdq.settings import ModelSpec, Settings
@@ -30,9 +31,10 @@ def retry_refusal(job: Job, settings: Settings) -> str | None:
     return None
 
 
-async def retry(runtime: ApiRuntime, old: Job, caller_tenant: str, key: str | None) -> Submitted:
+async def retry(runtime: ApiRuntime, old: Job, caller: Principal, key: str | None) -> Submitted:
     """Queue `old` again as a new prediction of its owner (`key`: the caller's Idempotency-Key,
-    bound to the job retried)."""
+    bound to the job retried), at its priority or the caller's most urgent one if lower, within
+    the caller's queue quota."""
     settings = runtime.settings
     refusal = retry_refusal(old, settings)
     spec = settings.model(old.model)
@@ -53,10 +55,10 @@ async def retry(runtime: ApiRuntime, old: Job, caller_tenant: str, key: str | No
             ) from None
     return await submit_once(
         runtime,
-        caller_tenant,
+        caller.tenant,
         key,
         request_hash({"retry_of": old.id}),
-        lambda job_id: _resubmit(runtime, spec, old, job_id, request, png),
+        lambda job_id: _resubmit(runtime, spec, old, caller, job_id, request, png),
     )
 
 
@@ -64,6 +66,7 @@ async def _resubmit(
     runtime: ApiRuntime,
     spec: ModelSpec,
     old: Job,
+    caller: Principal,
     job_id: str,
     request: GenerationInput,
     png: bytes | None,
@@ -78,5 +81,6 @@ async def _resubmit(
         job_id=job_id,
         init_png=png,
         retry_of=old.id,
-        priority=old.priority,
+        priority=max(old.priority, caller.max_priority),
+        key_max_queued=caller.max_queued,
     )

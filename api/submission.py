@@ -97,7 +97,10 @@ async def submit(
         try:
             await runtime.enqueue(job.id, spec.id)
         except Exception as error:
-            await runtime.store.run(delete_job(job))
+            if not await runtime.store.run(delete_job(job)):
+                # A worker with a spare token (a canceled job's) took it meanwhile: it runs.
+                log.warning("could not send a token for %s, but it started: %s", job.id, error)
+                return job
             raise Unavailable(f"could not enqueue the job: {type(error).__name__}") from error
     except BaseException:
         if stored is not None:

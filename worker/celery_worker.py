@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import redis
-from celery import Celery
+from celery import Celery, Task
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from sdq.celery_app import GENERATE_TASK, make_celery
@@ -41,13 +41,13 @@ def build_worker_app(
     app.steps["consumer"].add(gate_step(gate, timeout_s=app.conf.worker_proc_alive_timeout))
     watch = attach_broker_watch(app, settings, redis_url, model_id)
 
-    @app.task(name=GENERATE_TASK, acks_late=True, reject_on_worker_lost=True)
-    def generate_task(job_id: str) -> None:
+    @app.task(name=GENERATE_TASK, acks_late=True, reject_on_worker_lost=True, bind=True)
+    def generate_task(task: Task, job_id: str) -> None:
         # The message is a token: the job that sent it may not be the one the scheduler picks.
         if _runtime is None:
             raise RuntimeError("worker runtime is not initialised")
         with watch.delivery():
-            run_next(_runtime, model_id, job_id)
+            run_next(_runtime, model_id, job_id, delivery_id=task.request.id)
 
     @worker_process_init.connect(weak=False)
     def _load(**_: Any) -> None:

@@ -23,9 +23,12 @@ from worker.runtime import WorkerRuntime
 log = logging.getLogger(__name__)
 
 
-def run_next(runtime: WorkerRuntime, model_id: str, token: str) -> JobStatus | None:
+def run_next(
+    runtime: WorkerRuntime, model_id: str, token: str, delivery_id: str | None = None
+) -> JobStatus | None:
     """Take and run the job the scheduler picks for this free worker (`sdq.scheduling`); a
-    delivery is a token "run the next job of the model", whichever job sent it (`token`).
+    delivery is a token "run the next job of the model", whichever job sent it (`token`);
+    `delivery_id` (the Celery task id) keeps a retried claim call to the job it claimed.
 
     Returns the terminal status written, or None when nothing was queued any more (a duplicate
     or superseded token: its job was taken by another, canceled or aborted) or the attempt lost
@@ -38,13 +41,14 @@ def run_next(runtime: WorkerRuntime, model_id: str, token: str) -> JobStatus | N
             worker_id=runtime.worker_id,
             retention_s=runtime.settings.job_retention_s,
             now=now,
+            delivery_id=delivery_id,
         )
     )
     if claimed.aborted:
         log.info("aborted %d queued job(s) whose deadline had passed", claimed.aborted)
     job = claimed.job
     if job is None:
-        log.info("nothing to run for token %s: its model's queue is empty", token)
+        log.info("nothing claimed for token %s: no job of the model can start now", token)
         return None
     context = current_job_id.set(job.id)
     try:

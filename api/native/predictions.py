@@ -339,6 +339,6 @@ async def retry_prediction(
     model, input, webhook and owner, which records the one it repeats (409 for any other
     status, or when its starting image is no longer stored)."""
     old = await job_or_404(runtime, caller, prediction_id)
-    submitted = await retry(runtime, old, caller.tenant, key)
+    submitted = await retry(runtime, old, caller, key)
     submitted.mark(response)
     return await present(runtime, submitted.job, base_url)

@@ -83,16 +83,16 @@ async def stream_prediction(
             if update := await moved_place():
                 yield update  # a resumed stream learns its place before anything new happens
         while True:
-            if queued:
-                wait_ms = _BLOCK_MS
-                if stale:  # wake when the place may be read again
-                    due_ms = (read_at + PLACE_EVERY_S - time.monotonic()) * 1000
-                    wait_ms = max(1, min(_BLOCK_MS, math.ceil(due_ms)))
-                follow = read_events_or_moves(prediction_id, last, model, moves, _BATCH, wait_ms)
+            if queued and stale:  # moves add nothing until the place may be read again
+                due_ms = (read_at + PLACE_EVERY_S - time.monotonic()) * 1000
+                wait_ms = max(1, min(_BLOCK_MS, math.ceil(due_ms)))
+                read = read_events(prediction_id, last, _BATCH, block_ms=wait_ms)
+                events, moved = await runtime.blocking.run(read), False
+            elif queued:
+                follow = read_events_or_moves(prediction_id, last, model, moves, _BATCH, _BLOCK_MS)
                 found = await runtime.blocking.run(follow)
                 events, moves = found.events, found.moved_to or moves
-                moved = found.moved_to is not None
-                stale = stale or moved
+                moved = stale = found.moved_to is not None
             else:
                 read = read_events(prediction_id, last, _BATCH, block_ms=_BLOCK_MS)
                 events, moved = await runtime.blocking.run(read), False
@@ -122,5 +122,7 @@ async def stream_prediction(
                 stale, read_at = False, time.monotonic()
                 if update := await moved_place():
                     yield update
+                elif await runtime.store.run(get_job(prediction_id)) is None:
+                    return  # the job expired while it waited (its queue moved on)
 
     return EventSourceResponse(events(), ping=runtime.settings.sse_ping_s, send_timeout=30)

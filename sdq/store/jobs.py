@@ -61,8 +61,11 @@ _PROGRESS = lua("webhooks_schedule.lua", "jobs_progress.lua")
 _REQUEST_CANCEL = lua("jobs_request_cancel.lua")
 _LIST = lua("jobs_list.lua")
 _DELETE = _SCHEDULE + lua("jobs_delete.lua")
-# The most expired jobs one claim aborts on its way to a job it can start (the sweep does the rest).
-CLAIM_ABORT_LIMIT = 100
+# The most jobs one claim passes over (aborts as expired, or drops as gone) on its way to a job it
+# can start; the deadline sweep does the rest.
+CLAIM_PASS_LIMIT = 100
+# How long a delivery's claim is remembered, so that a retried claim call gets the same job.
+DELIVERY_CLAIM_TTL_S = 3600
 _QUEUED_SUMMARY = lua("jobs_queued_summary.lua")
 
 
@@ -214,10 +217,13 @@ def claim_next(
     worker_id: str,
     retention_s: int,
     now: float,
-    abort_limit: int = CLAIM_ABORT_LIMIT,
+    delivery_id: str | None = None,
+    pass_limit: int = CLAIM_PASS_LIMIT,
 ) -> Op[Claimed]:
     """Start the job a free worker of the model takes next (`sdq.scheduling`: priority, then the
-    tenant served least recently, then FIFO), in one step; expired jobs met first are aborted."""
+    tenant served least recently, then FIFO), in one step; expired jobs met first are aborted.
+    `delivery_id` (the Celery task id) makes a repeat of the call, such as the client's retry
+    after a lost reply, answer with the job the first one claimed instead of claiming another."""
 
     def decode(raw: list[Any]) -> Claimed:
         if int(raw[0]) == 1:
@@ -245,7 +251,10 @@ def claim_next(
             keys.QUEUED_PREFIX,
             keys.DEADLINES_PREFIX,
             keys.SCHED_PREFIX,
-            str(abort_limit),
+            str(pass_limit),
+            keys.delivery_claim(delivery_id) if delivery_id else "",
+            str(DELIVERY_CLAIM_TTL_S),
+            worker_id,
             *encode_fields({"worker_id": worker_id, "started_at": now, "cancel_requested": False}),
         ),
         decode=decode,
@@ -379,7 +388,8 @@ def list_jobs(
 
 
 def delete_job(job: Job) -> Op[bool]:
-    """Remove every trace of a job (used when an accepted request could not be enqueued)."""
+    """Remove every trace of a job never started (used when an accepted request could not be
+    enqueued); False when a worker has claimed it meanwhile (it is left to run)."""
     return Op(
         keys=(
             keys.job(job.id),
@@ -392,7 +402,7 @@ def delete_job(job: Job) -> Op[bool]:
             keys.queued_deadlines(job.model),
         ),
         args=(job.id, job.model, keys.SCHED_PREFIX),
-        decode=lambda raw: bool(raw),
+        decode=lambda raw: int(raw) == 1,
         script=_DELETE,
     )
 

@@ -54,7 +54,7 @@ local function apply_transition(KEYS, ARGV)
     first_field = #ARGV + 1
   end
   if rule.after_deadline and not expired then return {0, cur[1]} end
-  local attempt = tonumber(cur[2])
+  local attempt = tonumber(cur[2]) or 0
   if rule.bumps_attempt then attempt = attempt + 1 end
   redis.call('HSET', KEYS[1], 'status', target, 'attempt', attempt)
   if #ARGV >= first_field then

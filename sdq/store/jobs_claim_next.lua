@@ -1,28 +1,62 @@
 -- Claims the job a free worker of a model should take next (sdq/scheduling.py's rules: priority,
 -- then the tenant served least recently, then FIFO) and marks it running, in one step. A job
--- whose deadline passed is aborted instead, and the next one is tried. A queued job missing
--- from the scheduling structures (queued before they existed) is taken oldest first once they
--- are empty, so the model's queued set stays the truth.
+-- whose deadline passed is aborted instead, and the next one is tried; an entry whose record is
+-- gone is dropped. The model's oldest queued job is taken first when it is missing from the
+-- scheduling structures (queued by a version before them), so the queued set stays the truth.
+-- A delivery key makes a repeat of the same delivery (a client retry after a lost reply) answer
+-- with the job it claimed instead of claiming another.
 -- Needs RULES, TERMINAL, PRIORITIES, DEFAULT_PRIORITY, webhooks_schedule.lua,
 -- jobs_schedule.lua and jobs_apply.lua above it.
 -- KEYS: running set, webhooks due, webhooks wake, webhooks keep_s, the deadlines set, the
 --       model's queued set
 -- ARGV: model id, retention_s, event data (JSON), now, job key prefix, events key suffix, job
 --       webhooks key suffix, queued prefix, queued deadlines prefix, scheduling prefix, the most
---       expired jobs to abort in this call, then field/value pairs for the claimed job.
--- Returns {1, aborted count, HGETALL...} of the claimed job, or {0, aborted count} when none could be claimed.
-local model, sched = ARGV[1], ARGV[10]
-local fields = {}
-for i = 12, #ARGV do fields[#fields + 1] = ARGV[i] end
-local aborted = 0
-local max_aborted = tonumber(ARGV[11])
-while aborted <= max_aborted do
-  local picked = sched_pick(sched, model)
-  local job_id = picked and picked[1]
-  if not job_id then
-    job_id = redis.call('ZRANGE', KEYS[6], 0, 0)[1]
-    if not job_id then return {0, aborted} end
+--       jobs to pass over (aborted or dropped) in this call, the delivery key ('' = none), its
+--       TTL in seconds, the worker id, then field/value pairs for the claimed job.
+-- Returns {1, aborted count, HGETALL...} of the claimed job, or {0, aborted count} when none could
+-- be claimed (the queue is empty, or the limit of jobs passed over was reached).
+local model, sched, delivery, worker = ARGV[1], ARGV[10], ARGV[12], ARGV[14]
+local FIRST_FIELD = 15
+
+local function job_reply(job_key, aborted)
+  local out = {1, aborted}
+  for _, value in ipairs(redis.call('HGETALL', job_key)) do out[#out + 1] = value end
+  return out
+end
+
+if delivery ~= '' then
+  local claimed = redis.call('GET', delivery)
+  if claimed then  -- this delivery ran before: its job, if this worker still runs it
+    local job_key = ARGV[5] .. claimed
+    local cur = redis.call('HMGET', job_key, 'status', 'worker_id')
+    if cur[1] == 'running' and cur[2] == worker then return job_reply(job_key, 0) end
+    return {0, 0}
   end
+end
+
+-- The oldest queued job, when the scheduling structures do not know it.
+local function unscheduled_oldest()
+  local oldest = redis.call('ZRANGE', KEYS[6], 0, 0)[1]
+  if not oldest then return nil end
+  local cur = redis.call('HMGET', ARGV[5] .. oldest, 'tenant', 'priority')
+  local priority = tonumber(cur[2] or '') or DEFAULT_PRIORITY
+  local jobs_key = sched_jobs_key(sched, model, priority, cur[1] or 'default')
+  if redis.call('ZSCORE', jobs_key, oldest) then return nil end
+  return oldest
+end
+
+local fields = {}
+for i = FIRST_FIELD, #ARGV do fields[#fields + 1] = ARGV[i] end
+local aborted, passed = 0, 0
+local max_passed = tonumber(ARGV[11])
+while passed < max_passed do
+  local picked = nil
+  local job_id = unscheduled_oldest()
+  if not job_id then
+    picked = sched_pick(sched, model)
+    job_id = picked and picked[1]
+  end
+  if not job_id then return {0, aborted} end
   local job_key = ARGV[5] .. job_id
   local args = {'claim', 'running', '', '', ARGV[2], ARGV[3], ARGV[4], ARGV[8], ARGV[9], sched}
   for _, value in ipairs(fields) do args[#args + 1] = value end
@@ -37,6 +71,7 @@ while aborted <= max_aborted do
     end
     if status == 'running' then
       sched_served(sched, model, tenant)
+      if delivery ~= '' then redis.call('SET', delivery, job_id, 'EX', tonumber(ARGV[13])) end
       table.insert(reply, 2, aborted)
       return reply
     end
@@ -46,5 +81,6 @@ while aborted <= max_aborted do
     redis.call('ZREM', KEYS[6], job_id)
     if picked then sched_remove(sched, model, picked[2], picked[3], job_id) end
   end
+  passed = passed + 1
 end
 return {0, aborted}

@@ -209,3 +209,9 @@ def model_cold_starts(model_id: str) -> str:
 def sched_count(model_id: str, priority: int) -> str:
     """String: how many of one model's jobs are queued at one priority (for queue positions)."""
     return f"{SCHED_PREFIX}{model_id}:count:{priority}"
+
+
+def delivery_claim(delivery_id: str) -> str:
+    """String with a TTL: the job one delivery (a Celery task id) claimed, so that a retried claim
+    call answers with it instead of claiming a second job."""
+    return f"{PREFIX}:delivery:{delivery_id}"

@@ -87,8 +87,10 @@ def test_a_job_with_a_deadline_is_indexed_by_it_while_queued(redis_client: redis
     assert indexed(redis_client, timed) == (False, False, False), "only queued jobs are indexed"
     requeued = requeue(store, timed.id, attempt=1, worker="w1")
     assert requeued is not None and indexed(redis_client, timed) == (True, True, True)
-    store.run(delete_job(timed))
-    assert indexed(redis_client, timed) == (False, False, False)
+    assert store.run(delete_job(timed)) is False, "a job that has run is never deleted"
+    fresh = new_job(store, deadline_in=60)
+    assert store.run(delete_job(fresh))
+    assert indexed(redis_client, fresh) == (False, False, False)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import redis
 from sdq.job import Job, JobStatus, new_job_id
 from sdq.scheduling import PRIORITIES, QueueState, enqueue, next_job, queue_position
 from sdq.store import redis_keys as keys
-from sdq.store.jobs import claim_next, create_job, get_job, queue_place
+from sdq.store.jobs import Claimed, claim_next, create_job, delete_job, get_job, queue_place
 from sdq.store.ops import OpRunner
 from tests.integration.test_store import RETENTION
 
@@ -122,19 +122,80 @@ def test_an_expired_job_is_aborted_on_the_way_and_the_next_one_starts(
     assert gone is not None and gone.status is JobStatus.ABORTED
 
 
-def test_a_queued_job_missing_from_the_tenant_queues_is_still_taken(
+def test_a_queued_job_missing_from_the_tenant_queues_is_taken_first(
     redis_client: redis.Redis,
 ) -> None:
-    """A job queued by a version without the scheduling structures is served once they are empty."""
+    """A job queued by a version without the scheduling structures (or by an older replica during
+    a rolling upgrade) is the oldest: it is taken before the scheduled ones, not starved."""
     store = OpRunner(redis_client)
     model = f"sched/{uuid.uuid4().hex[:8]}"
-    old = submit(store, model, 1, "default")
-    redis_client.delete(keys.sched_jobs(model, 1, "default"), keys.sched_tenants(model, 1))
+    old = submit(store, model, 1, "legacy")
+    redis_client.delete(keys.sched_jobs(model, 1, "legacy"), keys.sched_tenants(model, 1))
+    new = submit(store, model, 0, "fresh")
     place = store.run(queue_place(old.id))
     assert place is not None and place.position == 0
-    job = claim(store, model)
-    assert job is not None and job.id == old.id
+    taken = [claim(store, model), claim(store, model)]
+    assert [job.id if job else None for job in taken] == [old.id, new.id]
     assert claim(store, model) is None
+
+
+def test_a_repeated_claim_of_one_delivery_answers_with_the_same_job(
+    redis_client: redis.Redis,
+) -> None:
+    """A claim whose reply was lost and is sent again (the client retries) must not start a second
+    job and leave the first running with nobody on it."""
+    store = OpRunner(redis_client)
+    model = f"sched/{uuid.uuid4().hex[:8]}"
+    first, second = submit(store, model, 1, "a"), submit(store, model, 1, "a")
+
+    def claim_as(worker: str, delivery: str) -> Job | None:
+        op = claim_next(
+            model, worker_id=worker, retention_s=RETENTION, now=time.time(), delivery_id=delivery
+        )
+        return store.run(op).job
+
+    once, again = claim_as("w1", "task-1"), claim_as("w1", "task-1")
+    assert once is not None and again is not None
+    assert once.id == again.id == first.id and again.attempt == 1
+    assert claim_as("w2", "task-1") is None, "a redelivery to another worker claims nothing"
+    other = claim_as("w2", "task-2")
+    assert other is not None and other.id == second.id
+
+
+def test_a_claim_passes_over_at_most_its_limit(redis_client: redis.Redis) -> None:
+    store = OpRunner(redis_client)
+    model = f"sched/{uuid.uuid4().hex[:8]}"
+    for _ in range(3):
+        expired = Job(
+            id=new_job_id(),
+            model=model,
+            input={},
+            created_at=time.time() - 10,
+            deadline_at=time.time() - 1,
+        )
+        assert store.run(create_job(expired, RETENTION)).created
+    fresh = submit(store, model, 1, "default")
+    op = claim_next(model, worker_id="w1", retention_s=RETENTION, now=time.time(), pass_limit=2)
+    assert store.run(op) == Claimed(None, 2)
+    claimed = store.run(claim_next(model, worker_id="w1", retention_s=RETENTION, now=time.time()))
+    assert claimed.job is not None and claimed.job.id == fresh.id and claimed.aborted == 1
+
+
+def test_a_job_a_worker_started_is_not_deleted(redis_client: redis.Redis) -> None:
+    """When the API cannot send a new job's token it deletes the job, unless a worker holding a
+    spare token took it meanwhile: that job runs."""
+    store = OpRunner(redis_client)
+    model = f"sched/{uuid.uuid4().hex[:8]}"
+    job = submit(store, model, 1, "a")
+    assert claim(store, model) is not None
+    assert store.run(delete_job(job)) is False
+    running = store.run(get_job(job.id))
+    assert running is not None and running.status is JobStatus.RUNNING
+    queued = submit(store, model, 1, "a")
+    assert store.run(delete_job(queued)) is True
+    assert store.run(get_job(queued.id)) is None
+    assert store.run(queue_place(queued.id)) is None
+    assert int(redis_client.get(keys.sched_count(model, 1)) or 0) == 0
 
 
 def test_admission_is_checked_where_the_job_is_created(redis_client: redis.Redis) -> None:
