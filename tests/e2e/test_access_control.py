@@ -457,7 +457,7 @@ def test_the_bootstrap_key_creates_keys_with_a_secret_shown_once(keyed: KeyedSta
         again = create_key(bootstrap, "dave", "client")
     assert response.status_code == 201, response.text
     created = response.json()
-    assert set(created) == {"id", "name", "role", "created_at", "max_queued", "key"}
+    assert set(created) == {"id", "name", "role", "created_at", "max_queued", "max_priority", "key"}
     assert (created["name"], created["role"]) == ("dave", "client")
     secret = created["key"]
     assert secret.startswith("sdq_") and len(secret) >= 4 + 22
@@ -534,7 +534,15 @@ def test_the_key_list_shows_no_secrets(keyed: KeyedStack) -> None:
     listed = {key["name"]: key for key in response.json()["results"]}
     assert {"alice", "bob", "ops"} <= set(listed) and "revoked" not in listed
     for key in listed.values():
-        assert set(key) == {"id", "name", "role", "created_at", "last_used_at", "max_queued"}
+        assert set(key) == {
+            "id",
+            "name",
+            "role",
+            "created_at",
+            "last_used_at",
+            "max_queued",
+            "max_priority",
+        }
     assert (listed["alice"]["role"], listed["ops"]["role"]) == ("client", "admin")
     for secret in [*keyed.secrets.values(), BOOTSTRAP_SECRET]:
         assert secret not in response.text
