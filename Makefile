@@ -12,6 +12,10 @@ HELM   ?= $(or $(shell command -v helm 2>/dev/null),.tools/bin/helm)
 # Debian's chromium for the browser tests (Playwright drives it: its own browser download cannot
 # reach its servers from here). Installed with apt-get when missing, as root (CI) or through sudo.
 CHROMIUM := /usr/bin/chromium
+# Debian's prometheus for the dashboard tests (a real server parses and runs every panel query
+# and scrapes a real stack); installed the same way. Only the binary is used: where systemd runs,
+# the service the package enables is stopped and disabled again.
+PROMETHEUS := /usr/bin/prometheus
 SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
 # Extra pytest arguments for any test target: make unit PYTEST_ARGS='-k decide'
 PYTEST_ARGS ?=
@@ -38,7 +42,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 # Everything, as CI runs it: the static checks, then every tier of tests.
-test: lint $(HELM) $(CHROMIUM)
+test: lint $(HELM) $(CHROMIUM) $(PROMETHEUS)
 	$(PYTEST) $(PYTEST_ARGS)
 
 # One tier at a time (no static checks): pure logic; real Redis, Celery and diffusers;
@@ -49,7 +53,7 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(PYTEST) tests/integration $(PYTEST_ARGS)
 
-e2e: $(STAMP) $(CHROMIUM)
+e2e: $(STAMP) $(CHROMIUM) $(PROMETHEUS)
 	$(PYTEST) tests/e2e $(PYTEST_ARGS)
 
 chart: $(STAMP) $(HELM)
@@ -58,6 +62,11 @@ chart: $(STAMP) $(HELM)
 $(CHROMIUM):
 	$(SUDO) apt-get update
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+
+$(PROMETHEUS):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
+	if [ -d /run/systemd/system ]; then $(SUDO) systemctl disable --now prometheus; fi
 
 .tools/bin/helm:
 	$(PYTHON) tools/fetch_helm.py --dest .tools/bin

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import Depends, FastAPI
 
-from api import admin, admin_keys, health, scaling_metrics, webhook_secrets
+from api import admin, admin_keys, health, metrics_route, scaling_metrics, webhook_secrets
 from api.a1111 import routes as a1111
 from api.auth import AccessControl, AuthGate, authenticate, require_admin
 from api.body_limit import BodySizeLimit
@@ -18,6 +18,7 @@ from api.browser_guards import install_browser_guards
 from api.docs_pages import install_docs_pages
 from api.error_boundary import ErrorBoundary
 from api.errors import install_error_handlers
+from api.http_metrics import HttpMetrics
 from api.native import files, models, predictions, streams
 from api.openai_images import routes as openai_images
 from api.redis_outage import OutageLog, describe, masked_url, redis_unreachable
@@ -102,7 +103,8 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
     )
     install_error_handlers(app)
     install_docs_pages(app)
-    for module in (files, health):  # open: probes, and links that carry their own signature
+    # Open: probes, and links that carry their own signature; /metrics checks its caller itself.
+    for module in (files, health, metrics_route):
         app.include_router(module.router)
     keyed = [predictions, streams, models, scaling_metrics, a1111, openai_images, webhook_secrets]
     for module in keyed:
@@ -117,5 +119,6 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
     )
     app.add_middleware(AuthGate)  # a caller without a key is refused before its body is read
     install_browser_guards(app, settings)  # Host, Origin, CORS: before the key and the routes
-    app.add_middleware(ErrorBoundary)  # the outermost: it sees every response and every error
+    app.add_middleware(ErrorBoundary)  # it sees every response and every error
+    app.add_middleware(HttpMetrics, routes=app.router.routes)  # counts the boundary's answers too
     return app

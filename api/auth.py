@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.credentials import read_credential
 from api.errors import Forbidden, Unauthorized, error_body
+from sdq import metrics
 from sdq.api_keys import (
     BOOTSTRAP_KEY_ID,
     BOOTSTRAP_KEY_NAME,
@@ -99,8 +100,10 @@ class AccessControl:
             self.used = used | self.used
             log.debug("could not record keys' last-used times", exc_info=True)
 
-    def refused(self, request: Request, why: str) -> None:
-        """Count a failed authentication and log it (never the key), at most once a second."""
+    def refused(self, request: Request, why: str, reason: str) -> None:
+        """Count a failed authentication (in `sdq_auth_failures_total` by `reason` too) and log
+        it (never the key), at most once a second."""
+        metrics.auth_failure(reason)
         self.failures += 1
         now = time.monotonic()
         if now - self.failure_logged_at < FAILURE_LOG_EVERY_S:
@@ -119,10 +122,16 @@ class AccessControl:
 # button takes a key) and output links, which carry their own signature.
 OPEN_PATHS = ("/healthz", "/readyz", "/openapi.json", "/docs", "/redoc")
 OPEN_PREFIXES = ("/docs/", "/docs-assets/", "/v1/files/")
+# Checked by their route instead of the gate: /metrics also takes SDQ_METRICS_TOKEN, no key.
+OWN_CHECK_PATHS = ("/metrics",)
 
 
 def needs_key(path: str) -> bool:
-    return path not in OPEN_PATHS and not path.startswith(OPEN_PREFIXES)
+    return (
+        path not in OPEN_PATHS
+        and path not in OWN_CHECK_PATHS
+        and not path.startswith(OPEN_PREFIXES)
+    )
 
 
 def access_of(request: Request) -> AccessControl:
@@ -139,12 +148,13 @@ async def identify(access: AccessControl, request: Request) -> Principal:
     credential = read_credential(request.headers.get("authorization"), allow_basic=a1111)
     if credential.key is None:
         why = credential.problem or "no API key"
-        access.refused(request, why)
+        sent = request.headers.get("authorization", "").strip()
+        access.refused(request, why, "malformed" if sent else "missing")
         raise Unauthorized(why, challenge)
     found = await access.principal(credential.key)
     if found is None:
         why = "unknown or revoked API key"
-        access.refused(request, why)
+        access.refused(request, why, "unknown")
         raise Unauthorized(why, challenge)
     return found
 
@@ -197,6 +207,7 @@ Caller = Annotated[Principal, Depends(authenticate)]
 
 async def require_admin(caller: Caller) -> Principal:
     if not caller.is_admin:
+        metrics.auth_failure("forbidden")
         raise Forbidden(f"key {caller.name!r} is a client key; this needs an admin key")
     return caller
 

@@ -20,8 +20,9 @@ from sdq.access_mode import allowed_hosts
 from sdq.inputs import InvalidField
 from sdq.settings import Settings
 
-# Kubernetes probes send Host = the pod's IP: they must pass whatever the allowlist says.
-PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+# Kubernetes probes and Prometheus scrapes send Host = the pod's IP: they must pass whatever the
+# allowlist says (/metrics checks its own token or admin key).
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 

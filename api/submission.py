@@ -16,6 +16,7 @@ from api.errors import RETRY_AFTER_S, GatewayTimeout, Unavailable
 from api.init_image import decode_image, store_init_image
 from api.runtime import ApiRuntime
 from api.waiting import wait_for_caller
+from sdq import metrics
 from sdq.inputs import GenerationInput
 from sdq.job import Job, JobStatus, Transition, WebhookEvent, new_job_id
 from sdq.scheduling import DEFAULT_PRIORITY
@@ -42,6 +43,7 @@ async def submit(
     deadline_s: float | None = None,
     key_max_queued: int | None = None,
     priority: int = DEFAULT_PRIORITY,
+    dialect: str = "native",
 ) -> Job:
     """Create and enqueue the job; `request.image` (data URL or base64) is checked and stored,
     and the job keeps its storage key instead (`init_png`: an image checked before, such as a
@@ -91,6 +93,8 @@ async def submit(
         if created.outcome is Admission.ID_TAKEN:
             raise Unavailable("job id collision; retry the request")
         if not created.created:
+            model_full = created.outcome is Admission.MODEL_FULL
+            metrics.job_refused(spec.id, "max_queued" if model_full else "key_max_queued")
             raise await too_many_requests(
                 runtime, spec.id, created, policy.max_queued, key_max_queued
             )
@@ -100,12 +104,14 @@ async def submit(
             if not await runtime.store.run(delete_job(job)):
                 # A worker with a spare token (a canceled job's) took it meanwhile: it runs.
                 log.warning("could not send a token for %s, but it started: %s", job.id, error)
+                metrics.job_submitted(spec.id, dialect)
                 return job
             raise Unavailable(f"could not enqueue the job: {type(error).__name__}") from error
     except BaseException:
         if stored is not None:
             await to_thread.run_sync(runtime.storage.delete, stored)
         raise
+    metrics.job_submitted(spec.id, dialect)
     return job
 
 
@@ -116,6 +122,7 @@ async def refuse_if_unloadable(runtime: ApiRuntime, spec: ModelSpec) -> None:
     retry = LoadRetry.from_settings(runtime.settings)
     if not health.refuses_jobs(retry):
         return
+    metrics.job_refused(spec.id, "unavailable")
     next_at = health.next_load_at(retry) or 0.0
     wait = max(RETRY_AFTER_S, math.ceil(next_at - time.time()))
     raise Unavailable(
@@ -130,7 +137,7 @@ async def cancel(runtime: ApiRuntime, job_id: str) -> JobStatus | None:
     Returns the status the job had, None if there is no such job."""
     status = await runtime.store.run(request_cancel(job_id))
     if status is JobStatus.QUEUED:
-        await runtime.store.run(
+        canceled = await runtime.store.run(
             transition(
                 Transition.CANCEL_QUEUED,
                 job_id,
@@ -139,6 +146,8 @@ async def cancel(runtime: ApiRuntime, job_id: str) -> JobStatus | None:
                 now=time.time(),
             )
         )
+        if canceled is not None:
+            metrics.job_finished(canceled.model, JobStatus.CANCELED)
         # If a worker claimed it in between, the claim won: ask the running job to stop instead.
         await runtime.store.run(request_cancel(job_id))
     return status

@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from cli.embedded_redis import EmbeddedRedis
 from cli.log_follow import following
@@ -38,11 +40,29 @@ def stack_processes() -> list[ProcessSpec]:
     ]
 
 
-def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
+# prometheus-client's multiprocess mode: each process writes its metrics to files there, and the
+# API's /metrics adds them up, so one scrape target covers the whole machine.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def fresh_metrics_dir(data_dir: Path) -> Path:
+    """DATA_DIR/metrics, emptied: the files of a previous run's processes would add to this one's
+    counters (held under the data dir's lock, so no other stack writes there)."""
+    folder = data_dir / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def child_env(
+    settings: Settings, redis_url: str, metrics_dir: Path | None = None
+) -> dict[str, str]:
     """The settings the children inherit, so every process agrees on them. On one machine,
-    webhooks to loopback and private addresses are allowed unless the operator said otherwise."""
+    webhooks to loopback and private addresses are allowed unless the operator said otherwise;
+    every process (the workers through the scaler) writes its metrics to `metrics_dir`."""
     allow_private = os.environ.get("SDQ_WEBHOOK_ALLOW_PRIVATE", "true")
-    return {
+    shared = {MULTIPROC_ENV: str(metrics_dir.resolve())} if metrics_dir is not None else {}
+    return shared | {
         "SDQ_ALLOWED_HOSTS": ",".join(allowed_hosts(settings)),
         "SDQ_WEBHOOK_ALLOW_PRIVATE": allow_private,
         "SDQ_REDIS_URL": redis_url,
@@ -78,7 +98,8 @@ def running_stack(
                 "redis", server.command(), ready=server.wait_ready, stop_last=True
             )
             specs.insert(0, redis_spec)
-        supervisor = Supervisor(specs, child_env(settings, redis_url), log_dir=logs)
+        env = child_env(settings, redis_url, fresh_metrics_dir(settings.data_dir))
+        supervisor = Supervisor(specs, env, log_dir=logs)
         stack.callback(supervisor.stop, stop_grace_s)
         supervisor.start()
         url = f"http://{settings.host}:{settings.port}"

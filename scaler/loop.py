@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from scaler.actuator import Actuator
 from scaler.decide import Decision, LoadFailures, Observation, ScalerState, decide
 from scaler.measure import measure
+from sdq import metrics
 from sdq.scaling_policy import ScalingPolicy
 from sdq.store.model_health import LoadRetry, ModelHealth, get_health
 from sdq.store.ops import OpRunner
@@ -87,6 +88,7 @@ class ScalerLoop:
             obs = Observation(None, None, None, replicas.current, replicas.ready, str(error))
         decision = decide(obs, policy, self.states.get(model_id, ScalerState()), now)
         self.states[model_id] = decision.state
+        metrics.scaler_decision(model_id, replicas.current, decision.desired)
         failed = obs.load.count if obs.load else 0
         if failed != self.failed_loads.get(model_id, 0):  # once per failure, not every tick
             self.failed_loads[model_id] = failed

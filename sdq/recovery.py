@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sdq import metrics
 from sdq.job import Job, JobStatus, Transition
 from sdq.store import heartbeats
 from sdq.store.jobs import expired_job_ids, get_job, running_job_ids, transition
@@ -63,6 +64,7 @@ async def abort_expired(store: AsyncOpRunner, *, now: float, retention_s: int) -
             )
             if job is not None:  # None: it started or ended meanwhile (its entry is dropped)
                 log.info("aborted job: %s", job.error, extra={"job_id": job.id})
+                metrics.job_finished(job.model, JobStatus.ABORTED)
                 aborted.append(job)
         if len(ids) < EXPIRED_BATCH:
             break
@@ -108,7 +110,10 @@ async def reap_once(
         if changed is None:
             continue  # the job moved on meanwhile (finished, or reaped by another replica)
         if requeue:
+            metrics.job_recovered(job.model)
             await enqueue(job.id, job.model)
+        else:
+            metrics.job_finished(job.model, JobStatus.FAILED)
         log.warning("%s job: %s", decision.action.value, decision.reason, extra={"job_id": job.id})
         applied.append(decision)
     return applied

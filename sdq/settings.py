@@ -127,6 +127,12 @@ class Settings(BaseSettings):
         le=7 * 24 * 3600,
         description="How long a signed `/v1/files` link works after it was handed out",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="A bearer token (at least 32 characters) that reads `GET /metrics` and "
+        "nothing else, for Prometheus; an admin key reads it too. Unused while authentication "
+        "is off (then `/metrics` is open like every endpoint)",
+    )
 
     job_retention_s: int = Field(
         default=24 * 3600, ge=60, description="How long a job record stays after its last change"
@@ -337,7 +343,7 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("admin_key")
+    @field_validator("admin_key", "metrics_token")
     @classmethod
     def _admin_key_strong(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:

@@ -78,6 +78,7 @@ SECTIONS: tuple[Section, ...] = (
             "cors_origins",
             "link_secret",
             "link_ttl_s",
+            "metrics_token",
         ),
     ),
     Section(

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import httpx
 
+from sdq import metrics
 from sdq.settings import Settings
 from sdq.signed_links import LinkSigner
 from sdq.storage import output_links
@@ -26,6 +27,25 @@ log = logging.getLogger(__name__)
 
 def public_base_url(settings: Settings) -> str:
     return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+
+
+# A delivery's state after an attempt, as `sdq_webhook_deliveries_total` names it.
+DELIVERY_OUTCOMES = {
+    Outcome.DELIVERED: "delivered",
+    Outcome.RETRY: "retrying",
+    Outcome.GAVE_UP: "gave_up",
+}
+
+
+def count_attempt(delivery: Delivery, attempt: DeliveryAttempt | None, outcome: Outcome) -> None:
+    """The attempt's answer and the delivery's state after it, in the webhook metrics; no attempt
+    made (nothing left to send) counts as `stopped`."""
+    if attempt is None:
+        metrics.webhook_delivery(delivery.event, "stopped")
+        return
+    metrics.webhook_attempt(attempt.status_code)
+    since_event = time.time() - delivery.created_at if outcome is Outcome.DELIVERED else None
+    metrics.webhook_delivery(delivery.event, DELIVERY_OUTCOMES[outcome], since_event)
 
 
 class WebhookDeliverer:
@@ -77,6 +97,7 @@ class WebhookDeliverer:
                 settings=self.settings, rng=self.rng,
             )  # fmt: skip
         updated = self._record(job_id, delivery, attempt, verdict)
+        count_attempt(delivery, attempt, verdict.outcome)
         log.info(
             "webhook %s %s attempt %d: %s",
             delivery.event, delivery.id, len(updated.attempts), verdict.reason,

@@ -11,6 +11,7 @@ import redis
 from celery import Celery, Task
 from celery.signals import worker_process_init, worker_process_shutdown
 
+from sdq import metrics
 from sdq.celery_app import GENERATE_TASK, make_celery
 from sdq.logs import configure_logging, is_verbose
 from sdq.settings import Settings
@@ -95,6 +96,7 @@ def build_worker_app(
 def record_ready(runtime: WorkerRuntime, model_id: str, cold_start_s: float) -> None:
     """Remember how long this worker took to become ready (for Retry-After and ETAs); a Redis
     hiccup here costs the figure, never the worker."""
+    metrics.cold_start(model_id, cold_start_s)
     try:
         runtime.store.run(record_cold_start(model_id, cold_start_s))
     except (redis.ConnectionError, redis.TimeoutError) as error:

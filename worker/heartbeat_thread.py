@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from sdq import metrics
 from sdq.store import heartbeats
 from sdq.store.heartbeats import BrokerState, Heartbeat, WorkerState
 from sdq.store.ops import OpRunner
@@ -25,6 +26,8 @@ class HeartbeatPublisher:
     Redis while the broker is healthy.
 
     A change only wakes the publishing thread: the job's hot path never waits on this write.
+    Each tick also adds the time since the last to `sdq_gpu_held_seconds_total`: the publisher
+    runs from the model's load to the worker's stop, the time its GPU is held.
     """
 
     def __init__(
@@ -51,12 +54,14 @@ class HeartbeatPublisher:
             started_at=now,
             seen_at=now,
         )
+        self._held_since = time.monotonic()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
 
     def start(self) -> None:
+        self._held_since = time.monotonic()
         self._publish()
         self._thread.start()
 
@@ -74,6 +79,7 @@ class HeartbeatPublisher:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=5)
+        self._count_held()
         try:
             self._store.run(heartbeats.remove(self._beat.worker_id))
         except Exception as error:  # the TTL removes it anyway
@@ -110,9 +116,16 @@ class HeartbeatPublisher:
         except OSError:
             log.warning("could not touch the liveness marker", exc_info=True)
 
+    def _count_held(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            held, self._held_since = now - self._held_since, now
+        metrics.gpu_held(self._beat.model, held)
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(self._interval_s)
             self._wake.clear()
+            self._count_held()
             if not self._stop.is_set():
                 self._publish()

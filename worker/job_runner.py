@@ -9,6 +9,7 @@ from typing import Any
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
+from sdq import metrics
 from sdq.inputs import GenerationInput
 from sdq.job import Job, JobMetrics, JobStatus, Transition
 from sdq.logs import current_job_id
@@ -46,17 +47,20 @@ def run_next(
     )
     if claimed.aborted:
         log.info("aborted %d queued job(s) whose deadline had passed", claimed.aborted)
+        metrics.job_finished(model_id, JobStatus.ABORTED, claimed.aborted)
     job = claimed.job
     if job is None:
         log.info("nothing claimed for token %s: no job of the model can start now", token)
         return None
     context = current_job_id.set(job.id)
+    busy_since = time.perf_counter()
     try:
         runtime.heartbeat.busy(job.id)
         try:
             return _execute(runtime, job)
         finally:
             runtime.heartbeat.idle()
+            metrics.gpu_busy(model_id, time.perf_counter() - busy_since)
     finally:
         current_job_id.reset(context)
 
@@ -100,7 +104,7 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
         log.exception("generation failed")
         status, fields = JobStatus.FAILED, {"error": f"{type(error).__name__}: {error}"}
     completed_at = time.time()
-    metrics = JobMetrics(
+    timings = JobMetrics(
         queue_wait=round(job.started_at - job.created_at, 6),
         predict_time=round(predict_time, 6),
         total_time=round(completed_at - job.created_at, 6),
@@ -113,7 +117,7 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
             attempt=job.attempt,
             worker_id=runtime.worker_id,
             retention_s=runtime.settings.job_retention_s,
-            fields=fields | {"completed_at": completed_at, "metrics": metrics},
+            fields=fields | {"completed_at": completed_at, "metrics": timings},
             now=completed_at,
         )
     )
@@ -122,5 +126,8 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
         for key in keys:
             runtime.storage.delete(key)
         return None
-    log.info("%s in %.3f s (queue wait %.3f s)", status.value, predict_time, metrics.queue_wait)
+    log.info("%s in %.3f s (queue wait %.3f s)", status.value, predict_time, timings.queue_wait)
+    metrics.job_finished(job.model, status)
+    queue_wait, end_to_end = job.started_at - job.created_at, completed_at - job.created_at
+    metrics.job_timings(job.model, queue_wait, predict_time, end_to_end)
     return status

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from sdq import metrics
 from sdq.job import JobStatus, Transition
 from sdq.store.jobs import queued_job_ids, transition
 from sdq.store.model_health import LoadRetry, ModelHealth, record_failure
@@ -42,7 +43,9 @@ def fail_queued_jobs(
             )
             for job_id in ids
         ]
-        failed += sum(1 for job in done if job is not None)
+        now_failed = sum(1 for job in done if job is not None)
+        metrics.job_finished(model_id, JobStatus.FAILED, now_failed)
+        failed += now_failed
         if not any(done):
             break  # none of them was queued any more: nothing left to do this time
     return failed

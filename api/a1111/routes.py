@@ -97,6 +97,7 @@ async def generate(
                 image_field="init_images",
                 job_id=job_id,
                 key_max_queued=caller.max_queued,
+                dialect="a1111",
             ),
         )
     except InvalidInput as error:

@@ -65,6 +65,7 @@ async def run(
                 image_field="image",
                 job_id=job_id,
                 key_max_queued=caller.max_queued,
+                dialect="openai",
             ),
         )
     except InvalidInput as error:

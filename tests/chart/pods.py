@@ -21,6 +21,11 @@ def secret_value(docs: tuple[dict[str, Any], ...], name: str, key: str) -> str:
     return base64.b64decode(named(docs, "Secret", name)["data"][key]).decode()
 
 
+def has_secret_key(docs: tuple[dict[str, Any], ...], name: str, key: str) -> bool:
+    found = [d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == name]
+    return any(key in secret.get("data", {}) for secret in found)
+
+
 def container_env(
     docs: tuple[dict[str, Any], ...], container: dict[str, Any], pod_name: str
 ) -> dict[str, str]:
@@ -34,6 +39,8 @@ def container_env(
         ref = entry["valueFrom"]
         if "secretKeyRef" in ref:
             secret = ref["secretKeyRef"]
+            if secret.get("optional") and not has_secret_key(docs, secret["name"], secret["key"]):
+                continue  # the kubelet leaves an optional variable out
             env[entry["name"]] = secret_value(docs, secret["name"], secret["key"])
         elif ref.get("fieldRef", {}).get("fieldPath") == "metadata.name":
             env[entry["name"]] = pod_name

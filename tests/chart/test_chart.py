@@ -475,7 +475,10 @@ def test_an_upgrade_keeps_the_replicas_the_scaler_set_and_the_generated_secrets(
     renders them unchanged."""
     worker = worker_deployment(RELEASE, "sdq/tiny").name
     kept = {"redis-password": "a2VwdA==", "webhook-secret": "d2hzZWNfa2VwdA=="}
-    admin_key = {"admin-key": "a2VwdC1hZG1pbi1rZXktb2YtYXQtbGVhc3QtMzItY2hhcmFjdGVycw=="}
+    admin_key = {
+        "admin-key": "a2VwdC1hZG1pbi1rZXktb2YtYXQtbGVhc3QtMzItY2hhcmFjdGVycw==",
+        "metrics-token": "a2VwdC1tZXRyaWNzLXRva2VuLW9mLWF0LWxlYXN0LTMyLWNoYXJhY3RlcnM=",
+    }
     fake = FakeKubernetes(
         namespace=NAMESPACE,
         replicas={worker: 4},

@@ -91,7 +91,7 @@ def test_the_api_reads_the_admin_key_from_its_secret_or_runs_open_on_purpose(cas
 def test_the_generated_admin_key_is_strong_and_kept_on_uninstall() -> None:
     secret = named(render(()), "Secret", AUTH_SECRET)
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
-    assert set(secret["data"]) == {"admin-key"}
+    assert set(secret["data"]) == {"admin-key", "metrics-token"}
     key = base64.b64decode(secret["data"]["admin-key"]).decode()
     assert len(key) >= 32 and key.isascii() and key.isalnum()
     # sdq's own validator takes it, and a second install gets another one

@@ -172,6 +172,23 @@ Without idle_to_zero_s, KEDA's cooldown comes from scaler.keda.cooldownPeriod.
 {{- end }}
 {{- end }}
 
+{{/*
+The metrics token (SDQ_METRICS_TOKEN) from the auth Secret, when auth is on. An operator's own
+Secret (auth.existingSecret) may lack the key: then only the admin key reads /metrics.
+*/}}
+{{- define "sdq.metricsTokenEnv" -}}
+{{- if .Values.auth.enabled }}
+- name: SDQ_METRICS_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "sdq.authSecretName" . }}
+      key: {{ .Values.auth.metricsTokenKey }}
+      {{- if .Values.auth.existingSecret }}
+      optional: true
+      {{- end }}
+{{- end }}
+{{- end }}
+
 {{- define "sdq.webhookSecretEnv" -}}
 - name: SDQ_WEBHOOK_SECRET
   valueFrom:

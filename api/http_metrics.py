@@ -1,0 +1,87 @@
+"""The HTTP metrics middleware: every answer counted and timed by its route template (never the
+path itself: ids would make a series each), including those refused before routing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from fastapi import routing
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sdq import metrics
+
+UNMATCHED = "unmatched"
+# Said of a request whose caller went away before any answer (nginx's "client closed request").
+CLIENT_CLOSED = 499
+# A label per method a client may invent would be a series each: others are `other`.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def flat_routes(routes: Sequence[BaseRoute]) -> list[BaseRoute]:
+    """Every route of the app, those of included routers too (newer FastAPI versions keep an
+    included router as one entry; older ones list its routes themselves)."""
+    contexts = getattr(routing, "iter_route_contexts", None)
+    if contexts is None:
+        return list(routes)
+    return [context.original_route for context in contexts(routes)]
+
+
+def route_template(scope: Scope, routes: Sequence[BaseRoute]) -> str:
+    """The template of the route that answered (`/v1/predictions/{prediction_id}`); for a request
+    answered before routing (a refused key, a guard), the route its path would have reached;
+    `unmatched` when none would."""
+    route = scope.get("route")
+    if route is None:
+        partial = None
+        for candidate in routes:
+            match, _ = candidate.matches(scope)
+            if match is Match.FULL:
+                route = candidate
+                break
+            if match is Match.PARTIAL and partial is None:
+                partial = candidate  # the path matches, the method does not (405)
+        route = route or partial
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) and path else UNMATCHED
+
+
+class HttpMetrics:
+    """Records `sdq_http_requests_total` and `sdq_http_request_duration_seconds` once the answer
+    has been sent. Added outermost, so the answers of the guards and the error boundary count."""
+
+    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
+        self.app = app
+        self.routes = routes  # the app's own list: routes added after the middleware count too
+        self.flat: list[BaseRoute] | None = None  # listed at the first request, when all are in
+
+    def template(self, scope: Scope) -> str:
+        if "route" in scope:
+            return route_template(scope, ())
+        if self.flat is None:
+            self.flat = flat_routes(self.routes)
+        return route_template(scope, self.flat)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = CLIENT_CLOSED
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        except Exception:
+            status = 500 if status == CLIENT_CLOSED else status
+            raise
+        finally:
+            route = self.template(scope)
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            metrics.http_request(route, method, status, time.perf_counter() - started)
