@@ -18,12 +18,12 @@ from sdq.api_keys import (
     OPEN_TENANT,
     RESERVED_NAMES,
     ApiKey,
+    MaxPriority,
     Role,
     new_key_id,
     new_secret,
     secret_hash,
 )
-from sdq.scheduling import DEFAULT_PRIORITY, LEAST_URGENT, MOST_URGENT
 from sdq.store.api_keys import Created, create_key, list_keys, revoke_key
 
 router = APIRouter(tags=["admin"], prefix="/v1/admin/keys")
@@ -57,13 +57,7 @@ class KeyRequest(BaseModel):
         le=1_000_000,
         description="Most of the key's jobs waiting per model; more get 429 (unset: no quota)",
     )
-    max_priority: int | None = Field(
-        default=None,
-        ge=MOST_URGENT,
-        le=LEAST_URGENT,
-        description="The most urgent priority the key may ask for, 0 (most urgent) to 2 "
-        f"(unset: {DEFAULT_PRIORITY} for client keys, {MOST_URGENT} for admin keys)",
-    )
+    max_priority: MaxPriority = None
 
 
 def _keys_in_use(request: Request) -> None:

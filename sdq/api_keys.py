@@ -7,6 +7,7 @@ import hmac
 import re
 import secrets
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
@@ -29,6 +30,18 @@ BOOTSTRAP_KEY_NAME = "admin"
 RESERVED_NAMES = (BOOTSTRAP_KEY_NAME, OPEN_TENANT)
 
 
+# A key's most urgent priority: on the stored record and in the admin API's create request.
+MaxPriority = Annotated[
+    int | None,
+    Field(
+        ge=MOST_URGENT,
+        le=LEAST_URGENT,
+        description="The most urgent priority the key may ask for, 0 (most urgent) to 2 "
+        f"(unset: {DEFAULT_PRIORITY} for client keys, {MOST_URGENT} for admin keys)",
+    ),
+]
+
+
 class Role(StrEnum):
     CLIENT = "client"
     ADMIN = "admin"
@@ -45,13 +58,7 @@ class ApiKey(BaseModel):
     max_queued: int | None = Field(
         default=None, ge=1, description="Most of this key's jobs queued per model (unset: no quota)"
     )
-    max_priority: int | None = Field(
-        default=None,
-        ge=MOST_URGENT,
-        le=LEAST_URGENT,
-        description="The most urgent priority this key may ask for (unset: "
-        f"{DEFAULT_PRIORITY} for client keys, {MOST_URGENT} for admin keys)",
-    )
+    max_priority: MaxPriority = None
 
     @property
     def most_urgent_priority(self) -> int:
