@@ -14,7 +14,7 @@ HELM   ?= $(or $(shell command -v helm 2>/dev/null),.tools/bin/helm)
 CHROMIUM := /usr/bin/chromium
 # Debian's prometheus for the dashboard tests (a real server parses and runs every panel query
 # and scrapes a real stack); installed the same way. Only the binary is used: where systemd runs,
-# the service the package enables is stopped and disabled again.
+# the service the package enables (or starts through its init script) is stopped again.
 PROMETHEUS := /usr/bin/prometheus
 SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
 # Extra pytest arguments for any test target: make unit PYTEST_ARGS='-k decide'
@@ -67,6 +67,7 @@ $(PROMETHEUS):
 	$(SUDO) apt-get update
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
 	if [ -d /run/systemd/system ]; then $(SUDO) systemctl disable --now prometheus; fi
+	if [ ! -d /run/systemd/system ] && [ -x /etc/init.d/prometheus ]; then $(SUDO) /etc/init.d/prometheus stop || true; fi
 
 .tools/bin/helm:
 	$(PYTHON) tools/fetch_helm.py --dest .tools/bin
