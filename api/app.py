@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI
 
 from api import admin, admin_keys, health, metrics_route, scaling_metrics, webhook_secrets
 from api.a1111 import routes as a1111
+from api.access_log import AccessLog
 from api.auth import AccessControl, AuthGate, authenticate, require_admin
 from api.body_limit import BodySizeLimit
 from api.browser_guards import install_browser_guards
@@ -121,4 +122,6 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
     install_browser_guards(app, settings)  # Host, Origin, CORS: before the key and the routes
     app.add_middleware(ErrorBoundary)  # it sees every response and every error
     app.add_middleware(HttpMetrics, routes=app.router.routes)  # counts the boundary's answers too
+    if settings.access_log:
+        app.add_middleware(AccessLog, routes=app.router.routes)  # outermost: every answer
     return app

@@ -184,6 +184,13 @@ class AuthGate:
 
 _PRINCIPAL = "sdq_principal"
 
+
+def principal_in(scope: Scope) -> Principal | None:
+    """The caller `AuthGate` let through on this request, if it checked one."""
+    found = scope.get("state", {}).get(_PRINCIPAL)
+    return found if isinstance(found, Principal) else None
+
+
 # Declares the scheme in the OpenAPI document (the docs page's "Authorize" button); the header
 # itself is read by `read_credential`, which also takes `Token` and, on /sdapi, Basic.
 _DOCUMENTED_SCHEME = HTTPBearer(

@@ -47,21 +47,28 @@ def route_template(scope: Scope, routes: Sequence[BaseRoute]) -> str:
     return path if isinstance(path, str) and path else UNMATCHED
 
 
+class RouteTemplates:
+    """The route template of a request, for the middlewares that see it after the answer."""
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        self.routes = routes  # the app's own list: routes added after the middleware count too
+        self.flat: list[BaseRoute] | None = None  # listed at the first request, when all are in
+
+    def __call__(self, scope: Scope) -> str:
+        if "route" in scope:
+            return route_template(scope, ())
+        if self.flat is None:
+            self.flat = flat_routes(self.routes)
+        return route_template(scope, self.flat)
+
+
 class HttpMetrics:
     """Records `sdq_http_requests_total` and `sdq_http_request_duration_seconds` once the answer
     has been sent. Added outermost, so the answers of the guards and the error boundary count."""
 
     def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
         self.app = app
-        self.routes = routes  # the app's own list: routes added after the middleware count too
-        self.flat: list[BaseRoute] | None = None  # listed at the first request, when all are in
-
-    def template(self, scope: Scope) -> str:
-        if "route" in scope:
-            return route_template(scope, ())
-        if self.flat is None:
-            self.flat = flat_routes(self.routes)
-        return route_template(scope, self.flat)
+        self.template = RouteTemplates(routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

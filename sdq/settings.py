@@ -311,6 +311,10 @@ class Settings(BaseSettings):
         default="text", description="`json` for production; every job line carries the job id"
     )
     log_level: str = Field(default="INFO", description="Python logging level name")
+    access_log: bool = Field(
+        default=True,
+        description="The API logs a line per request on `sdq.access` (probes only at debug)",
+    )
 
     @field_validator("models", mode="before")
     @classmethod

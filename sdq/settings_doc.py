@@ -165,7 +165,7 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "Logging",
         "Every process logs to standard error; job lines carry the job id.",
-        ("log_format", "log_level"),
+        ("log_format", "log_level", "access_log"),
     ),
 )
 
