@@ -4,14 +4,11 @@ prediction id, tenant, client), never a path, query, header, key or body."""
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Sequence
 
-from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from api.auth import principal_in
-from api.http_metrics import CLIENT_CLOSED, METHODS, RouteTemplates
+from api.http_metrics import Answer
 
 log = logging.getLogger("sdq.access")
 
@@ -40,47 +37,21 @@ def client(scope: Scope) -> str:
     return str(address[0]) if address else NONE
 
 
-class AccessLog:
-    """Logs each request once its answer has been sent (or its caller has gone: 499). Added
-    outermost, so refused requests and the error boundary's answers are logged too."""
-
-    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
-        self.app = app
-        self.template = RouteTemplates(routes)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        level = logging.DEBUG if scope["path"] in PROBE_PATHS else logging.INFO
-        if not log.isEnabledFor(level):
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = CLIENT_CLOSED
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_status)
-        except Exception:
-            status = 500 if status == CLIENT_CLOSED else status
-            raise
-        finally:
-            fields = {
-                "method": scope["method"] if scope["method"] in METHODS else "other",
-                "route": self.template(scope),
-                "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                "prediction_id": prediction_id(scope),
-                "tenant": tenant(scope),
-                "client": client(scope),
-            }
-            log.log(level, access_line(fields), extra=fields)
+def log_access(answer: Answer) -> None:
+    """The access log's line of one answer (probes and scrapes only at debug)."""
+    level = logging.DEBUG if answer.scope["path"] in PROBE_PATHS else logging.INFO
+    if not log.isEnabledFor(level):
+        return
+    fields: dict[str, str | int | float] = {
+        "method": answer.method,
+        "route": answer.route,
+        "status": answer.status,
+        "duration_ms": round(answer.duration_s * 1000, 1),
+        "prediction_id": prediction_id(answer.scope),
+        "tenant": tenant(answer.scope),
+        "client": client(answer.scope),
+    }
+    log.log(level, access_line(fields), extra=fields)
 
 
 def access_line(fields: dict[str, str | int | float]) -> str:

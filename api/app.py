@@ -12,14 +12,14 @@ from fastapi import Depends, FastAPI
 
 from api import admin, admin_keys, health, metrics_route, scaling_metrics, webhook_secrets
 from api.a1111 import routes as a1111
-from api.access_log import AccessLog
+from api.access_log import log_access
 from api.auth import AccessControl, AuthGate, authenticate, require_admin
 from api.body_limit import BodySizeLimit
 from api.browser_guards import install_browser_guards
 from api.docs_pages import install_docs_pages
 from api.error_boundary import ErrorBoundary
 from api.errors import install_error_handlers
-from api.http_metrics import HttpMetrics
+from api.http_metrics import AnsweredRequests, record_metrics
 from api.native import files, models, predictions, streams
 from api.openai_images import routes as openai_images
 from api.redis_outage import OutageLog, describe, masked_url, redis_unreachable
@@ -121,7 +121,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
     app.add_middleware(AuthGate)  # a caller without a key is refused before its body is read
     install_browser_guards(app, settings)  # Host, Origin, CORS: before the key and the routes
     app.add_middleware(ErrorBoundary)  # it sees every response and every error
-    app.add_middleware(HttpMetrics, routes=app.router.routes)  # counts the boundary's answers too
-    if settings.access_log:
-        app.add_middleware(AccessLog, routes=app.router.routes)  # outermost: every answer
+    observers = [record_metrics, *([log_access] if settings.access_log else [])]
+    # Outermost: every answer, the boundary's too, measured once for the metrics and the log.
+    app.add_middleware(AnsweredRequests, routes=app.router.routes, observers=observers)
     return app

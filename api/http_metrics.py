@@ -1,10 +1,12 @@
-"""The HTTP metrics middleware: every answer counted and timed by its route template (never the
-path itself: ids would make a series each), including those refused before routing."""
+"""Every HTTP answer noted once (status, time, route template) for the metrics and the access
+log; counted by its route template (never the path itself: ids would make a series each),
+including those refused before routing."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from fastapi import routing
 from starlette.routing import BaseRoute, Match
@@ -62,13 +64,31 @@ class RouteTemplates:
         return route_template(scope, self.flat)
 
 
-class HttpMetrics:
-    """Records `sdq_http_requests_total` and `sdq_http_request_duration_seconds` once the answer
-    has been sent. Added outermost, so the answers of the guards and the error boundary count."""
+@dataclass(frozen=True)
+class Answer:
+    """One request once answered: what the metrics and the access log are told."""
 
-    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
+    scope: Scope
+    method: str  # one of METHODS, else `other`
+    route: str  # the route template, or `unmatched`
+    status: int  # CLIENT_CLOSED when the caller went away first
+    duration_s: float
+
+
+Observer = Callable[[Answer], None]
+
+
+class AnsweredRequests:
+    """Notes each HTTP request's status and time once its answer has been sent (or its caller
+    has gone: 499; an error: 500) and tells each observer. Added outermost, so the answers of
+    the guards and the error boundary are seen too."""
+
+    def __init__(
+        self, app: ASGIApp, routes: Sequence[BaseRoute], observers: Sequence[Observer]
+    ) -> None:
         self.app = app
         self.template = RouteTemplates(routes)
+        self.observers = observers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,6 +109,14 @@ class HttpMetrics:
             status = 500 if status == CLIENT_CLOSED else status
             raise
         finally:
-            route = self.template(scope)
             method = scope["method"] if scope["method"] in METHODS else "other"
-            metrics.http_request(route, method, status, time.perf_counter() - started)
+            answer = Answer(
+                scope, method, self.template(scope), status, time.perf_counter() - started
+            )
+            for observe in self.observers:
+                observe(answer)
+
+
+def record_metrics(answer: Answer) -> None:
+    """`sdq_http_requests_total` and `sdq_http_request_duration_seconds` of one answer."""
+    metrics.http_request(answer.route, answer.method, answer.status, answer.duration_s)
