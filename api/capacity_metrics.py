@@ -42,7 +42,7 @@ async def capacity_families(
         in_flight.add_metric([model], busy)
         workers.add_metric([model, "busy"], busy)
         workers.add_metric([model, "idle"], idle)
-        workers.add_metric([model, "starting"], max(0, (wanted or 0) - len(mine)))
+        workers.add_metric([model, "starting"], heartbeats.workers_starting(wanted, len(mine)))
         if wanted is not None:
             desired.add_metric([model], wanted)
     due = await store.run(next_due_at())

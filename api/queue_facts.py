@@ -55,6 +55,6 @@ class QueueFacts:
         live = await store.run(heartbeats.live_workers(time.time(), self._heartbeat_ttl_s))
         ready, _ = heartbeats.model_workers(live, model_id)
         decision = await store.run(latest_decision(model_id))
-        desired = int(decision["desired"]) if decision else 0
+        desired = int(decision["desired"]) if decision else None
         timings = await store.run(model_timings(model_id))
-        return _Facts(len(ready), max(0, desired - len(ready)), timings, now)
+        return _Facts(len(ready), heartbeats.workers_starting(desired, len(ready)), timings, now)

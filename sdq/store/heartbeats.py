@@ -83,3 +83,8 @@ def model_workers(beats: list[Heartbeat], model_id: str) -> tuple[list[Heartbeat
     """One model's live workers, and how many of them are busy (its in-flight work)."""
     mine = [beat for beat in beats if beat.model == model_id]
     return mine, sum(1 for beat in mine if beat.state is WorkerState.BUSY)
+
+
+def workers_starting(desired: int | None, ready: int) -> int:
+    """Workers the scaler wants beyond those with a heartbeat: started, their model loading."""
+    return max(0, (desired or 0) - ready)
