@@ -8,12 +8,11 @@ import logging
 from starlette.types import Scope
 
 from api.auth import principal_in
+from api.browser_guards import PROBE_PATHS
 from api.http_metrics import Answer
 
 log = logging.getLogger("sdq.access")
 
-# Probes and scrapes answer every few seconds: their lines only at debug.
-PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 NONE = "-"
 ID_MAX = 64  # a longer "prediction id" is no id of ours: cut, not logged whole
 
@@ -39,6 +38,7 @@ def client(scope: Scope) -> str:
 
 def log_access(answer: Answer) -> None:
     """The access log's line of one answer (probes and scrapes only at debug)."""
+    # Probes and scrapes come every few seconds: their lines only at debug.
     level = logging.DEBUG if answer.scope["path"] in PROBE_PATHS else logging.INFO
     if not log.isEnabledFor(level):
         return
