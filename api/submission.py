@@ -101,12 +101,10 @@ async def submit(
         try:
             await runtime.enqueue(job.id, spec.id)
         except Exception as error:
-            if not await runtime.store.run(delete_job(job)):
-                # A worker with a spare token (a canceled job's) took it meanwhile: it runs.
-                log.warning("could not send a token for %s, but it started: %s", job.id, error)
-                metrics.job_submitted(spec.id, dialect)
-                return job
-            raise Unavailable(f"could not enqueue the job: {type(error).__name__}") from error
+            if await runtime.store.run(delete_job(job)):
+                raise Unavailable(f"could not enqueue the job: {type(error).__name__}") from error
+            # A worker with a spare token (a canceled job's) took it meanwhile: it runs.
+            log.warning("could not send a token for %s, but it started: %s", job.id, error)
     except BaseException:
         if stored is not None:
             await to_thread.run_sync(runtime.storage.delete, stored)
