@@ -18,7 +18,7 @@ from PIL import Image
 from sdq.storage import LocalOutputStorage
 from sdq.store import redis_keys
 from tests.access_fixtures import SYNTHETIC, KeyedStack
-from tests.helpers import wait_status, wait_terminal
+from tests.helpers import wait_status, wait_terminal, wait_until
 
 QUICK = {"prompt": "x", "width": 64, "height": 64, "num_inference_steps": 2}
 LONG_STEPS = 150  # seconds of work at the stack's step time: the worker is busy meanwhile
@@ -152,6 +152,13 @@ def listed(client: httpx.Client, **params: str) -> list[str]:
         response = client.get(page["next"])
 
 
+def all_ended(client: httpx.Client) -> dict[str, Any] | None:
+    """The first page of the caller's predictions once none is queued or running, else None."""
+    page: dict[str, Any] = client.get("/v1/predictions").json()
+    waiting = {"starting", "processing"}
+    return None if any(p["status"] in waiting for p in page["results"]) else page
+
+
 def test_the_list_filters_by_status_within_the_tenant(keyed: KeyedStack, ended: Ended) -> None:
     failed, canceled = ended.failed["id"], ended.canceled["id"]
     with keyed.as_("alice") as alice, keyed.as_("bob") as bob, keyed.as_("ops") as ops:
@@ -162,7 +169,9 @@ def test_the_list_filters_by_status_within_the_tenant(keyed: KeyedStack, ended: 
         assert failed in listed(ops, status="failed")
         assert failed in listed(ops, status="failed", tenant="alice")
         assert failed not in listed(ops, status="failed", tenant="bob")
-        everything = alice.get("/v1/predictions").json()["results"]
+        # The retries of the tests before may still run: compare once none can change status.
+        settled = wait_until(lambda: all_ended(alice), 120, "alice's predictions to end")
+        everything = settled["results"]
         for status in ("succeeded", "canceled", "failed"):
             one_by_one = listed(alice, status=status, limit="1")
             assert one_by_one == [p["id"] for p in everything if p["status"] == status]
