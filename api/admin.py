@@ -1,4 +1,5 @@
-"""Operator endpoints: read and replace a model's scaling policy live; the scaling history."""
+"""Operator endpoints: read and replace a model's scaling policy live; the scaling history;
+each model's queue and workers over the last hour."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from pydantic import ValidationError
 from api.auth import Admin
 from api.deps import Runtime, ServedModel
 from sdq.inputs import InvalidInput, invalid_fields
+from sdq.prediction import iso_time
 from sdq.scaling_policy import ScalingPolicy
+from sdq.store.capacity_history import HISTORY_KEEP_S, read_history
 from sdq.store.scaling import get_policy, policy_changes, put_policy, scaling_events
 
 router = APIRouter(tags=["admin"], prefix="/v1/admin")
@@ -40,7 +43,9 @@ async def put_scaling(
         )
         raise InvalidInput(problems) from None
     await runtime.store.run(
-        put_policy(spec.id, policy, caller.name, time.time(), key_id=caller.key_id)
+        put_policy(
+            spec.id, policy, caller.name, time.time(), key_id=caller.key_id, default=spec.scaling
+        )
     )
     return policy.model_dump()
 
@@ -54,4 +59,30 @@ async def get_scaling_events(
     return {
         "events": await runtime.store.run(scaling_events(limit)),
         "policy_changes": await runtime.store.run(policy_changes(limit)),
+    }
+
+
+@router.get("/models/{owner}/{name}/history")
+async def get_history(
+    spec: ServedModel,
+    runtime: Runtime,
+    seconds: Annotated[int, Query(ge=1, le=int(HISTORY_KEEP_S))] = int(HISTORY_KEEP_S),
+) -> dict[str, Any]:
+    """Oldest first, one sample per `interval_s` over the last `seconds` (at most an hour): jobs
+    queued and in flight, workers up, the scaler's desired count (null when no scaler runs). A
+    gap means no API ran or Redis was away."""
+    samples = await runtime.store.run(read_history(spec.id, time.time() - seconds))
+    return {
+        "model": spec.id,
+        "interval_s": runtime.settings.history_interval_s,
+        "samples": [
+            {
+                "time": iso_time(sample.at),
+                "queued": sample.queued,
+                "in_flight": sample.in_flight,
+                "workers": sample.workers,
+                "desired": sample.desired,
+            }
+            for sample in samples
+        ],
     }

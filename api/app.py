@@ -16,14 +16,16 @@ from api.access_log import log_access
 from api.auth import AccessControl, AuthGate, authenticate, require_admin
 from api.body_limit import BodySizeLimit
 from api.browser_guards import install_browser_guards
+from api.capacity_sampler import sampling_loop
 from api.docs_pages import install_docs_pages
 from api.error_boundary import ErrorBoundary
 from api.errors import install_error_handlers
 from api.http_metrics import AnsweredRequests, record_metrics
-from api.native import files, models, predictions, streams
+from api.native import account, files, models, predictions, streams
 from api.openai_images import routes as openai_images
 from api.redis_outage import OutageLog, describe, masked_url, redis_unreachable
 from api.runtime import ApiRuntime, build_runtime
+from api.web.pages import install_web_ui
 from sdq import __version__
 from sdq.access_mode import access_mode
 from sdq.recovery import reap_once
@@ -85,13 +87,18 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         app.state.sdq_access = AccessControl(runtime.store, admin_key, mode.keys_required)
         log.info(mode.notice)
         await log_redis_reached(runtime, redis_url)
-        reaper = asyncio.create_task(recovery_loop(runtime), name="recovery")
+        loops = [
+            asyncio.create_task(recovery_loop(runtime), name="recovery"),
+            asyncio.create_task(sampling_loop(runtime), name="capacity history"),
+        ]
         try:
             yield
         finally:
-            reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reaper
+            for loop in loops:
+                loop.cancel()
+            for loop in loops:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop
             await runtime.close()
 
     app = FastAPI(
@@ -104,10 +111,20 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
     )
     install_error_handlers(app)
     install_docs_pages(app)
+    install_web_ui(app)
     # Open: probes, and links that carry their own signature; /metrics checks its caller itself.
     for module in (files, health, metrics_route):
         app.include_router(module.router)
-    keyed = [predictions, streams, models, scaling_metrics, a1111, openai_images, webhook_secrets]
+    keyed = [
+        account,
+        predictions,
+        streams,
+        models,
+        scaling_metrics,
+        a1111,
+        openai_images,
+        webhook_secrets,
+    ]
     for module in keyed:
         app.include_router(module.router, dependencies=[Depends(authenticate)])
     for module in (admin, admin_keys):

@@ -119,9 +119,10 @@ class AccessControl:
 
 
 # Answered without a key: the probes, the API description (no data in it; its "Authorize"
-# button takes a key) and output links, which carry their own signature.
-OPEN_PATHS = ("/healthz", "/readyz", "/openapi.json", "/docs", "/redoc")
-OPEN_PREFIXES = ("/docs/", "/docs-assets/", "/v1/files/")
+# button takes a key), the web UI's pages and assets (no data either: their calls carry the key
+# the person signs in with) and output links, which carry their own signature.
+OPEN_PATHS = ("/healthz", "/readyz", "/openapi.json", "/docs", "/redoc", "/", "/ops")
+OPEN_PREFIXES = ("/docs/", "/docs-assets/", "/ui-assets/", "/v1/files/")
 # Checked by their route instead of the gate: /metrics also takes SDQ_METRICS_TOKEN, no key.
 OWN_CHECK_PATHS = ("/metrics",)
 

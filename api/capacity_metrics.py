@@ -8,13 +8,10 @@ from collections.abc import Iterable
 
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
+from api.capacity import read_capacity
 from sdq import metrics
 from sdq.metrics import Spec
-from sdq.store import heartbeats
-from sdq.store.heartbeats import WorkerState
-from sdq.store.jobs import queued_summary
 from sdq.store.ops import AsyncOpRunner
-from sdq.store.scaling import latest_decision
 from sdq.store.webhooks import next_due_at
 
 
@@ -31,20 +28,14 @@ async def capacity_families(
     in_flight = _gauge(metrics.IN_FLIGHT_JOBS)
     workers = _gauge(metrics.WORKERS)
     desired = _gauge(metrics.DESIRED_REPLICAS)
-    live = await store.run(heartbeats.live_workers(now, heartbeat_ttl_s))
-    for model in models:
-        count, _ = await store.run(queued_summary(model))
-        mine, busy = heartbeats.model_workers(live, model)
-        idle = sum(1 for beat in mine if beat.state is WorkerState.IDLE)
-        decision = await store.run(latest_decision(model))
-        wanted = int(decision["desired"]) if decision else None
-        queued.add_metric([model], count)
-        in_flight.add_metric([model], busy)
-        workers.add_metric([model, "busy"], busy)
-        workers.add_metric([model, "idle"], idle)
-        workers.add_metric([model, "starting"], heartbeats.workers_starting(wanted, len(mine)))
-        if wanted is not None:
-            desired.add_metric([model], wanted)
+    for model in await read_capacity(store, models, now, heartbeat_ttl_s):
+        queued.add_metric([model.model], model.queued)
+        in_flight.add_metric([model.model], model.busy)
+        workers.add_metric([model.model, "busy"], model.busy)
+        workers.add_metric([model.model, "idle"], model.idle)
+        workers.add_metric([model.model, "starting"], model.starting)
+        if model.desired is not None:
+            desired.add_metric([model.model], model.desired)
     due = await store.run(next_due_at())
     oldest = _gauge(metrics.WEBHOOK_OLDEST_PENDING)
     oldest.add_metric([], 0.0 if due is None else max(0.0, now - due))

@@ -166,6 +166,13 @@ class Settings(BaseSettings):
         gt=0,
         description="How often the API requeues or fails the running jobs of dead workers",
     )
+    history_interval_s: float = Field(
+        default=10.0,
+        ge=0.5,
+        le=300,
+        description="How often each model's queue and workers are sampled for the operator "
+        "console's last-hour chart (one sample per interval, whichever API replica takes it)",
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Larger request bodies get 413"
     )

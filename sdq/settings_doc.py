@@ -68,7 +68,8 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "Access control",
         "Who may call the API: with `SDQ_ADMIN_KEY` set, every endpoint but `/healthz`, "
-        "`/readyz`, the API docs and signed `/v1/files` links needs a key, and each client key "
+        "`/readyz`, the API docs, the web UI's pages (they hold no data; their calls carry the key "
+        "a person signs in with) and signed `/v1/files` links needs a key, and each client key "
         "sees only its own predictions. The browser guards (allowed hosts, allowed origins) hold "
         "with or without keys. See [Security](security.md).",
         (
@@ -166,6 +167,12 @@ SECTIONS: tuple[Section, ...] = (
         "Logging",
         "Every process logs to standard error; job lines carry the job id.",
         ("log_format", "log_level", "access_log"),
+    ),
+    Section(
+        "Web UI",
+        "The playground (`/`) and the operator console (`/ops`) the API serves. See "
+        "[Web UI](web-ui.md).",
+        ("history_interval_s",),
     ),
 )
 

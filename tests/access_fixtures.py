@@ -69,10 +69,13 @@ def wait_for_synthetic_worker(client: httpx.Client, count: int = 1) -> None:
 
 
 @contextlib.contextmanager
-def started_keyed_stack(redis_url: str, data_dir: Path, logs: Path) -> Iterator[KeyedStack]:
+def started_keyed_stack(
+    redis_url: str, data_dir: Path, logs: Path, **env: str
+) -> Iterator[KeyedStack]:
     """API (keys required) + one synthetic worker; keys alice and bob (clients), ops (admin) and
-    revoked (a client key, revoked), all made with the bootstrap key over the API."""
-    with started_api(redis_url, data_dir, logs, **KEYED_ENV) as stack:
+    revoked (a client key, revoked), all made with the bootstrap key over the API. `env`: more
+    settings for the API and the worker."""
+    with started_api(redis_url, data_dir, logs, **(KEYED_ENV | env)) as stack:
         stack.start_worker(SYNTHETIC)
         secrets: dict[str, str] = {}
         key_ids: dict[str, str] = {}

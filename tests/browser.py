@@ -1,5 +1,6 @@
 """A real browser for the e2e tests: Debian's chromium driven by Playwright (whose own browser
-download cannot work here), in a throwaway profile."""
+download cannot work here), in a throwaway profile; pages watched for errors; axe-core's
+accessibility checks."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, sync_playwright
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Route, sync_playwright
 
 # Debian's chromium, which `make test` and `make e2e` install.
 CHROMIUM = Path("/usr/bin/chromium")
@@ -42,3 +44,53 @@ def chromium_context(
             yield context
         finally:
             context.close()
+
+
+class WatchedPage:
+    """A page whose script errors, console errors and off-loopback requests are noted (the
+    requests are refused: the UI must work air-gapped)."""
+
+    def __init__(self, context: BrowserContext, origin: str) -> None:
+        self.origin = origin
+        self.errors: list[str] = []
+        self.offsite: list[str] = []
+        context.route("**/*", self._route)
+        self.page = context.new_page()
+        self.page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
+        self.page.on("console", self._console)
+
+    def _route(self, route: Route) -> None:
+        url = route.request.url
+        if url.startswith((self.origin + "/", "data:", "blob:")):
+            route.continue_()
+        else:
+            self.offsite.append(url)
+            route.abort("internetdisconnected")
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(f"console: {message.text}")
+
+    def assert_clean(self, expected_errors: Sequence[str] = ()) -> None:
+        """No script error, no console error but those expected (the browser logs each refused
+        call, e.g. a 401 while signing in with a wrong key), nothing loaded from elsewhere."""
+        unexpected = [e for e in self.errors if not any(part in e for part in expected_errors)]
+        assert unexpected == [], f"the page logged errors: {unexpected}"
+        assert self.offsite == [], f"the page reached beyond the API: {self.offsite}"
+
+
+@contextlib.contextmanager
+def watched_page(profile: Path, origin: str) -> Iterator[WatchedPage]:
+    with chromium_context(profile) as context:
+        yield WatchedPage(context, origin)
+
+
+def accessibility_violations(page: Page) -> list[str]:
+    """axe-core's findings on the page as it is now (WCAG 2 A and AA, best practices), one line
+    each: the rule, its impact and the first element at fault."""
+    results = Axe().run(page)
+    found = []
+    for violation in results.response["violations"]:
+        target = violation["nodes"][0]["target"] if violation["nodes"] else []
+        found.append(f"{violation['id']} ({violation['impact']}): {violation['help']} {target}")
+    return found

@@ -267,9 +267,12 @@ async def list_predictions(
             description="Only predictions in this status: " + ", ".join(STATUS_NAMES),
         ),
     ] = None,
+    model: Annotated[
+        str | None, Query(max_length=200, description="Only predictions of this model")
+    ] = None,
 ) -> dict[str, Any]:
     """The caller's predictions, newest first; an admin's list has every tenant's. With
-    `status`, a page may hold fewer than `limit` and still have a `next` page."""
+    `status` or `model`, a page may hold fewer than `limit` and still have a `next` page."""
     if cursor is not None and not is_page_cursor(cursor):
         message = "is not a cursor from a page's `next` link"
         raise InvalidInput([InvalidField("cursor", message)])
@@ -277,13 +280,17 @@ async def list_predictions(
         raise InvalidInput([InvalidField("tenant", "only admin keys may filter by tenant")])
     only = tenant if caller.is_admin else caller.tenant
     wanted = parse_status(status)
-    page = await runtime.store.run(list_jobs(cursor, limit, only, wanted))
+    if model is not None and runtime.settings.model(model) is None:
+        served = ", ".join(spec.id for spec in runtime.settings.models)
+        raise InvalidInput([InvalidField("model", f"{model!r} is not served here ({served})")])
+    page = await runtime.store.run(list_jobs(cursor, limit, only, wanted, model))
     next_url = None
     if page.next_cursor:
         query = urlencode(
             {"cursor": page.next_cursor, "limit": limit}
             | ({"tenant": tenant} if tenant else {})
             | ({"status": status} if status else {})
+            | ({"model": model} if model else {})
         )
         next_url = f"{base_url}/v1/predictions?{query}"
     link = await runtime.output_links(base_url)

@@ -350,17 +350,21 @@ class JobPage:
     next_cursor: str | None
 
 
-# The most job ids one list call looks at: a page filtered by status may end early (with a
+# The most job ids one list call looks at: a filtered page (status, model) may end early (with a
 # cursor to go on from) rather than scan a long index in one Lua call.
 LIST_SCAN_BUDGET = 1000
 
 
 def list_jobs(
-    cursor: str | None, limit: int, tenant: str | None = None, status: JobStatus | None = None
+    cursor: str | None,
+    limit: int,
+    tenant: str | None = None,
+    status: JobStatus | None = None,
+    model: str | None = None,
 ) -> Op[JobPage]:
-    """Jobs newest first, every tenant's or one's, all or those in `status`; `cursor` is the
-    opaque `next_cursor` of the previous page. A filtered page may hold fewer than `limit` jobs
-    and still have a next page: the end is when `next_cursor` is None."""
+    """Jobs newest first, every tenant's or one's, all or those in `status` and of `model`;
+    `cursor` is the opaque `next_cursor` of the previous page. A filtered page may hold fewer
+    than `limit` jobs and still have a next page: the end is when `next_cursor` is None."""
     max_score, _, after_id = (cursor or "+inf:").partition(":")
 
     def decode(raw: list[Any]) -> JobPage:
@@ -381,6 +385,7 @@ def list_jobs(
             keys.job(""),
             status.value if status else "",
             str(LIST_SCAN_BUDGET),
+            model or "",
         ),
         decode=decode,
         script=_LIST,

@@ -1,10 +1,12 @@
--- One page of jobs, newest first, optionally only those in one status.
+-- One page of jobs, newest first, optionally only those in one status and of one model.
 -- KEYS: jobs index; ARGV: max score (inclusive, '+inf' for the first page), cursor id ('' = none),
---       limit, job key prefix, status ('' = any), most ids to look at in this call.
+--       limit, job key prefix, status ('' = any), most ids to look at in this call,
+--       model ('' = any).
 -- Returns {next cursor ('' = no more), then score, n_fields, field, value, ... per job}. With a
--- status, a page may end before `limit` jobs when the budget is spent: the cursor says where.
+-- filter, a page may end before `limit` jobs when the budget is spent: the cursor says where.
 local limit = tonumber(ARGV[3])
 local status = ARGV[5]
+local model = ARGV[7] or ''
 local budget = tonumber(ARGV[6])
 local max_score, after = ARGV[1], ARGV[2]
 local batch = limit * 2 + 20
@@ -21,7 +23,12 @@ while true do
       last_score, last_id = score, id
       looked = looked + 1
       local key = ARGV[4] .. id
-      if status == '' or redis.call('HGET', key, 'status') == status then
+      local wanted = true
+      if status ~= '' or model ~= '' then
+        local seen = redis.call('HMGET', key, 'status', 'model')
+        wanted = (status == '' or seen[1] == status) and (model == '' or seen[2] == model)
+      end
+      if wanted then
         local all = redis.call('HGETALL', key)
         if #all > 0 then
           out[#out + 1] = score

@@ -215,3 +215,9 @@ def delivery_claim(delivery_id: str) -> str:
     """String with a TTL: the job one delivery (a Celery task id) claimed, so that a retried claim
     call answers with it instead of claiming a second job."""
     return f"{PREFIX}:delivery:{delivery_id}"
+
+
+def capacity_history(model_id: str) -> str:
+    """Stream (the last hour): one model's queued, in-flight, workers and desired count, one
+    sample per interval, for the operator console's chart."""
+    return f"{PREFIX}:model:{model_id}:history"

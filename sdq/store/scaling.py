@@ -25,10 +25,16 @@ def get_policy(model_id: str, default: ScalingPolicy) -> Op[ScalingPolicy]:
 
 
 def put_policy(
-    model_id: str, policy: ScalingPolicy, who: str, now: float, key_id: str | None = None
+    model_id: str,
+    policy: ScalingPolicy,
+    who: str,
+    now: float,
+    key_id: str | None = None,
+    default: ScalingPolicy | None = None,
 ) -> Op[str]:
-    """Replace the policy and record the change: `who` (the admin key's name) and `key_id` (which
-    of that name's keys; None without keys)."""
+    """Replace the policy and record the change: `who` (the admin key's name), `key_id` (which
+    of that name's keys; None without keys) and the policy it replaced (`default`, the one in
+    effect, when none was stored yet)."""
     change = {
         "model": model_id,
         "who": who,
@@ -38,7 +44,11 @@ def put_policy(
     }
     return Op(
         keys=(keys.scaling_policy(model_id), keys.scaling_policy_changes()),
-        args=(policy.model_dump_json(), json.dumps(change)),
+        args=(
+            policy.model_dump_json(),
+            json.dumps(change),
+            default.model_dump_json() if default is not None else "",
+        ),
         decode=lambda raw: str(raw or ""),
         script=_PUT,
     )

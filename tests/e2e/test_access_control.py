@@ -217,6 +217,34 @@ def test_lists_hold_only_the_callers_predictions_and_all_for_an_admin(
     assert [f["field"] for f in refused.json()["invalid_fields"]] == ["tenant"]
 
 
+def test_lists_filter_by_model_within_the_callers_own(keyed: KeyedStack, world: World) -> None:
+    with keyed.as_("alice") as alice:
+        assert world.alice_job["id"] in listed_ids(alice, model=SYNTHETIC)
+        assert listed_ids(alice, model="sdq/tiny") == set()  # listed, no job of it here
+        unknown = alice.get("/v1/predictions", params={"model": "sdq/none"})
+    assert unknown.status_code == 422
+    [field] = unknown.json()["invalid_fields"]
+    assert field["field"] == "model" and "sdq/synthetic" in field["description"]
+
+
+ACCOUNTS = [  # (who, username, role): whose key answers GET /v1/account
+    ("alice", "alice", "client"),
+    ("ops", "ops", "admin"),
+    ("bootstrap", "admin", "admin"),
+]
+
+
+@pytest.mark.parametrize(("who", "username", "role"), ACCOUNTS)
+def test_the_account_call_says_whose_key_it_is(
+    keyed: KeyedStack, who: str, username: str, role: str
+) -> None:
+    with keyed.as_(who) as client:
+        account = client.get("/v1/account").json()
+    assert (account["username"], account["role"], account["type"]) == (username, role, "user")
+    with keyed.http() as anonymous:
+        assert anonymous.get("/v1/account").status_code == 401
+
+
 def test_prefer_wait_answers_the_callers_own_finished_job(keyed: KeyedStack) -> None:
     with keyed.as_("alice") as alice, keyed.as_("bob") as bob:
         job = finished_job(alice)

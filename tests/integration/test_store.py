@@ -25,10 +25,15 @@ from tests.helpers import stream_entries
 RETENTION = 3600
 
 
-def new_job(store: OpRunner, created_at: float | None = None, tenant: str = "default") -> Job:
+def new_job(
+    store: OpRunner,
+    created_at: float | None = None,
+    tenant: str = "default",
+    model: str = "sdq/tiny",
+) -> Job:
     job = Job(
         id=new_job_id(),
-        model="sdq/tiny",
+        model=model,
         input={"prompt": "dog"},
         created_at=created_at or time.time(),
         tenant=tenant,
@@ -169,6 +174,25 @@ def test_list_is_newest_first_with_a_stable_cursor(redis_client: redis.Redis) ->
     created = [store.run(get_job(i)).created_at for i in seen]  # type: ignore[union-attr]
     assert created == sorted(created, reverse=True)
     assert set(seen) == {j.id for j in made}
+
+
+def test_the_list_filters_by_model_and_status_together(redis_client: redis.Redis) -> None:
+    store = OpRunner(redis_client)
+    tiny = [new_job(store, tenant="carol") for _ in range(3)]
+    other = [new_job(store, tenant="carol", model="sdq/synthetic") for _ in range(2)]
+    assert claim(store, tiny[0].id, "w1") is not None
+    assert claim(store, other[0].id, "w2") is not None
+    cases = [  # (model, status): the jobs listed, newest first
+        ("sdq/tiny", None, [tiny[2], tiny[1], tiny[0]]),
+        ("sdq/synthetic", None, [other[1], other[0]]),
+        ("sdq/tiny", JobStatus.QUEUED, [tiny[2], tiny[1]]),
+        ("sdq/synthetic", JobStatus.RUNNING, [other[0]]),
+        ("sdq/other", None, []),
+        (None, JobStatus.RUNNING, [other[0], tiny[0]]),
+    ]
+    for model, status, expected in cases:
+        page = store.run(list_jobs(None, 10, "carol", status, model))
+        assert [j.id for j in page.jobs] == [j.id for j in expected], (model, status)
 
 
 def test_a_tenants_list_has_its_jobs_only_and_the_whole_list_has_all(

@@ -1,0 +1,275 @@
+// The operator console: each model's queue and workers live, the last hour as a chart, the
+// scaler's decisions and policy changes, a policy editor, recent predictions with their webhook
+// deliveries, and the keys. Admin keys only (the API refuses the calls to anyone else).
+"use strict";
+
+(() => {
+  const { call, el, when, signIn, showFieldErrors, clearFieldErrors } = sdq;
+  const LIVE_EVERY_MS = 2000;
+  const SLOW_EVERY_MS = 10000;
+  const KNOBS = JSON.parse(document.getElementById("policy-knobs").textContent);
+  let models = [];
+
+  const cell = (field, value, numeric = true) =>
+    el("td", { "data-field": field, class: numeric ? "num" : null, text: value === null || value === undefined ? "—" : value });
+
+  function modelRow(model) {
+    return el(
+      "tr",
+      { "data-model": model.id },
+      el("th", { scope: "row", text: model.id }),
+      cell("status", model.error ? `${model.status}: ${model.error}` : model.status, false),
+      cell("queued", model.queued),
+      cell("in_flight", model.in_flight),
+      cell("workers", model.workers),
+      cell("desired", model.desired),
+      cell("reason", model.scaling_reason, false),
+    );
+  }
+
+  async function refreshModels() {
+    try {
+      const page = await call("v1/models");
+      models = page.results;
+      document.querySelector("#models tbody").replaceChildren(...models.map(modelRow));
+      document.getElementById("models-updated").textContent = `Updated ${new Date().toLocaleTimeString()}.`;
+    } catch (error) {
+      document.getElementById("models-updated").textContent = `Could not read the models: ${error.message}`;
+    }
+  }
+
+  function fillModelSelects() {
+    for (const id of ["chart-model", "policy-model"]) {
+      document.getElementById(id).replaceChildren(...models.map((model) => el("option", { value: model.id, text: model.id })));
+    }
+    document.getElementById("filter-model").append(...models.map((model) => el("option", { value: model.id, text: model.id })));
+  }
+
+  // The last hour as polylines in a 600×200 box: queued, workers and the desired count.
+  async function refreshChart() {
+    const model = document.getElementById("chart-model").value;
+    if (!model) return;
+    const svg = document.getElementById("chart");
+    const summary = document.getElementById("chart-summary");
+    let history;
+    try {
+      history = await call(`v1/admin/models/${model}/history?seconds=3600`);
+    } catch (error) {
+      summary.textContent = `Could not read the history: ${error.message}`;
+      return;
+    }
+    const samples = history.samples;
+    const now = Date.now();
+    const start = now - 3600 * 1000;
+    const top = Math.max(1, ...samples.map((s) => Math.max(s.queued, s.workers, s.desired || 0)));
+    const x = (iso) => ((new Date(iso).getTime() - start) / (3600 * 1000)) * 600;
+    const y = (value) => 195 - (value / top) * 185;
+    const ns = "http://www.w3.org/2000/svg";
+    const shapes = [];
+    for (const series of ["queued", "workers", "desired"]) {
+      const points = samples.filter((s) => s[series] !== null).map((s) => `${x(s.time).toFixed(1)},${y(s[series]).toFixed(1)}`);
+      const line = document.createElementNS(ns, "polyline");
+      line.setAttribute("class", series);
+      line.setAttribute("data-series", series);
+      line.setAttribute("fill", "none");
+      line.setAttribute("stroke-width", "2");
+      line.setAttribute("vector-effect", "non-scaling-stroke");
+      line.setAttribute("points", points.join(" "));
+      shapes.push(line);
+    }
+    svg.replaceChildren(...shapes);
+    document.getElementById("chart-top").textContent = `top: ${top}`;
+    const last = samples[samples.length - 1];
+    const peak = Math.max(0, ...samples.map((s) => s.queued));
+    summary.textContent = last
+      ? `${model}, one sample every ${history.interval_s} s: now ${last.queued} queued and ${last.workers} workers; at most ${peak} queued in the last hour.`
+      : `${model}: no samples yet (one every ${history.interval_s} s).`;
+  }
+
+  function changedKnobs(change) {
+    const before = change.before ? JSON.parse(change.before) : {};
+    const after = change.after ? JSON.parse(change.after) : {};
+    const changed = Object.keys(after).filter((name) => JSON.stringify(before[name]) !== JSON.stringify(after[name]));
+    if (!change.before) return "first policy set";
+    return changed.map((name) => `${name}: ${before[name] ?? "unset"} → ${after[name] ?? "unset"}`).join("; ") || "no change";
+  }
+
+  async function refreshEvents() {
+    try {
+      const events = await call("v1/admin/scaling/events?limit=50");
+      const at = (seconds) => new Date(seconds * 1000).toLocaleString();
+      document.querySelector("#decisions tbody").replaceChildren(
+        ...events.events.map((event) =>
+          el("tr", {}, el("td", { text: at(event.at) }), el("td", { text: event.model }), el("td", { class: "num", text: event.from }), el("td", { class: "num", text: event.to }), el("td", { text: event.reason })),
+        ),
+      );
+      document.querySelector("#policy-changes tbody").replaceChildren(
+        ...events.policy_changes.map((change) =>
+          el("tr", {}, el("td", { text: at(change.at) }), el("td", { text: change.model }), el("td", { text: change.who }), el("td", { text: changedKnobs(change) })),
+        ),
+      );
+    } catch (error) {
+      document.querySelector("#decisions tbody").replaceChildren(el("tr", {}, el("td", { colspan: 5, text: error.message })));
+    }
+  }
+
+  // One input per knob; an empty optional knob is sent as null (unset).
+  async function loadPolicy() {
+    const form = document.getElementById("policy-form");
+    const model = document.getElementById("policy-model").value;
+    clearFieldErrors(form);
+    document.getElementById("policy-status").textContent = "";
+    const policy = await call(`v1/admin/models/${model}/scaling`);
+    const fields = KNOBS.map((knob) => {
+      const id = `policy-${knob.name}`;
+      const value = policy[knob.name];
+      return el(
+        "div",
+        { class: "field" },
+        el("label", { for: id, text: knob.name }),
+        el("input", {
+          id,
+          name: knob.name,
+          type: "number",
+          step: knob.integer ? "1" : "any",
+          value: value === null || value === undefined ? "" : value,
+          placeholder: knob.optional ? "unset" : null,
+          "aria-describedby": `${id}-hint`,
+        }),
+        el("p", { class: "hint", id: `${id}-hint`, text: knob.description }),
+        el("p", { class: "field-error", "data-error-for": knob.name }),
+      );
+    });
+    document.getElementById("policy-fields").replaceChildren(...fields);
+  }
+
+  async function savePolicy(event) {
+    event.preventDefault();
+    const form = event.target;
+    const model = document.getElementById("policy-model").value;
+    const status = document.getElementById("policy-status");
+    const policy = {};
+    for (const knob of KNOBS) {
+      const text = form.elements[knob.name].value.trim();
+      policy[knob.name] = text === "" ? null : Number(text);
+    }
+    clearFieldErrors(form);
+    status.textContent = "Saving…";
+    try {
+      await call(`v1/admin/models/${model}/scaling`, { method: "PUT", json: policy });
+      status.textContent = "Saved: the scaler follows it from its next tick.";
+      status.className = "ok";
+      refreshEvents();
+    } catch (error) {
+      status.textContent = "Not saved.";
+      status.className = "error";
+      showFieldErrors(form, error);
+    }
+  }
+
+  async function showDeliveries(prediction) {
+    const box = document.getElementById("deliveries");
+    const { results } = await call(`v1/predictions/${prediction.id}/webhooks`);
+    document.getElementById("deliveries-title").textContent = `Webhook deliveries of ${prediction.id}`;
+    const rows = results.flatMap((delivery) =>
+      (delivery.attempts.length ? delivery.attempts : [null]).map((attempt, index) =>
+        el(
+          "tr",
+          {},
+          el("td", { text: delivery.event }),
+          el("td", { text: delivery.state + (delivery.reason ? `: ${delivery.reason}` : "") }),
+          el("td", { class: "num", text: attempt ? index + 1 : "—" }),
+          el("td", { text: attempt ? new Date(attempt.at * 1000).toLocaleString() : "not tried yet" }),
+          el("td", { text: attempt ? (attempt.status_code ?? attempt.error) : "" }),
+          el("td", { class: "num", text: attempt ? Math.round(attempt.duration_ms) : "" }),
+        ),
+      ),
+    );
+    box.querySelector("tbody").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 6, text: "This prediction has no webhook." }))]));
+    box.hidden = false;
+  }
+
+  async function refreshPredictions(event) {
+    if (event) event.preventDefault();
+    const form = document.getElementById("prediction-filter");
+    const query = new URLSearchParams({ limit: "50" });
+    for (const name of ["status", "model", "tenant"]) {
+      const value = form.elements[name].value.trim();
+      if (value) query.set(name, value);
+    }
+    clearFieldErrors(form);
+    try {
+      const page = await call(`v1/predictions?${query}`);
+      document.querySelector("#predictions tbody").replaceChildren(
+        ...page.results.map((prediction) =>
+          el(
+            "tr",
+            { "data-prediction": prediction.id },
+            el("td", {}, el("code", { text: prediction.id })),
+            el("td", { text: prediction.model }),
+            el("td", {}, el("span", { class: `badge ${prediction.status}`, text: prediction.status })),
+            el("td", { text: when(prediction.created_at) }),
+            el("td", { class: "num", text: prediction.metrics && prediction.metrics.predict_time ? prediction.metrics.predict_time.toFixed(2) : "—" }),
+            el("td", { text: prediction.error || "" }),
+            el("td", {}, el("button", { type: "button", class: "secondary", text: "Deliveries", "aria-label": `Webhook deliveries of ${prediction.id}`, onclick: () => showDeliveries(prediction) })),
+          ),
+        ),
+      );
+    } catch (error) {
+      showFieldErrors(form, error);
+    }
+  }
+
+  async function refreshKeys() {
+    try {
+      const { results } = await call("v1/admin/keys");
+      const at = (seconds) => (seconds ? new Date(seconds * 1000).toLocaleString() : "—");
+      document.querySelector("#keys tbody").replaceChildren(
+        ...results.map((key) =>
+          el(
+            "tr",
+            { "data-key": key.name },
+            el("td", { text: key.name }),
+            el("td", {}, el("code", { text: key.id })),
+            el("td", { text: key.role }),
+            el("td", { text: at(key.created_at) }),
+            el("td", { text: at(key.last_used_at) }),
+            el("td", { class: "num", text: key.max_queued ?? "—" }),
+            el("td", { class: "num", text: key.max_priority ?? "role's" }),
+          ),
+        ),
+      );
+    } catch (error) {
+      document.getElementById("keys-error").textContent = error.message;
+    }
+  }
+
+  function every(ms, task) {
+    task();
+    setInterval(() => {
+      if (!document.hidden) task();
+    }, ms);
+  }
+
+  signIn(async (account) => {
+    if (account.role !== "admin") {
+      document.getElementById("forbidden-text").textContent =
+        `You are signed in as ${account.name}, a client key. The operator console needs an admin key: sign out and sign in with one.`;
+      document.getElementById("forbidden").hidden = false;
+      return;
+    }
+    document.getElementById("app").hidden = false;
+    await refreshModels();
+    fillModelSelects();
+    document.getElementById("chart-model").addEventListener("change", refreshChart);
+    document.getElementById("policy-model").addEventListener("change", loadPolicy);
+    document.getElementById("policy-form").addEventListener("submit", savePolicy);
+    document.getElementById("prediction-filter").addEventListener("submit", refreshPredictions);
+    loadPolicy();
+    refreshKeys();
+    every(LIVE_EVERY_MS, refreshModels);
+    every(SLOW_EVERY_MS, refreshChart);
+    every(SLOW_EVERY_MS, refreshEvents);
+    every(SLOW_EVERY_MS, () => refreshPredictions());
+  });
+})();
