@@ -104,6 +104,7 @@ def _summary(info: StackInfo, settings: Settings, mode: AccessMode) -> Table:
     table = Table(title="sdq is up", show_header=False, title_justify="left")
     table.add_row("API", info.url)
     table.add_row("Access", _access_row(mode))
+    table.add_row("Web UI", f"{info.url}/ (playground), {info.url}/ops (operator console)")
     table.add_row("Docs", f"{info.url}/docs")
     redis_label = f"{info.redis_url} (embedded)" if info.embedded_redis else info.redis_url
     table.add_row("Redis", redis_label)

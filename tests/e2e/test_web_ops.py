@@ -22,6 +22,7 @@ from tests.access_fixtures import (
     started_keyed_stack,
 )
 from tests.browser import RENDER_MS, WatchedPage, accessibility_violations, watched_page
+from tests.helpers import wait_until
 
 SCREENSHOTS = os.environ.get("SDQ_SCREENSHOTS")
 ROW = f'[data-model="{SYNTHETIC}"]'
@@ -185,14 +186,36 @@ def test_policy_editor_saves_good_values_and_shows_refusals(
         assert reset.status_code == 200, reset.text
 
 
-def test_keys_are_listed_without_secrets(keyed_ui: KeyedStack, console: Page) -> None:
+def test_keys_are_listed_created_and_revoked(keyed_ui: KeyedStack, console: Page) -> None:
     page = console
     for name in ("alice", "bob", "ops"):
         expect(page.locator(f'#keys [data-key="{name}"]')).to_be_visible()
     expect(page.locator('#keys [data-key="ops"]')).to_contain_text("admin")
     table = page.locator("#keys").inner_text()
     assert not any(secret in table for secret in keyed_ui.secrets.values())
+
+    page.fill("#key-name", "Not a name!")
+    page.get_by_role("button", name="Create key").click()
+    expect(page.locator("#key-form [data-error-for=name]")).not_to_be_empty()
+    expect(page.locator("#key-name")).to_have_attribute("aria-invalid", "true")
+
+    page.fill("#key-name", "carol")
+    page.fill("#key-max-queued", "5")
+    page.get_by_role("button", name="Create key").click()
+    expect(page.locator("#new-key")).to_be_visible()
+    secret = page.locator("#new-key-secret").input_value()
+    with keyed_ui.http(secret) as carol:
+        assert carol.get("/v1/account").json()["username"] == "carol"
+    row = page.locator('#keys [data-key="carol"]')
+    expect(row).to_contain_text("5")
+    assert secret not in page.locator("#keys").inner_text()
     assert accessibility_violations(page) == []
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Revoke").click()
+    expect(row).to_have_count(0)
+    with keyed_ui.http(secret) as carol:
+        wait_until(lambda: carol.get("/v1/account").status_code == 401, 10, "the revocation")
 
 
 def test_console_calls_need_the_admin_key(keyed_ui: KeyedStack) -> None:

@@ -236,11 +236,44 @@
             el("td", { text: at(key.last_used_at) }),
             el("td", { class: "num", text: key.max_queued ?? "—" }),
             el("td", { class: "num", text: key.max_priority ?? "role's" }),
+            el("td", {}, el("button", { type: "button", class: "secondary", text: "Revoke", "aria-label": `Revoke ${key.name}'s key ${key.id}`, onclick: () => revokeKey(key) })),
           ),
         ),
       );
+      document.getElementById("keys-error").textContent = "";
     } catch (error) {
       document.getElementById("keys-error").textContent = error.message;
+    }
+  }
+
+  async function revokeKey(key) {
+    if (!window.confirm(`Revoke ${key.name}'s key ${key.id}? Calls with it are refused within a second.`)) return;
+    try {
+      await call(`v1/admin/keys/${encodeURIComponent(key.id)}`, { method: "DELETE" });
+    } catch (error) {
+      document.getElementById("keys-error").textContent = `Not revoked: ${error.message}`;
+    }
+    refreshKeys();
+  }
+
+  async function createKey(event) {
+    event.preventDefault();
+    const form = event.target;
+    const body = { name: form.elements.name.value.trim(), role: form.elements.role.value };
+    if (form.elements.max_queued.value !== "") body.max_queued = Number(form.elements.max_queued.value);
+    if (form.elements.max_priority.value !== "") body.max_priority = Number(form.elements.max_priority.value);
+    clearFieldErrors(form);
+    document.getElementById("new-key").hidden = true;
+    try {
+      const created = await call("v1/admin/keys", { method: "POST", json: body });
+      document.getElementById("new-key-name").textContent = created.name;
+      document.getElementById("new-key-secret").value = created.key;
+      document.getElementById("new-key").hidden = false;
+      document.getElementById("new-key-secret").select();
+      form.reset();
+      refreshKeys();
+    } catch (error) {
+      showFieldErrors(form, error);
     }
   }
 
@@ -265,6 +298,7 @@
     document.getElementById("policy-model").addEventListener("change", loadPolicy);
     document.getElementById("policy-form").addEventListener("submit", savePolicy);
     document.getElementById("prediction-filter").addEventListener("submit", refreshPredictions);
+    document.getElementById("key-form").addEventListener("submit", createKey);
     loadPolicy();
     refreshKeys();
     every(LIVE_EVERY_MS, refreshModels);

@@ -159,11 +159,14 @@
 
   async function cancel() {
     if (!current) return;
+    const { id } = current;
     cancelButton.disabled = true;
+    const running = () => current && current.id === id; // not finished meanwhile
     try {
-      await call(`v1/predictions/${current.id}/cancel`, { method: "POST" });
-      say("Canceling…");
+      await call(`v1/predictions/${id}/cancel`, { method: "POST" });
+      if (running()) say("Canceling…");
     } catch (error) {
+      if (!running()) return;
       say(`Could not cancel: ${error.message}`, "error");
       cancelButton.disabled = false;
     }
