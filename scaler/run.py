@@ -15,6 +15,7 @@ import redis
 from scaler.actuator import Actuator
 from scaler.loop import ScalerLoop
 from sdq.logs import logs_dir
+from sdq.metrics_server import start_metrics_server
 from sdq.redis_connect import sync_redis
 from sdq.settings import Settings
 from sdq.store.model_health import LoadRetry
@@ -119,6 +120,7 @@ def run_scaler(settings: Settings, redis_url: str) -> None:
     else:
         actuator, close = local_actuator(settings, redis_url)
     store = OpRunner(sync_redis(redis_url, decode_responses=True, socket_timeout=10))
+    metrics_server = start_metrics_server(settings, "scaler")
     loop = ScalerLoop(
         store=store,
         actuator=actuator,
@@ -141,3 +143,5 @@ def run_scaler(settings: Settings, redis_url: str) -> None:
     finally:
         log.info("scaler stopping")
         close()
+        if metrics_server is not None:
+            metrics_server.close()

@@ -131,7 +131,21 @@ class Settings(BaseSettings):
         default=None,
         description="A bearer token (at least 32 characters) that reads `GET /metrics` and "
         "nothing else, for Prometheus; an admin key reads it too. Unused while authentication "
-        "is off (then `/metrics` is open like every endpoint)",
+        "is off (then `/metrics` is open like every endpoint). The metrics port of a worker, "
+        "scaler or webhook sender (SDQ_METRICS_PORT) requires it whenever it is set",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="A worker, scaler or webhook sender serves its own `GET /metrics` on this "
+        "port (the Helm chart sets it: one process per pod); unset: none (under `sdq up` the "
+        "API's `/metrics` adds every process up)",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Address of that metrics port; off loopback it needs SDQ_METRICS_TOKEN, "
+        "or SDQ_AUTH=none to serve it open",
     )
 
     job_retention_s: int = Field(

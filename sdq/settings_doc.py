@@ -80,6 +80,8 @@ SECTIONS: tuple[Section, ...] = (
             "link_secret",
             "link_ttl_s",
             "metrics_token",
+            "metrics_port",
+            "metrics_host",
         ),
     ),
     Section(

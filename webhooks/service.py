@@ -11,6 +11,7 @@ from celery.signals import worker_ready, worker_shutdown
 
 from sdq.celery_app import make_celery
 from sdq.logs import configure_logging, is_verbose
+from sdq.metrics_server import start_metrics_server
 from sdq.redis_connect import sync_redis
 from sdq.settings import Settings
 from sdq.store import redis_keys as keys
@@ -48,6 +49,7 @@ def build_webhook_app(settings: Settings, redis_url: str) -> Celery:
 def run_webhook_service(settings: Settings, redis_url: str) -> None:
     """Deliver webhooks until SIGTERM (in-flight attempts finish first)."""
     configure_logging(settings, "webhooks")
+    start_metrics_server(settings, "webhooks")
     app = build_webhook_app(settings, redis_url)
     worker = app.Worker(
         queues=[keys.webhooks_queue()],

@@ -14,6 +14,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from sdq import metrics
 from sdq.celery_app import GENERATE_TASK, make_celery
 from sdq.logs import configure_logging, is_verbose
+from sdq.metrics_server import start_metrics_server
 from sdq.settings import Settings
 from sdq.store import redis_keys as keys
 from sdq.store.model_timings import record_cold_start
@@ -110,6 +111,9 @@ def run_worker(settings: Settings, redis_url: str, model_id: str) -> None:
         served = ", ".join(m.id for m in settings.models)
         raise SystemExit(f"model {model_id!r} is not served (served: {served})")
     configure_logging(settings, "worker")
+    # Served by this parent process: the prefork child records the job metrics, which reach it
+    # through PROMETHEUS_MULTIPROC_DIR (the chart's emptyDir).
+    start_metrics_server(settings, "worker")
     app = build_worker_app(settings, redis_url, model_id, started_at)
     worker = app.Worker(
         queues=[keys.queue(model_id)],

@@ -392,8 +392,11 @@ def test_network_policies() -> None:
         },
     ]
     assert rule["ports"] == [{"port": 6379, "protocol": "TCP"}]
-    closed = named(rendered, "NetworkPolicy", f"{RELEASE}-no-ingress")
-    assert closed["spec"]["ingress"] == [] and closed["spec"]["policyTypes"] == ["Ingress"]
+    # only their metrics port (metrics.pods; tests/chart/test_chart_pod_metrics.py)
+    closed = named(rendered, "NetworkPolicy", f"{RELEASE}-metrics-only")
+    [opening] = closed["spec"]["ingress"]
+    assert opening["ports"] == [{"port": 9464, "protocol": "TCP"}]
+    assert closed["spec"]["policyTypes"] == ["Ingress"]
     [expression] = [
         e
         for e in closed["spec"]["podSelector"]["matchExpressions"]

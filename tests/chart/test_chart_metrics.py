@@ -289,3 +289,44 @@ def test_every_query_reads_sdqs_metrics_with_their_labels(title: str, expr: str)
     if any("model" in SPECS[name].labels for name in names):
         assert expr.count('model=~"$model"') == expr.count("sdq_"), f"{title}: {expr}"
     assert set(re.findall(r"\[([^\]]*)\]", expr)) <= {"$__rate_interval"}, f"{title}: {expr}"
+
+
+LATENCY_PANELS = ("HTTP latency", "HTTP P95 latency by route")
+
+
+def latency_routes(expr: str) -> tuple[re.Pattern[str], str]:
+    """The route regex a latency query leaves out, and the route it adds back (GET only)."""
+    [excluded] = re.findall(r'route!~"([^"]+)"', expr)
+    [kept] = re.findall(r'route="([^"]+)", method!="POST"', expr)
+    return re.compile(excluded), kept
+
+
+@pytest.mark.parametrize(
+    ("route", "method", "shown"),
+    [
+        ("/v1/predictions/{prediction_id}/stream", "GET", False),  # SSE: minutes long
+        ("/v1/predictions", "POST", False),  # Prefer: wait holds it up to 60 s
+        ("/v1/models/{owner}/{name}/predictions", "POST", False),
+        ("/sdapi/v1/txt2img", "POST", False),  # synchronous: as long as the generation
+        ("/sdapi/v1/img2img", "POST", False),
+        ("/v1/images/generations", "POST", False),
+        ("/v1/images/edits", "POST", False),
+        ("/v1/predictions", "GET", True),  # the list answers at once
+        ("/v1/predictions/{prediction_id}", "GET", True),
+        ("/v1/predictions/{prediction_id}/cancel", "POST", True),
+        ("/v1/models", "GET", True),
+        ("/sdapi/v1/progress", "GET", True),
+        ("/metrics", "GET", True),
+        ("unmatched", "GET", True),
+    ],
+)
+def test_the_latency_panels_leave_out_streams_and_calls_that_wait_for_a_generation(
+    route: str, method: str, shown: bool
+) -> None:
+    """Prometheus' regex matchers are anchored at both ends, as re.fullmatch."""
+    latency = [expr for title, expr in queries() if title in LATENCY_PANELS]
+    assert len(latency) == 5, "P50, P90, P95, P99 and P95 by route"
+    for expr in latency:
+        excluded, kept = latency_routes(expr)
+        counted = not excluded.fullmatch(route) or (route == kept and method != "POST")
+        assert counted == shown, expr

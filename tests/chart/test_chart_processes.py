@@ -7,6 +7,7 @@ volumes)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
@@ -22,6 +23,7 @@ from standardwebhooks import Webhook
 from cli.embedded_redis import find_redis_server, free_port
 from scaler.kubernetes_actuator import DELETION_COST
 from scaler.kubernetes_names import worker_deployment
+from sdq.metrics_server import MULTIPROC_ENV
 from sdq.webhook_secret import tenant_default_secret
 from tests.chart.pods import container_env, expand, only_container, secret_value
 from tests.chart.render import EXAMPLES, NAMESPACE, RELEASE, named, objects, render
@@ -44,6 +46,7 @@ class Node:
         self.scratch = scratch
         self.redis_port = free_port()
         self.api_port = free_port()
+        self.metrics_ports: dict[str, int] = {}  # by pod: each pod has an address of its own
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def env(self, workload: dict[str, Any], pod_name: str) -> dict[str, str]:
@@ -52,15 +55,26 @@ class Node:
         env = {k: v.replace(service, f"127.0.0.1:{self.redis_port}") for k, v in env.items()}
         folder = self.scratch / pod_name
         folder.mkdir(parents=True, exist_ok=True)
-        return env | {
-            "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
-            "SDQ_DATA_DIR": str(self.data_dir),  # the shared outputs volume
-            "SDQ_HOST": "127.0.0.1",
-            "SDQ_PORT": str(self.api_port),
-            "HOME": str(folder),
-            "PYTHONUNBUFFERED": "1",
-            **({"SDQ_PROBE_DIR": str(folder / "probes")} if "SDQ_PROBE_DIR" in env else {}),
-        }
+        metrics: dict[str, str] = {}
+        if "SDQ_METRICS_PORT" in env:
+            port = self.metrics_ports.setdefault(pod_name, free_port())
+            metrics = {"SDQ_METRICS_HOST": "127.0.0.1", "SDQ_METRICS_PORT": str(port)}
+        if MULTIPROC_ENV in env:  # the emptyDir
+            (folder / "metrics").mkdir(exist_ok=True)
+            metrics[MULTIPROC_ENV] = str(folder / "metrics")
+        return (
+            env
+            | metrics
+            | {
+                "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+                "SDQ_DATA_DIR": str(self.data_dir),  # the shared outputs volume
+                "SDQ_HOST": "127.0.0.1",
+                "SDQ_PORT": str(self.api_port),
+                "HOME": str(folder),
+                "PYTHONUNBUFFERED": "1",
+                **({"SDQ_PROBE_DIR": str(folder / "probes")} if "SDQ_PROBE_DIR" in env else {}),
+            }
+        )
 
     def run(
         self, workload: dict[str, Any], pod_name: str, extra: dict[str, str] | None = None
@@ -162,6 +176,18 @@ class Kubelet:
                 stop(process)
 
 
+def scraped_sample(url: str, token: str, series: str) -> float:
+    """A sample of a scrape with the metrics token, once it is there."""
+
+    def sample() -> float | None:
+        answer = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        found = re.search(rf"^{re.escape(series)} (\S+)$", answer.text, re.MULTILINE)
+        return float(found.group(1)) if answer.status_code == 200 and found else None
+
+    value: float = wait_until(sample, 30, series)
+    return value
+
+
 @pytest.fixture
 def node(data_dir: Path, tiny_model_dir: Path, tmp_path: Path) -> Iterator[Node]:
     running = Node(render(VALUES), data_dir, tmp_path)
@@ -250,6 +276,21 @@ def test_the_rendered_chart_serves_a_job_from_zero_workers_and_back(
             assert secret == tenant_default_secret(global_secret, "alice")
             payload = Webhook(secret).verify(delivery.body, delivery.headers)
             assert payload["id"] == done["id"] and payload["status"] == "succeeded"
+
+            # each pod serves its own metrics behind the generated metrics token; the worker's
+            # come from its prefork child (the emptyDir)
+            token = secret_value(docs, f"{RELEASE}-auth", "metrics-token")
+            delivered = 'sdq_webhook_deliveries_total{event="completed",outcome="delivered"}'
+            scaled_up = 'sdq_scaler_decisions_total{direction="up",model="sdq/tiny"}'
+            for scraped, series in [
+                (pod, 'sdq_jobs_finished_total{model="sdq/tiny",status="succeeded"}'),
+                (pod, 'sdq_job_predict_seconds_count{model="sdq/tiny"}'),
+                (f"{RELEASE}-scaler-0", scaled_up),
+                (f"{RELEASE}-webhooks-0", delivered),
+            ]:
+                url = f"http://127.0.0.1:{node.metrics_ports[scraped]}/metrics"
+                assert scraped_sample(url, token, series) >= 1
+                assert httpx.get(url, timeout=10).status_code == 401, "no token, no metrics"
 
             # idle: the scaler marks the pod cheap to delete and scales the Deployment to zero
             wait_until(lambda: fake.replicas[tiny] == 0, 60, "the worker Deployment back at 0")

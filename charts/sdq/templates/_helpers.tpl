@@ -189,6 +189,47 @@ Secret (auth.existingSecret) may lack the key: then only the admin key reads /me
 {{- end }}
 {{- end }}
 
+{{/*
+The own metrics port of a worker, scaler or webhook sender pod (metrics.pods), as settings:
+SDQ_METRICS_PORT on every address of the pod, behind the metrics token when auth is on, open
+(SDQ_AUTH=none, as the API) when auth is off. Workers also get PROMETHEUS_MULTIPROC_DIR, where
+their prefork child's metrics reach the parent that serves them (sdq.podMetricsVolume).
+sdq.podMetricsEnv (dict "root" $ "multiprocess" BOOL)
+*/}}
+{{- define "sdq.podMetricsEnv" -}}
+{{- with .root.Values.metrics.pods }}
+{{- if .enabled }}
+- {name: SDQ_METRICS_PORT, value: {{ .port | quote }}}
+- {name: SDQ_METRICS_HOST, value: 0.0.0.0}
+{{- if $.multiprocess }}
+- {name: PROMETHEUS_MULTIPROC_DIR, value: /prometheus-multiproc}
+{{- end }}
+{{- if $.root.Values.auth.enabled }}
+{{ include "sdq.metricsTokenEnv" $.root }}
+{{- else }}
+- {name: SDQ_AUTH, value: none}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The `metrics` container port of a worker, scaler or webhook sender pod (metrics.pods). */}}
+{{- define "sdq.podMetricsPort" -}}
+{{- if .Values.metrics.pods.enabled }}
+ports:
+  - {name: metrics, containerPort: {{ .Values.metrics.pods.port }}, protocol: TCP}
+{{- end }}
+{{- end }}
+
+{{/* prometheus.io annotations on a worker, scaler or webhook sender pod. */}}
+{{- define "sdq.podMetricsAnnotations" -}}
+{{- if and .Values.metrics.scrapeAnnotations .Values.metrics.pods.enabled }}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .Values.metrics.pods.port | quote }}
+prometheus.io/path: /metrics
+{{- end }}
+{{- end }}
+
 {{- define "sdq.webhookSecretEnv" -}}
 - name: SDQ_WEBHOOK_SECRET
   valueFrom:
