@@ -71,9 +71,11 @@ async def get_history(
     """Oldest first, one sample per `interval_s` over the last `seconds` (at most an hour): jobs
     queued and in flight, workers up, the scaler's desired count (null when no scaler runs). A
     gap means no API ran or Redis was away."""
-    samples = await runtime.store.run(read_history(spec.id, time.time() - seconds))
+    now = time.time()
+    samples = await runtime.store.run(read_history(spec.id, now - seconds))
     return {
         "model": spec.id,
+        "now": iso_time(now),
         "interval_s": runtime.settings.history_interval_s,
         "samples": [
             {

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import types
 import typing
 from functools import cache
 from importlib import resources
+from os import PathLike
 from string import Template
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +18,8 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+from starlette.types import Scope
 
 from api.deps import Runtime
 from sdq.scaling_policy import ScalingPolicy
@@ -37,18 +41,30 @@ def _template(name: str) -> Template:
     return Template(text)
 
 
+def _origin(url: str | None) -> str | None:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
 def image_sources(settings: Settings) -> str:
-    """Where the pages may load images from: the API itself, the previews (data: URLs), and the
-    bucket that presigned output links point at when outputs live on object storage."""
-    sources = ["'self'", "data:", "blob:"]
+    """Where the pages may load images from: the API itself, the previews (data: URLs), the
+    public URL output links are made with (when the page is reached another way, such as a
+    port-forward), and the bucket presigned links point at when outputs live on object storage
+    (path- or virtual-host-style: the endpoint and its subdomains)."""
+    sources = ["'self'", "data:"]
+    public = _origin(settings.public_url)
+    if public is not None:
+        sources.append(public)
     if settings.storage == "s3":
         endpoint = urlsplit(settings.s3_endpoint_url or "")
-        if endpoint.netloc:  # path- or virtual-host-style links on the configured endpoint
-            origin = f"{endpoint.scheme}://{endpoint.netloc}"
-            sources += [origin, f"{endpoint.scheme}://*.{endpoint.netloc}"]
+        if endpoint.netloc:
+            sources += [
+                f"{endpoint.scheme}://{endpoint.netloc}",
+                f"{endpoint.scheme}://*.{endpoint.netloc}",
+            ]
         else:
             sources.append(AWS_IMAGES)
-    return " ".join(sources)
+    return " ".join(dict.fromkeys(sources))
 
 
 def content_security_policy(settings: Settings) -> str:
@@ -111,6 +127,7 @@ def _page(name: str, title: str, settings: Settings, **fields: str) -> HTMLRespo
         body,
         headers={
             "Content-Security-Policy": content_security_policy(settings),
+            "X-Frame-Options": "DENY",  # frame-ancestors, for browsers that predate it
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
             "Cache-Control": "no-cache",
@@ -133,9 +150,26 @@ async def operator_console(runtime: Runtime) -> HTMLResponse:
     return _page("ops", "operator console", runtime.settings, policy_knobs=knobs)
 
 
+class Assets(StaticFiles):
+    """The pages' scripts and styles, checked again (ETag) on every load: after an upgrade no
+    browser keeps an old script beside a new page."""
+
+    def file_response(
+        self,
+        full_path: PathLike[str] | str,
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
 def install_web_ui(app: FastAPI) -> None:
     """The pages and their assets. Open without a key: they hold no data; every call they make
     carries the key the person signs in with."""
     app.include_router(router)
     assets = resources.files(__package__).joinpath("static")
-    app.mount(ASSETS_URL, StaticFiles(directory=str(assets)), name="ui-assets")
+    app.mount(ASSETS_URL, Assets(directory=str(assets)), name="ui-assets")

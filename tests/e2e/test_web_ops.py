@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from cli.embedded_redis import EmbeddedRedis
 from tests.access_fixtures import (
@@ -84,6 +84,47 @@ def test_playground_asks_for_a_key_and_keeps_it_out_of_the_url(
     expect(page.locator("#sign-in-panel")).to_be_visible()
 
 
+def test_a_failed_first_check_never_puts_the_key_in_the_url(
+    keyed_ui: KeyedStack, watched: WatchedPage
+) -> None:
+    """The API answers the page's first call with 503 (Redis away, say): the sign-in form still
+    signs in through the page's script, never by a plain form submission."""
+    page = watched.page
+    outage = {"on": True}
+
+    def account(route: Route) -> None:
+        if outage["on"]:
+            route.fulfill(status=503, json={"title": "Service Unavailable", "status": 503})
+        else:
+            route.continue_()
+
+    page.route("**/v1/account", account)
+    page.goto(f"{keyed_ui.url}/")
+    expect(page.locator("#sign-in-error")).to_contain_text("Cannot reach the API")
+    secret = keyed_ui.secrets["alice"]
+    sign_in(page, secret)
+    expect(page.locator("#sign-in-error")).to_contain_text("Cannot check the key now")
+    outage["on"] = False
+    sign_in(page, secret)
+    expect(page.locator("#app")).to_be_visible()
+    assert page.url == f"{keyed_ui.url}/"
+    watched.errors.clear()  # the browser logged the 503s
+
+
+def test_pages_open_without_a_key_under_their_policy(keyed_ui: KeyedStack) -> None:
+    with keyed_ui.http() as anyone:
+        for path in ("/", "/ops"):
+            page = anyone.get(path)
+            assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+            assert "script-src 'self';" in page.headers["content-security-policy"]
+            assert page.headers["x-frame-options"] == "DENY"
+        script = anyone.get("/ui-assets/common.js")
+        assert script.status_code == 200 and script.headers["cache-control"] == "no-cache"
+        # The open prefix serves the assets folder only: an encoded way out of it finds nothing.
+        escape = anyone.get("/ui-assets/%2e%2e/%2e%2e/sdq/settings.py")
+        assert escape.status_code == 404 and "BaseSettings" not in escape.text
+
+
 def test_console_refuses_a_client_key(keyed_ui: KeyedStack, watched: WatchedPage) -> None:
     page = watched.page
     page.goto(f"{keyed_ui.url}/ops")
@@ -124,8 +165,8 @@ def test_queue_rises_and_falls_live_with_the_chart(keyed_ui: KeyedStack, console
     expect(page.locator(f"{ROW} [data-field=queued]")).to_have_text("0", timeout=RENDER_MS)
     expect(page.locator(f"{ROW} [data-field=in_flight]")).to_have_text("0", timeout=RENDER_MS)
     page.select_option("#chart-model", SYNTHETIC)  # draws it now
-    queued_line = page.locator("#chart polyline[data-series=queued]")
-    expect(queued_line).to_have_attribute("points", re.compile(r"\S+ \S+"))
+    queued_line = page.locator("#chart path[data-series=queued]")
+    expect(queued_line).to_have_attribute("d", re.compile(r"^M\S+ .*L\S+"))
     expect(page.locator("#chart-summary")).to_contain_text(re.compile(r"at most [1-9]\d* queued"))
 
     page.select_option("#filter-status", "succeeded")

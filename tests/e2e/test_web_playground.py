@@ -109,3 +109,32 @@ def test_cancel_a_queued_prediction(stack: Stack, watched: WatchedPage) -> None:
     expect(page.locator("#status")).to_contain_text("Canceled")
     expect(page.get_by_role("button", name="Generate")).to_be_enabled()
     expect(page.locator("#results figure")).to_have_count(0)
+
+
+# One stream as sse-starlette writes it (\r\n), a comment (keep-alive ping), and \n-only lines.
+STREAM = (
+    'event: queued\r\ndata: {"status": "queued", "queue_position": 0}\r\n\r\n'
+    ": ping\r\n\r\n"
+    'event: completed\r\nid: 1700000000000-0\r\ndata: {"status": "succeeded"}\r\n\r\n'
+    "event: progress\ndata: line one\ndata: line two\n\n"
+)
+PARSE_IN_CHUNKS = """([text, cut]) => {
+  const parse = sdq.eventParser();
+  return [...parse(text.slice(0, cut)), ...parse(text.slice(cut))];
+}"""
+
+
+def test_the_stream_reader_gets_the_same_events_wherever_a_chunk_ends(
+    watched: WatchedPage,
+) -> None:
+    """Every split of the stream into two chunks, \\r|\\n included, reads as the whole does."""
+    page = watched.page
+    whole = page.evaluate(PARSE_IN_CHUNKS, [STREAM, len(STREAM)])
+    assert [(e["type"], e["id"]) for e in whole] == [
+        ("queued", None),
+        ("completed", "1700000000000-0"),
+        ("progress", None),
+    ]
+    assert whole[2]["data"] == "line one\nline two"
+    for cut in range(len(STREAM)):
+        assert page.evaluate(PARSE_IN_CHUNKS, [STREAM, cut]) == whole, cut

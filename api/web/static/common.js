@@ -60,51 +60,103 @@ const sdq = (() => {
     return body;
   }
 
-  // Server-sent events through fetch, resumed with Last-Event-ID when the connection drops.
-  // `onEvent(type, data)` returns true to stop reading.
-  async function follow(path, onEvent, signal) {
-    let lastId = null;
-    for (let attempt = 0; attempt <= RECONNECTS; attempt += 1) {
-      const headers = authHeaders({ Accept: "text/event-stream" });
-      if (lastId) headers.set("Last-Event-ID", lastId);
-      const response = await fetch(path, { headers, signal });
-      if (!response.ok) {
-        const type = response.headers.get("content-type") || "";
-        throw new ApiError(response.status, type.includes("json") ? await response.json() : null);
+  // A parser of `text/event-stream`: feed it chunks as they arrive, get the complete events
+  // ({type, data, id}) back. Lines end in \r\n, \n or \r; a chunk may end between \r and \n.
+  function eventParser() {
+    let buffer = "";
+    let event = { type: "message", data: [], id: null };
+    return (chunk) => {
+      let text = buffer + chunk;
+      let held = "";
+      if (text.endsWith("\r")) {
+        held = "\r"; // maybe the first half of \r\n: decide with the next chunk
+        text = text.slice(0, -1);
       }
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = "";
-      let event = { type: "message", data: [], id: null };
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value;
-        const lines = buffer.split(/\r\n|\r|\n/);
-        buffer = lines.pop();
-        for (const line of lines) {
-          if (line === "") {
-            if (event.data.length) {
-              if (event.id) lastId = event.id;
-              if (onEvent(event.type, event.data.join("\n"))) {
-                reader.cancel();
-                return;
-              }
-            }
-            event = { type: "message", data: [], id: null };
-          } else if (!line.startsWith(":")) {
-            const colon = line.indexOf(":");
-            const field = colon < 0 ? line : line.slice(0, colon);
-            let text = colon < 0 ? "" : line.slice(colon + 1);
-            if (text.startsWith(" ")) text = text.slice(1);
-            if (field === "event") event.type = text;
-            else if (field === "data") event.data.push(text);
-            else if (field === "id") event.id = text;
-          }
+      const lines = text.split(/\r\n|\r|\n/);
+      buffer = lines.pop() + held;
+      const complete = [];
+      for (const line of lines) {
+        if (line === "") {
+          if (event.data.length) complete.push({ type: event.type, data: event.data.join("\n"), id: event.id });
+          event = { type: "message", data: [], id: null };
+        } else if (!line.startsWith(":")) {
+          const colon = line.indexOf(":");
+          const field = colon < 0 ? line : line.slice(0, colon);
+          let value = colon < 0 ? "" : line.slice(colon + 1);
+          if (value.startsWith(" ")) value = value.slice(1);
+          if (field === "event") event.type = value;
+          else if (field === "data") event.data.push(value);
+          else if (field === "id") event.id = value;
         }
       }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      return complete;
+    };
+  }
+
+  function pause(ms, signal) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, ms);
+      if (signal) {
+        signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          reject(new DOMException("aborted", "AbortError"));
+        });
+      }
+    });
+  }
+
+  // Whether a failed read of a stream is worth another try: a dropped connection or a server
+  // restarting (5xx) is; a refusal (4xx) or the page giving up is not.
+  function retryable(error) {
+    if (error.name === "AbortError") return false;
+    return !(error instanceof ApiError) || error.status >= 500;
+  }
+
+  // Server-sent events through fetch, resumed with Last-Event-ID after a drop (a few tries in a
+  // row, more once events flow again). `onEvent(type, data)` returns true to stop reading.
+  async function follow(path, onEvent, signal) {
+    let lastId = null;
+    let failures = 0;
+    for (;;) {
+      try {
+        const headers = authHeaders({ Accept: "text/event-stream" });
+        if (lastId) headers.set("Last-Event-ID", lastId);
+        const response = await fetch(path, { headers, signal });
+        if (!response.ok) {
+          const type = response.headers.get("content-type") || "";
+          throw new ApiError(response.status, type.includes("json") ? await response.json() : null);
+        }
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        const parse = eventParser();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          for (const event of parse(value)) {
+            failures = 0;
+            if (event.id) lastId = event.id;
+            if (onEvent(event.type, event.data)) {
+              reader.cancel();
+              return;
+            }
+          }
+        }
+      } catch (error) {
+        if (!retryable(error) || failures >= RECONNECTS) throw error;
+      }
+      failures += 1;
+      if (failures > RECONNECTS) throw new Error("the progress stream kept ending before the prediction finished");
+      await pause(1000 * failures, signal);
     }
-    throw new Error("the progress stream kept ending before the prediction finished");
+  }
+
+  // Only links the API could have made: http(s) or relative; anything else becomes inert.
+  function safeUrl(url) {
+    try {
+      const parsed = new URL(url, document.baseURI);
+      return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : "about:blank";
+    } catch {
+      return "about:blank";
+    }
   }
 
   // An element with attributes and children (strings become text nodes, never HTML).
@@ -161,6 +213,16 @@ const sdq = (() => {
     }
   }
 
+  // A key refused in the middle of a session (revoked, expired): forget it and sign in again.
+  function signedOut(error) {
+    if (error instanceof ApiError && error.status === 401 && storedKey()) {
+      forgetKey();
+      window.location.reload();
+      return true;
+    }
+    return false;
+  }
+
   // Sign in, then `ready(account)`. The panel asks for a key until one is accepted.
   async function signIn(ready) {
     const panel = document.getElementById("sign-in-panel");
@@ -168,28 +230,67 @@ const sdq = (() => {
     const message = document.getElementById("sign-in-error");
     const who = document.getElementById("who");
     const showWho = (found) => {
+      const open = found.key_id === null; // authentication off: no key behind the caller
       document.getElementById("who-name").textContent = found.name;
-      document.getElementById("who-role").textContent = storedKey()
-        ? found.role
-        : `${found.role}, authentication off`;
-      document.getElementById("sign-out").hidden = !storedKey();
+      document.getElementById("who-role").textContent = open ? `${found.role}, authentication off` : found.role;
+      document.getElementById("sign-out").hidden = open;
       who.hidden = false;
+    };
+    const start = (found, moveFocus = false) => {
+      panel.hidden = true;
+      showWho(found);
+      ready(found);
+      const heading = document.querySelector("#app h2");
+      if (moveFocus && heading && !document.getElementById("app").hidden) {
+        heading.setAttribute("tabindex", "-1");
+        heading.focus();
+      }
     };
     document.getElementById("sign-out").addEventListener("click", () => {
       forgetKey();
       window.location.reload();
     });
+    // Attached before anything can fail: the form must never fall back to a plain submission.
+    form.addEventListener("submit", async (submitted) => {
+      submitted.preventDefault();
+      message.textContent = "";
+      const input = document.getElementById("api-key");
+      const key = input.value.trim();
+      if (!key) {
+        message.textContent = "Enter an API key.";
+        input.focus();
+        return;
+      }
+      keepKey(key, document.getElementById("remember").checked);
+      let accepted = null;
+      try {
+        accepted = await account();
+      } catch (error) {
+        message.textContent = `Cannot check the key now: ${error.message}`;
+        forgetKey();
+        return;
+      }
+      if (!accepted) {
+        forgetKey();
+        message.textContent = "That key was not accepted.";
+        input.setAttribute("aria-invalid", "true");
+        input.focus();
+        return;
+      }
+      input.value = "";
+      input.removeAttribute("aria-invalid");
+      start(accepted, true);
+    });
     let found;
     try {
       found = await account();
     } catch (error) {
-      message.textContent = `Cannot reach the API: ${error.message}`;
+      message.textContent = `Cannot reach the API (${error.message}); sign in to try again.`;
       panel.hidden = false;
       return;
     }
     if (found) {
-      showWho(found);
-      ready(found);
+      start(found);
       return;
     }
     if (storedKey()) {
@@ -198,32 +299,7 @@ const sdq = (() => {
     }
     panel.hidden = false;
     document.getElementById("api-key").focus();
-    form.addEventListener("submit", async (submitted) => {
-      submitted.preventDefault();
-      message.textContent = "";
-      const input = document.getElementById("api-key");
-      keepKey(input.value.trim(), document.getElementById("remember").checked);
-      input.value = "";
-      let accepted = null;
-      try {
-        accepted = await account();
-      } catch (error) {
-        message.textContent = error.message;
-      }
-      if (!accepted) {
-        forgetKey();
-        if (!message.textContent) message.textContent = "That key was not accepted.";
-        input.setAttribute("aria-invalid", "true");
-        input.focus();
-        return;
-      }
-      input.removeAttribute("aria-invalid");
-      message.textContent = "";
-      panel.hidden = true;
-      showWho(accepted);
-      ready(accepted);
-    });
   }
 
-  return { call, follow, el, when, signIn, showFieldErrors, clearFieldErrors, ApiError };
+  return { call, follow, eventParser, el, when, safeUrl, signIn, signedOut, showFieldErrors, clearFieldErrors, ApiError };
 })();

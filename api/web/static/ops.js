@@ -4,11 +4,13 @@
 "use strict";
 
 (() => {
-  const { call, el, when, signIn, showFieldErrors, clearFieldErrors } = sdq;
+  const { call, el, when, signIn, signedOut, showFieldErrors, clearFieldErrors } = sdq;
   const LIVE_EVERY_MS = 2000;
   const SLOW_EVERY_MS = 10000;
   const KNOBS = JSON.parse(document.getElementById("policy-knobs").textContent);
+  const PAGES_PER_LIST = 5; // a filtered list may come in short pages: follow a few
   let models = [];
+  let predictionQuery = new URLSearchParams({ limit: "50" }); // the filter last asked for
 
   const cell = (field, value, numeric = true) =>
     el("td", { "data-field": field, class: numeric ? "num" : null, text: value === null || value === undefined ? "—" : value });
@@ -30,22 +32,30 @@
   async function refreshModels() {
     try {
       const page = await call("v1/models");
+      const known = models.map((model) => model.id).join();
       models = page.results;
       document.querySelector("#models tbody").replaceChildren(...models.map(modelRow));
+      if (models.map((model) => model.id).join() !== known) fillModelSelects();
       document.getElementById("models-updated").textContent = `Updated ${new Date().toLocaleTimeString()}.`;
     } catch (error) {
+      if (signedOut(error)) return;
       document.getElementById("models-updated").textContent = `Could not read the models: ${error.message}`;
     }
   }
 
+  // The model pickers, kept on the model chosen where it is still served.
   function fillModelSelects() {
-    for (const id of ["chart-model", "policy-model"]) {
-      document.getElementById(id).replaceChildren(...models.map((model) => el("option", { value: model.id, text: model.id })));
+    const options = () => models.map((model) => el("option", { value: model.id, text: model.id }));
+    for (const id of ["chart-model", "policy-model", "filter-model"]) {
+      const select = document.getElementById(id);
+      const chosen = select.value;
+      select.replaceChildren(...(id === "filter-model" ? [el("option", { value: "", text: "any" })] : []), ...options());
+      if ([...select.options].some((option) => option.value === chosen)) select.value = chosen;
     }
-    document.getElementById("filter-model").append(...models.map((model) => el("option", { value: model.id, text: model.id })));
   }
 
-  // The last hour as polylines in a 600×200 box: queued, workers and the desired count.
+  // The last hour in a 600×200 box: queued, workers and the desired count, each a path broken
+  // where samples are missing (no API ran, or Redis was away). Time runs on the server's clock.
   async function refreshChart() {
     const model = document.getElementById("chart-model").value;
     if (!model) return;
@@ -59,24 +69,34 @@
       return;
     }
     const samples = history.samples;
-    const now = Date.now();
+    const now = new Date(history.now).getTime();
     const start = now - 3600 * 1000;
+    const gapMs = history.interval_s * 1500;
     const top = Math.max(1, ...samples.map((s) => Math.max(s.queued, s.workers, s.desired || 0)));
-    const x = (iso) => ((new Date(iso).getTime() - start) / (3600 * 1000)) * 600;
-    const y = (value) => 195 - (value / top) * 185;
+    const x = (ms) => (((ms - start) / (3600 * 1000)) * 600).toFixed(1);
+    const y = (value) => (195 - (value / top) * 185).toFixed(1);
     const ns = "http://www.w3.org/2000/svg";
-    const shapes = [];
-    for (const series of ["queued", "workers", "desired"]) {
-      const points = samples.filter((s) => s[series] !== null).map((s) => `${x(s.time).toFixed(1)},${y(s[series]).toFixed(1)}`);
-      const line = document.createElementNS(ns, "polyline");
-      line.setAttribute("class", series);
-      line.setAttribute("data-series", series);
-      line.setAttribute("fill", "none");
-      line.setAttribute("stroke-width", "2");
-      line.setAttribute("vector-effect", "non-scaling-stroke");
-      line.setAttribute("points", points.join(" "));
-      shapes.push(line);
-    }
+    const shapes = ["queued", "workers", "desired"].map((series) => {
+      let d = "";
+      let previous = null;
+      for (const sample of samples) {
+        const at = new Date(sample.time).getTime();
+        if (sample[series] === null) {
+          previous = null;
+          continue;
+        }
+        d += `${previous === null || at - previous > gapMs ? "M" : "L"}${x(at)},${y(sample[series])} `;
+        previous = at;
+      }
+      const path = document.createElementNS(ns, "path");
+      path.setAttribute("class", series);
+      path.setAttribute("data-series", series);
+      path.setAttribute("fill", "none");
+      path.setAttribute("stroke-width", "2");
+      path.setAttribute("vector-effect", "non-scaling-stroke");
+      path.setAttribute("d", d.trim());
+      return path;
+    });
     svg.replaceChildren(...shapes);
     document.getElementById("chart-top").textContent = `top: ${top}`;
     const last = samples[samples.length - 1];
@@ -117,9 +137,18 @@
   async function loadPolicy() {
     const form = document.getElementById("policy-form");
     const model = document.getElementById("policy-model").value;
+    const status = document.getElementById("policy-status");
     clearFieldErrors(form);
-    document.getElementById("policy-status").textContent = "";
-    const policy = await call(`v1/admin/models/${model}/scaling`);
+    status.textContent = "";
+    if (!model) return;
+    let policy;
+    try {
+      policy = await call(`v1/admin/models/${model}/scaling`);
+    } catch (error) {
+      status.textContent = `Could not read the policy: ${error.message}`;
+      status.className = "error";
+      return;
+    }
     const fields = KNOBS.map((knob) => {
       const id = `policy-${knob.name}`;
       const value = policy[knob.name];
@@ -149,11 +178,21 @@
     const model = document.getElementById("policy-model").value;
     const status = document.getElementById("policy-status");
     const policy = {};
+    const unreadable = [];
     for (const knob of KNOBS) {
-      const text = form.elements[knob.name].value.trim();
+      const input = form.elements[knob.name];
+      if (input.validity.badInput) unreadable.push({ field: knob.name, description: "is not a number" });
+      const text = input.value.trim();
       policy[knob.name] = text === "" ? null : Number(text);
     }
     clearFieldErrors(form);
+    if (unreadable.length) {
+      // Never sent: an unreadable value would read as empty, i.e. unset the knob.
+      showFieldErrors(form, { fields: unreadable, message: "" });
+      status.textContent = "Not saved.";
+      status.className = "error";
+      return;
+    }
     status.textContent = "Saving…";
     try {
       await call(`v1/admin/models/${model}/scaling`, { method: "PUT", json: policy });
@@ -161,6 +200,7 @@
       status.className = "ok";
       refreshEvents();
     } catch (error) {
+      if (signedOut(error)) return;
       status.textContent = "Not saved.";
       status.className = "error";
       showFieldErrors(form, error);
@@ -169,7 +209,16 @@
 
   async function showDeliveries(prediction) {
     const box = document.getElementById("deliveries");
-    const { results } = await call(`v1/predictions/${prediction.id}/webhooks`);
+    let results;
+    box.querySelector("tbody").replaceChildren();
+    try {
+      ({ results } = await call(`v1/predictions/${prediction.id}/webhooks`));
+    } catch (error) {
+      if (signedOut(error)) return;
+      document.getElementById("deliveries-title").textContent = `Could not read the deliveries of ${prediction.id}: ${error.message}`;
+      box.hidden = false;
+      return;
+    }
     document.getElementById("deliveries-title").textContent = `Webhook deliveries of ${prediction.id}`;
     const rows = results.flatMap((delivery) =>
       (delivery.attempts.length ? delivery.attempts : [null]).map((attempt, index) =>
@@ -189,33 +238,47 @@
     box.hidden = false;
   }
 
+  function predictionRow(prediction) {
+    const seconds = prediction.metrics && prediction.metrics.predict_time;
+    return el(
+      "tr",
+      { "data-prediction": prediction.id },
+      el("td", {}, el("code", { text: prediction.id })),
+      el("td", { text: prediction.model }),
+      el("td", {}, el("span", { class: `badge ${prediction.status}`, text: prediction.status })),
+      el("td", { text: when(prediction.created_at) }),
+      el("td", { class: "num", text: seconds ? seconds.toFixed(2) : "—" }),
+      el("td", { text: prediction.error || "" }),
+      el("td", {}, el("button", { type: "button", class: "secondary", text: "Deliveries", "aria-label": `Webhook deliveries of ${prediction.id}`, onclick: () => showDeliveries(prediction) })),
+    );
+  }
+
+  // The filter is read when Show is pressed; the periodic refresh repeats that query, and skips
+  // a turn while the person is in the table or the filter (so focus and typing stay put).
   async function refreshPredictions(event) {
-    if (event) event.preventDefault();
     const form = document.getElementById("prediction-filter");
-    const query = new URLSearchParams({ limit: "50" });
-    for (const name of ["status", "model", "tenant"]) {
-      const value = form.elements[name].value.trim();
-      if (value) query.set(name, value);
+    const table = document.getElementById("predictions");
+    if (event) {
+      event.preventDefault();
+      predictionQuery = new URLSearchParams({ limit: "50" });
+      for (const name of ["status", "model", "tenant"]) {
+        const value = form.elements[name].value.trim();
+        if (value) predictionQuery.set(name, value);
+      }
+      clearFieldErrors(form);
+    } else if (form.contains(document.activeElement) || table.contains(document.activeElement)) {
+      return;
     }
-    clearFieldErrors(form);
     try {
-      const page = await call(`v1/predictions?${query}`);
-      document.querySelector("#predictions tbody").replaceChildren(
-        ...page.results.map((prediction) =>
-          el(
-            "tr",
-            { "data-prediction": prediction.id },
-            el("td", {}, el("code", { text: prediction.id })),
-            el("td", { text: prediction.model }),
-            el("td", {}, el("span", { class: `badge ${prediction.status}`, text: prediction.status })),
-            el("td", { text: when(prediction.created_at) }),
-            el("td", { class: "num", text: prediction.metrics && prediction.metrics.predict_time ? prediction.metrics.predict_time.toFixed(2) : "—" }),
-            el("td", { text: prediction.error || "" }),
-            el("td", {}, el("button", { type: "button", class: "secondary", text: "Deliveries", "aria-label": `Webhook deliveries of ${prediction.id}`, onclick: () => showDeliveries(prediction) })),
-          ),
-        ),
-      );
+      let page = await call(`v1/predictions?${predictionQuery}`);
+      const found = [...page.results];
+      for (let more = 1; page.next && found.length < 50 && more < PAGES_PER_LIST; more += 1) {
+        page = await call(`v1/predictions?${new URL(page.next).searchParams}`);
+        found.push(...page.results);
+      }
+      table.querySelector("tbody").replaceChildren(...found.map(predictionRow));
     } catch (error) {
+      if (signedOut(error)) return;
       showFieldErrors(form, error);
     }
   }
@@ -277,11 +340,19 @@
     }
   }
 
+  // Run `task` now and `ms` after each run ends (never two at once, even when the API is slow).
   function every(ms, task) {
-    task();
-    setInterval(() => {
-      if (!document.hidden) task();
-    }, ms);
+    const run = async () => {
+      if (!document.hidden) {
+        try {
+          await task();
+        } catch (error) {
+          console.warn(error);
+        }
+      }
+      setTimeout(run, ms);
+    };
+    run();
   }
 
   signIn(async (account) => {
@@ -293,7 +364,6 @@
     }
     document.getElementById("app").hidden = false;
     await refreshModels();
-    fillModelSelects();
     document.getElementById("chart-model").addEventListener("change", refreshChart);
     document.getElementById("policy-model").addEventListener("change", loadPolicy);
     document.getElementById("policy-form").addEventListener("submit", savePolicy);

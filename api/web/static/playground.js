@@ -3,18 +3,21 @@
 "use strict";
 
 (() => {
-  const { call, follow, el, when, signIn, showFieldErrors, clearFieldErrors } = sdq;
+  const { call, follow, el, when, safeUrl, signIn, signedOut, showFieldErrors, clearFieldErrors } = sdq;
   const form = document.getElementById("generate");
   const statusLine = document.getElementById("status");
   const progress = document.getElementById("progress");
   const preview = document.getElementById("preview");
+  const stepLine = document.getElementById("step");
   const results = document.getElementById("results");
   const gallery = document.getElementById("gallery");
   const generateButton = document.getElementById("generate-button");
   const cancelButton = document.getElementById("cancel");
   const GALLERY_SIZE = 24;
   const NUMBERS = ["width", "height", "num_inference_steps", "num_outputs", "seed"];
-  let current = null; // { id, controller }
+  let current = null; // { id, controller }: the prediction being followed
+  let busy = false; // from the Generate press until the run ends: one run at a time
+  let galleryQuery = "status=succeeded"; // an admin's gallery: their own tenant's only
 
   function say(text, kind = "") {
     statusLine.textContent = text;
@@ -25,6 +28,7 @@
     const percent = Math.round(fraction * 100);
     progress.value = percent;
     progress.textContent = `${percent}%`;
+    progress.setAttribute("aria-valuetext", `${percent}%`);
   }
 
   async function loadModels() {
@@ -78,9 +82,15 @@
     return el("dl", {}, shown.flatMap(([name, value]) => [el("dt", { text: name }), el("dd", { text: value })]));
   }
 
+  // The prediction object saved as a file; its blob is made on click and freed after.
   function jsonLink(prediction) {
-    const blob = new Blob([JSON.stringify(prediction, null, 2)], { type: "application/json" });
-    return el("a", { href: URL.createObjectURL(blob), download: `${prediction.id}.json`, text: `Prediction ${prediction.id} (JSON)` });
+    const link = el("a", { href: "#", download: `${prediction.id}.json`, text: `Prediction ${prediction.id} (JSON)` });
+    link.addEventListener("click", () => {
+      const blob = new Blob([JSON.stringify(prediction, null, 2)], { type: "application/json" });
+      link.href = URL.createObjectURL(blob);
+      setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    });
+    return link;
   }
 
   function figure(prediction, url, index) {
@@ -88,7 +98,7 @@
     return el(
       "figure",
       {},
-      el("a", { href: url }, el("img", { src: url, alt, loading: "lazy" })),
+      el("a", { href: safeUrl(url) }, el("img", { src: safeUrl(url), alt, loading: "lazy" })),
       el("figcaption", {}, parameters(prediction), jsonLink(prediction)),
     );
   }
@@ -97,6 +107,7 @@
     cancelButton.disabled = true;
     generateButton.disabled = false;
     current = null;
+    busy = false;
     preview.hidden = true;
     if (prediction.status === "succeeded") {
       setProgress(1);
@@ -111,18 +122,22 @@
 
   async function generate(event) {
     event.preventDefault();
-    if (current) return;
+    if (busy) return; // Ctrl+Enter twice, or while a run goes on
+    busy = true;
     clearFieldErrors(form);
     const { model, input } = readInput();
     generateButton.disabled = true;
     say("Submitting…");
     setProgress(0);
+    stepLine.textContent = "";
     results.replaceChildren();
     let prediction;
     try {
       prediction = await call(`v1/models/${model}/predictions`, { method: "POST", json: { input } });
     } catch (error) {
+      busy = false;
       generateButton.disabled = false;
+      if (signedOut(error)) return;
       if (error.fields && error.fields.length) showFieldErrors(form, error);
       say(`Not submitted: ${error.message}`, "error");
       return;
@@ -138,8 +153,9 @@
         else if (type === "started") say("Drawing…");
         else if (type === "progress") {
           setProgress(body.step / body.total);
-          say(`Step ${body.step} of ${body.total}.`);
-        } else if (type === "preview") {
+          stepLine.textContent = `Step ${body.step} of ${body.total}`;
+        }
+        else if (type === "preview") {
           preview.src = body.image;
           preview.hidden = false;
         } else if (type === "completed") {
@@ -150,10 +166,12 @@
       }, controller.signal);
     } catch (error) {
       if (error.name === "AbortError") return;
+      if (signedOut(error)) return;
       say(`Lost the progress stream: ${error.message}. The prediction goes on; see your gallery.`, "error");
       generateButton.disabled = false;
       cancelButton.disabled = true;
       current = null;
+      busy = false;
     }
   }
 
@@ -166,7 +184,7 @@
       await call(`v1/predictions/${id}/cancel`, { method: "POST" });
       if (running()) say("Canceling…");
     } catch (error) {
-      if (!running()) return;
+      if (!running() || signedOut(error)) return;
       say(`Could not cancel: ${error.message}`, "error");
       cancelButton.disabled = false;
     }
@@ -174,7 +192,7 @@
 
   async function loadGallery() {
     try {
-      const page = await call(`v1/predictions?status=succeeded&limit=${GALLERY_SIZE}`);
+      const page = await call(`v1/predictions?${galleryQuery}&limit=${GALLERY_SIZE}`);
       const shown = page.results.filter((prediction) => prediction.output && prediction.output.length);
       gallery.replaceChildren(
         ...(shown.length
@@ -186,6 +204,7 @@
           : [el("p", { text: "No images yet." })]),
       );
     } catch (error) {
+      if (signedOut(error)) return;
       gallery.replaceChildren(el("p", { class: "error", text: `Could not load the gallery: ${error.message}` }));
     }
   }
@@ -197,7 +216,10 @@
   cancelButton.addEventListener("click", cancel);
   document.getElementById("refresh-gallery").addEventListener("click", loadGallery);
 
-  signIn(async () => {
+  signIn(async (account) => {
+    if (account.role === "admin" && account.key_id !== null) {
+      galleryQuery += `&tenant=${encodeURIComponent(account.username)}`; // not every tenant's
+    }
     document.getElementById("app").hidden = false;
     try {
       await loadModels();
