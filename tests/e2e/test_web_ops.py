@@ -32,14 +32,17 @@ REFUSED_CALLS = ("status of 401", "status of 403", "status of 422")
 
 
 @pytest.fixture(scope="module")
-def keyed_ui(
-    redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[KeyedStack]:
-    """The keyed stack, sampling capacity every second for the console's chart."""
+def keyed_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeyedStack]:
+    """The keyed stack, sampling capacity every second for the console's chart, on a Redis of
+    its own (the pages show this module's predictions and history only)."""
     data_dir, logs = tmp_path_factory.mktemp("data"), tmp_path_factory.mktemp("logs")
-    with started_keyed_stack(
-        redis_server.url, data_dir, logs, SDQ_HISTORY_INTERVAL_S="1"
-    ) as running:
+    redis_dir = tmp_path_factory.mktemp("redis")
+    with (
+        EmbeddedRedis(redis_dir, appendonly=False) as redis_server,
+        started_keyed_stack(
+            redis_server.url, data_dir, logs, SDQ_HISTORY_INTERVAL_S="1"
+        ) as running,
+    ):
         yield running
 
 

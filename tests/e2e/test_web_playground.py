@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from cli.embedded_redis import EmbeddedRedis
 from tests.browser import RENDER_MS, WatchedPage, accessibility_violations, watched_page
-from tests.helpers import Stack
+from tests.helpers import Stack, started_stack
 
 # Set to a folder (docs/images) to refresh the screenshots in the docs.
 SCREENSHOTS = os.environ.get("SDQ_SCREENSHOTS")
@@ -25,6 +26,20 @@ WATCH_PROGRESS = """() => {
   new MutationObserver(() => { if (preview.src.startsWith("data:image/")) window.seen.previews++; })
     .observe(preview, { attributes: true, attributeFilter: ["src"] });
 }"""
+
+
+@pytest.fixture(scope="module")
+def stack(
+    data_dir: Path, tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """API and a tiny-model worker on a Redis of their own: the gallery shows this module's
+    predictions only (another module's would link to files in another data folder)."""
+    redis_dir, logs = tmp_path_factory.mktemp("redis"), tmp_path_factory.mktemp("logs")
+    with (
+        EmbeddedRedis(redis_dir, appendonly=False) as redis_server,
+        started_stack(redis_server.url, data_dir, logs) as running,
+    ):
+        yield running
 
 
 @pytest.fixture
