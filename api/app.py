@@ -20,6 +20,7 @@ from api.capacity_sampler import sampling_loop
 from api.docs_pages import install_docs_pages
 from api.error_boundary import ErrorBoundary
 from api.errors import install_error_handlers
+from api.file_sweeper import sweeping_loop
 from api.http_metrics import AnsweredRequests, record_metrics
 from api.native import account, files, models, predictions, streams
 from api.openai_images import routes as openai_images
@@ -90,6 +91,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         loops = [
             asyncio.create_task(recovery_loop(runtime), name="recovery"),
             asyncio.create_task(sampling_loop(runtime), name="capacity history"),
+            asyncio.create_task(sweeping_loop(runtime), name="file sweep"),
         ]
         try:
             yield

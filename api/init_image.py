@@ -1,30 +1,63 @@
-"""Image-to-image inputs: decode a data URL or base64 image, check it, store it beside the job."""
+"""Image-to-image inputs: decode a data URL or base64 image, check it, store it beside the job as
+it was sent (its own format and bytes: no re-encoding, which can make a photo ten times larger)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import io
+from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
 from sdq.inputs import InvalidField, InvalidInput
 from sdq.storage import OutputStorage, output_key
 
-FORMATS = {"PNG", "JPEG", "WEBP"}
+# Each accepted format (as Pillow names it): its file extension and content type. MPO is the
+# JPEG a phone camera writes (a JPEG with a second picture appended).
+FORMATS = {
+    "PNG": ("png", "image/png"),
+    "JPEG": ("jpg", "image/jpeg"),
+    "MPO": ("jpg", "image/jpeg"),
+    "WEBP": ("webp", "image/webp"),
+}
+_BY_EXTENSION = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}
 
 
-def decode_image(text: str, field: str, max_pixels: int) -> bytes:
-    """The image as PNG bytes; 422 naming `field` if it is not a PNG/JPEG/WebP or too large."""
+@dataclass(frozen=True)
+class InitImage:
+    """A checked starting image: its bytes as sent and their format (a key of FORMATS)."""
+
+    data: bytes
+    format: str
+
+    @property
+    def extension(self) -> str:
+        return FORMATS[self.format][0]
+
+    @property
+    def content_type(self) -> str:
+        return FORMATS[self.format][1]
+
+    @classmethod
+    def stored(cls, key: str, data: bytes) -> InitImage:
+        """One stored before (`job/input-0.jpg`), read back, e.g. to retry its job."""
+        return cls(data, _BY_EXTENSION.get(key.rsplit(".", 1)[-1], "PNG"))
+
+
+def decode_image(text: str, field: str, max_pixels: int) -> InitImage:
+    """The image sent as a data URL or base64; 422 naming `field` if it is not a readable PNG,
+    JPEG or WebP or has too many pixels."""
     payload = text.split(",", 1)[1] if text.startswith("data:") and "," in text else text
     try:
         raw = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidInput([InvalidField(field, "must be a data URL or base64 image")]) from None
-    return png_from_bytes(raw, field, max_pixels)
+    return checked_image(raw, field, max_pixels)
 
 
-def png_from_bytes(raw: bytes, field: str, max_pixels: int) -> bytes:
+def checked_image(raw: bytes, field: str, max_pixels: int) -> InitImage:
+    """`raw` if it decodes whole as a PNG, JPEG or WebP within `max_pixels`."""
     try:
         with Image.open(io.BytesIO(raw)) as image:
             if image.format not in FORMATS:
@@ -35,15 +68,14 @@ def png_from_bytes(raw: bytes, field: str, max_pixels: int) -> bytes:
             if width * height > max_pixels:
                 message = f"has {width}x{height} pixels; at most {max_pixels} are accepted"
                 raise InvalidInput([InvalidField(field, message)])
-            converted = image.convert("RGB")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+            image.load()  # decode it all: a truncated or corrupt file is refused now
+            found = image.format
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError):
         raise InvalidInput([InvalidField(field, "is not a readable image")]) from None
-    buffer = io.BytesIO()
-    converted.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
+    return InitImage(raw, found)
 
 
-def store_init_image(storage: OutputStorage, job_id: str, png: bytes) -> str:
-    key = output_key(job_id, "input-0.png")
-    storage.put(key, png, "image/png")
+def store_init_image(storage: OutputStorage, job_id: str, image: InitImage) -> str:
+    key = output_key(job_id, f"input-0.{image.extension}")
+    storage.put(key, image.data, image.content_type)
     return key

@@ -8,6 +8,7 @@ from anyio import to_thread
 from api.errors import Conflict
 from api.idempotency import Submitted, submit_once
 from api.idempotency_key import request_hash
+from api.init_image import InitImage
 from api.runtime import ApiRuntime
 from api.submission import submit
 from sdq.api_keys import Principal
@@ -44,10 +45,11 @@ async def retry(runtime: ApiRuntime, old: Job, caller: Principal, key: str | Non
         request = parse_input(old.input, InputLimits.for_model(spec, settings.max_prompt_chars))
     except InvalidInput as error:
         raise Conflict(f"the input of prediction {old.id} is no longer accepted: {error}") from None
-    png = None
+    image = None
     if request.image is not None:
         try:
-            png = await to_thread.run_sync(runtime.storage.get, request.image)
+            data = await to_thread.run_sync(runtime.storage.get, request.image)
+            image = InitImage.stored(request.image, data)
         except OutputNotFound:
             raise Conflict(
                 f"the starting image of prediction {old.id} is no longer stored; "
@@ -58,7 +60,7 @@ async def retry(runtime: ApiRuntime, old: Job, caller: Principal, key: str | Non
         caller.tenant,
         key,
         request_hash({"retry_of": old.id}),
-        lambda job_id: _resubmit(runtime, spec, old, caller, job_id, request, png),
+        lambda job_id: _resubmit(runtime, spec, old, caller, job_id, request, image),
     )
 
 
@@ -69,7 +71,7 @@ async def _resubmit(
     caller: Principal,
     job_id: str,
     request: GenerationInput,
-    png: bytes | None,
+    image: InitImage | None,
 ) -> Job:
     return await submit(
         runtime,
@@ -79,7 +81,7 @@ async def _resubmit(
         webhook=old.webhook,
         webhook_events=old.webhook_events_filter or None,
         job_id=job_id,
-        init_png=png,
+        init_image=image,
         retry_of=old.id,
         priority=max(old.priority, caller.max_priority),
         key_max_queued=caller.max_queued,

@@ -13,7 +13,7 @@ from fastapi import Request
 
 from api.admission_check import too_many_requests
 from api.errors import RETRY_AFTER_S, GatewayTimeout, Unavailable
-from api.init_image import decode_image, store_init_image
+from api.init_image import InitImage, decode_image, store_init_image
 from api.runtime import ApiRuntime
 from api.waiting import wait_for_caller
 from sdq import metrics
@@ -21,6 +21,7 @@ from sdq.inputs import GenerationInput
 from sdq.job import Job, JobStatus, Transition, WebhookEvent, new_job_id
 from sdq.scheduling import DEFAULT_PRIORITY
 from sdq.settings import ModelSpec
+from sdq.store.job_files import note_files
 from sdq.store.jobs import Admission, create_job, delete_job, request_cancel, transition
 from sdq.store.model_health import LoadRetry, get_health
 from sdq.store.scaling import get_policy
@@ -38,7 +39,7 @@ async def submit(
     webhook: str | None = None,
     webhook_events: list[WebhookEvent] | None = None,
     job_id: str | None = None,
-    init_png: bytes | None = None,
+    init_image: InitImage | None = None,
     retry_of: str | None = None,
     deadline_s: float | None = None,
     key_max_queued: int | None = None,
@@ -46,8 +47,8 @@ async def submit(
     dialect: str = "native",
 ) -> Job:
     """Create and enqueue the job; `request.image` (data URL or base64) is checked and stored,
-    and the job keeps its storage key instead (`init_png`: an image checked before, such as a
-    retried job's, stored as it is). A failure leaves nothing behind.
+    as sent, and the job keeps its storage key instead (`init_image`: one checked before, such as
+    a retried job's). A failure leaves nothing behind; the files go when the job record does.
 
     `deadline_s` (Cancel-After) overrides the model's default deadline; a submit past the model's
     `max_queued` or the key's `key_max_queued` is refused with 429 and leaves nothing written
@@ -60,13 +61,14 @@ async def submit(
     job_id = job_id or new_job_id()
     stored: str | None = None
     if request.image is not None:
-        png = init_png
-        if png is None:
-            # Decoding, converting and re-encoding a large image takes seconds: off the loop.
-            png = await to_thread.run_sync(
+        image = init_image
+        if image is None:
+            # Decoding a large image to check it takes a while: off the loop.
+            image = await to_thread.run_sync(
                 decode_image, request.image, image_field, settings.max_init_image_pixels
             )
-        stored = await to_thread.run_sync(store_init_image, runtime.storage, job_id, png)
+        await runtime.store.run(note_files(job_id, time.time()))  # before the file: never lost
+        stored = await to_thread.run_sync(store_init_image, runtime.storage, job_id, image)
         request = request.model_copy(update={"image": stored})
     created_at = time.time()
     job = Job(

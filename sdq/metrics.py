@@ -200,6 +200,15 @@ WEBHOOK_DELIVERY = _histogram(
     )
 )
 
+# Storage (API)
+FILES_SWEPT = _counter(
+    Spec(
+        "sdq_files_swept_total",
+        "counter",
+        "Stored files (outputs, starting images) removed because their job record expired",
+    )
+)
+
 # Computed by the API from Redis at each scrape (the same on every replica).
 QUEUED_JOBS = _declare(
     Spec(
@@ -246,6 +255,10 @@ def status_class(status: int) -> str:
 def http_request(route: str, method: str, status: int, seconds: float) -> None:
     HTTP_REQUESTS.labels(route, method, status_class(status)).inc()
     HTTP_DURATION.labels(route, method).observe(seconds)
+
+
+def files_swept(count: int) -> None:
+    FILES_SWEPT.inc(count)
 
 
 def auth_failure(reason: str) -> None:

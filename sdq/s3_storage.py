@@ -6,7 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from sdq.settings import Settings
-from sdq.storage import OutputNotFound, is_valid_key
+from sdq.storage import OutputNotFound, is_job_folder, is_valid_key
+
+# S3's DeleteObjects takes at most this many keys a call.
+DELETE_BATCH = 1000
 
 
 class S3OutputStorage:
@@ -42,6 +45,39 @@ class S3OutputStorage:
 
     def local_path(self, key: str) -> Path | None:
         return None
+
+    def job_keys(self, job_id: str) -> list[str]:
+        if not is_job_folder(job_id):
+            raise ValueError(f"invalid job id {job_id!r}")
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=f"{self.prefix}{job_id}/"
+        )
+        return [
+            item["Key"].removeprefix(self.prefix)
+            for page in pages
+            for item in page.get("Contents", [])
+        ]
+
+    def delete_job(self, job_id: str) -> int:
+        keys = self.job_keys(job_id)
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = [{"Key": self.prefix + key} for key in keys[start : start + DELETE_BATCH]]
+            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+        return len(keys)
+
+    def job_ids(self, most: int) -> list[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix, Delimiter="/"
+        )
+        found = []
+        for page in pages:
+            for common in page.get("CommonPrefixes", []):
+                name = common["Prefix"].removeprefix(self.prefix).rstrip("/")
+                if is_job_folder(name):
+                    found.append(name)
+                    if len(found) >= most:
+                        return found
+        return found
 
     def url(self, key: str) -> str:
         link: str = self.client.generate_presigned_url(

@@ -149,7 +149,10 @@ class Settings(BaseSettings):
     )
 
     job_retention_s: int = Field(
-        default=24 * 3600, ge=60, description="How long a job record stays after its last change"
+        default=24 * 3600,
+        ge=60,
+        description="How long a job record stays after its last change; its files (outputs, "
+        "starting image) go with it",
     )
     job_soft_time_limit_s: int = Field(
         default=600, ge=1, description="A job still running then fails with a time-limit error"
@@ -283,6 +286,14 @@ class Settings(BaseSettings):
         default=None, description="Secret of the access key id; unset: boto3's usual chain"
     )
     s3_prefix: str = Field(default="outputs/", description="Prepended to every object key")
+    file_sweep_interval_s: float = Field(
+        default=60.0,
+        ge=0.5,
+        le=3600,
+        description="How often the API removes the files of jobs whose records have expired (any "
+        "number of replicas: each job's files are one replica's to remove), and, every 60 "
+        "passes, looks for files no job record or index entry knows",
+    )
     s3_url_expiry_s: int = Field(
         default=3600, ge=1, le=7 * 24 * 3600, description="Lifetime of presigned output URLs"
     )

@@ -133,7 +133,8 @@ SECTIONS: tuple[Section, ...] = (
         "Outputs and S3",
         "Where generated images are stored. `local` keeps them under `DATA_DIR/outputs` and "
         "serves them from the API; `s3` writes them to an S3-compatible bucket (AWS S3, MinIO, "
-        "Alibaba OSS) and hands out presigned links. Start-up fails when `s3` has no bucket.",
+        "Alibaba OSS) and hands out presigned links. Start-up fails when `s3` has no bucket. "
+        "Either way a job's files are removed once its record expires (`SDQ_JOB_RETENTION_S`).",
         (
             "storage",
             "s3_bucket",
@@ -144,6 +145,7 @@ SECTIONS: tuple[Section, ...] = (
             "s3_access_key_id",
             "s3_secret_access_key",
             "s3_url_expiry_s",
+            "file_sweep_interval_s",
         ),
     ),
     Section(

@@ -3,6 +3,7 @@ S3-compatible object storage in `sdq.s3_storage`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -13,6 +14,7 @@ from typing import Protocol
 from sdq.signed_links import LinkSigner
 
 _KEY = re.compile(r"^[a-z0-9]{8,64}/[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_JOB_ID = re.compile(r"^[a-z0-9]{8,64}$")
 
 
 class OutputNotFound(Exception):
@@ -36,6 +38,18 @@ class OutputStorage(Protocol):
         """A URL clients fetch the file from directly (presigned), or None: the API serves it."""
         ...
 
+    def job_keys(self, job_id: str) -> list[str]:
+        """The keys of every file stored for the job."""
+        ...
+
+    def delete_job(self, job_id: str) -> int:
+        """Remove every file of the job; how many there were."""
+        ...
+
+    def job_ids(self, most: int) -> list[str]:
+        """Up to `most` ids of jobs that have files stored (for finding orphans)."""
+        ...
+
 
 def output_key(job_id: str, name: str) -> str:
     key = f"{job_id}/{name}"
@@ -46,6 +60,11 @@ def output_key(job_id: str, name: str) -> str:
 
 def is_valid_key(key: str) -> bool:
     return bool(_KEY.match(key))
+
+
+def is_job_folder(name: str) -> bool:
+    """Whether a top-level name in storage is a job's (its files' common prefix)."""
+    return bool(_JOB_ID.match(name))
 
 
 class LocalOutputStorage:
@@ -88,6 +107,44 @@ class LocalOutputStorage:
 
     def url(self, key: str) -> str | None:
         return None
+
+    def _folder(self, job_id: str) -> Path:
+        if not is_job_folder(job_id):
+            raise ValueError(f"invalid job id {job_id!r}")
+        return self.root / job_id
+
+    def job_keys(self, job_id: str) -> list[str]:
+        folder = self._folder(job_id)
+        if not folder.is_dir():
+            return []
+        return sorted(
+            f"{job_id}/{path.name}"
+            for path in folder.iterdir()
+            if is_valid_key(f"{job_id}/{path.name}")
+        )
+
+    def delete_job(self, job_id: str) -> int:
+        folder = self._folder(job_id)
+        if not folder.is_dir():
+            return 0
+        removed = 0
+        for path in folder.iterdir():  # leftover temp files of a crashed write too
+            path.unlink(missing_ok=True)
+            removed += 1
+        with contextlib.suppress(FileNotFoundError, OSError):  # a file written meanwhile stays
+            folder.rmdir()
+        return removed
+
+    def job_ids(self, most: int) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        found = []
+        for entry in os.scandir(self.root):
+            if entry.is_dir() and is_job_folder(entry.name):
+                found.append(entry.name)
+                if len(found) >= most:
+                    break
+        return found
 
 
 def output_links(

@@ -14,6 +14,7 @@ from sdq.inputs import GenerationInput
 from sdq.job import Job, JobMetrics, JobStatus, Transition
 from sdq.logs import current_job_id
 from sdq.storage import output_key
+from sdq.store.job_files import note_files
 from sdq.store.jobs import claim_next, transition
 from worker.engines.base import GenerationCanceled
 from worker.init_image import load_init_image
@@ -77,6 +78,7 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
         init_image = load_init_image(runtime.storage, request)
         images = runtime.engine.generate(request, on_step=reporter, init_image=init_image)
         predict_time = time.perf_counter() - started
+        runtime.store.run(note_files(job.id, time.time()))  # before any file: never orphaned
         for index, image in enumerate(images):
             key = output_key(job.id, f"out-{job.attempt}-{index}.png")
             data = encode_png(image, request, job.model, request.seed + index)
@@ -126,8 +128,24 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
         for key in keys:
             runtime.storage.delete(key)
         return None
+    if status is JobStatus.SUCCEEDED:
+        remove_strays(runtime, job.id, keep={*keys, *([request.image] if request.image else [])})
     log.info("%s in %.3f s (queue wait %.3f s)", status.value, predict_time, timings.queue_wait)
     metrics.job_finished(job.model, status)
     queue_wait, end_to_end = job.started_at - job.created_at, completed_at - job.created_at
     metrics.job_timings(job.model, queue_wait, predict_time, end_to_end)
     return status
+
+
+def remove_strays(runtime: WorkerRuntime, job_id: str, keep: set[str]) -> None:
+    """Remove the files an earlier attempt wrote before its worker was lost (this attempt's
+    outputs and the starting image stay). Best effort: what stays goes when the record expires."""
+    try:
+        strays = [key for key in runtime.storage.job_keys(job_id) if key not in keep]
+        for key in strays:
+            runtime.storage.delete(key)
+    except Exception:
+        log.warning("could not remove the files of earlier attempts", exc_info=True)
+        return
+    if strays:
+        log.info("removed %d files of earlier attempts", len(strays))

@@ -221,3 +221,9 @@ def capacity_history(model_id: str) -> str:
     """Stream (the last hour): one model's queued, in-flight, workers and desired count, one
     sample per interval, for the operator console's chart."""
     return f"{PREFIX}:model:{model_id}:history"
+
+
+def job_files() -> str:
+    """Sorted set: job ids whose stored files (outputs, starting image) must go once their job
+    record is gone, scored by when to look next (unix seconds)."""
+    return f"{PREFIX}:files"

@@ -275,10 +275,13 @@ def data_url(image: Image.Image, kind: str = "PNG") -> str:
 
 def test_image_to_image_from_a_data_url(client: httpx.Client, stack: Stack) -> None:
     init = Image.new("RGB", (80, 80), (20, 200, 40))
-    body = tiny(image=data_url(init, "JPEG"), prompt_strength=0, width=64, height=64)
+    sent = data_url(init, "JPEG")
+    body = tiny(image=sent, prompt_strength=0, width=64, height=64)
     done = client.post("/v1/predictions", json=body, headers={"Prefer": "wait"}).json()
     assert done["status"] == "succeeded", done
-    assert done["input"]["image"] == f"{done['id']}/input-0.png", "stored beside the job"
+    assert done["input"]["image"] == f"{done['id']}/input-0.jpg", "stored beside the job"
+    stored = stack.data_dir / "outputs" / done["input"]["image"]
+    assert stored.read_bytes() == base64.b64decode(sent.split(",", 1)[1]), "kept as sent"
     out = Image.open(io.BytesIO(client.get(done["output"][0]).content)).convert("RGB")
     assert out.size == (64, 64)
     assert np.abs(np.asarray(out, int) - np.asarray(init.resize((64, 64)), int)).mean() < 3

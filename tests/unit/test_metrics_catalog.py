@@ -33,6 +33,7 @@ CONTRACT: dict[str, tuple[str, tuple[str, ...]]] = {
     "sdq_webhook_attempts_total": ("counter", ("outcome",)),
     "sdq_webhook_delivery_seconds": ("histogram", ()),
     "sdq_webhook_oldest_pending_seconds": ("gauge", ()),
+    "sdq_files_swept_total": ("counter", ()),
 }
 # Unbounded values: each would make a time series of its own.
 FORBIDDEN_LABELS = {"job_id", "prediction_id", "id", "key", "key_id", "tenant", "worker_id"}

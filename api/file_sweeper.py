@@ -1,0 +1,67 @@
+"""Removes the stored files of jobs whose records have expired, on every API replica (each job's
+files are one replica's to remove at a time), and now and then finds files nobody indexed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from anyio import to_thread
+
+from api.redis_outage import OutageLog, redis_unreachable
+from api.runtime import ApiRuntime
+from sdq import metrics
+from sdq.store.job_files import due_files, files_removed, note_orphan
+
+log = logging.getLogger(__name__)
+
+# Jobs whose files one pass removes at most (the next pass takes the rest).
+SWEEP_BATCH = 100
+# Every this many passes, storage is listed for files neither indexed nor recorded.
+ORPHAN_SCAN_EVERY = 60
+# Job folders one orphan scan looks at, at most.
+ORPHAN_SCAN_MOST = 10_000
+
+
+async def sweep_once(runtime: ApiRuntime, now: float) -> int:
+    """Remove the files of the jobs now due; how many files went."""
+    removed = 0
+    for job_id in await runtime.store.run(due_files(now, SWEEP_BATCH)):
+        removed += await to_thread.run_sync(runtime.storage.delete_job, job_id)
+        await runtime.store.run(files_removed(job_id))
+    if removed:
+        metrics.files_swept(removed)
+        log.info("removed %d files of expired jobs", removed)
+    return removed
+
+
+async def find_orphans(runtime: ApiRuntime, now: float) -> int:
+    """Index the job folders in storage that no record and no index entry knows (left by a crash
+    or written before the index existed); the sweep removes them once due."""
+    job_ids = await to_thread.run_sync(runtime.storage.job_ids, ORPHAN_SCAN_MOST)
+    noted = 0
+    for job_id in job_ids:
+        noted += await runtime.store.run(note_orphan(job_id, now))
+    if noted:
+        log.info("found the files of %d jobs without a record; removing them", noted)
+    return noted
+
+
+async def sweeping_loop(runtime: ApiRuntime) -> None:
+    """Sweep every `file_sweep_interval_s`; look for orphans every `ORPHAN_SCAN_EVERY` passes
+    (the first pass included, so that a restart finds them)."""
+    failing = OutageLog()
+    passes = 0
+    while True:
+        try:
+            if passes % ORPHAN_SCAN_EVERY == 0:
+                await find_orphans(runtime, time.time())
+            await sweep_once(runtime, time.time())
+        except Exception as error:
+            if not redis_unreachable(error) and failing.failed(time.time(), error):
+                log.exception("removing expired files failed; trying again each interval")
+        else:
+            failing.succeeded(time.time())
+        passes += 1
+        await asyncio.sleep(runtime.settings.file_sweep_interval_s)
