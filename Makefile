@@ -82,6 +82,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.scale_from_zero -n 50 -c 5
 	$(BIN)/python -m bench.auth_overhead --requests 2000
 	$(BIN)/python -m bench.scheduler --jobs 2000 --requests 2000
+	$(BIN)/python -m bench.init_image_storage
 
 clean:
 	rm -rf $(VENV) .tools .sdq demo.png .pytest_cache .mypy_cache .ruff_cache
