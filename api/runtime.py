@@ -10,6 +10,7 @@ from anyio import to_thread
 from celery import Celery
 
 from api.queue_facts import QueueFacts
+from api.wait_slots import WaitSlots
 from sdq.celery_app import make_celery, send_generate
 from sdq.redis_connect import async_redis
 from sdq.settings import Settings
@@ -29,10 +30,13 @@ class ApiRuntime:
     storage: OutputStorage
     link_secret: LinkSecret = field(init=False)
     queue_facts: QueueFacts = field(init=False)
+    waits: WaitSlots = field(init=False)
 
     def __post_init__(self) -> None:
         self.link_secret = LinkSecret(self.settings)
         self.queue_facts = QueueFacts(self.settings.heartbeat_ttl_s)
+        settings = self.settings
+        self.waits = WaitSlots(settings.max_open_waits, settings.max_open_waits_per_tenant)
 
     async def link_key(self, recheck: bool = False) -> bytes:
         """The key signing `/v1/files` links; `recheck` re-reads a shared one (rate-limited)."""

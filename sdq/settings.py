@@ -213,6 +213,20 @@ class Settings(BaseSettings):
         default=True, description="Cancel the job of an A1111 or OpenAI caller that hangs up"
     )
     sse_ping_s: float = Field(default=15.0, gt=0, description="Keep-alive comment interval")
+    max_open_waits: int = Field(
+        default=2000,
+        ge=1,
+        le=4000,
+        description="Most requests one API process holds open on jobs at once (event streams, "
+        "`Prefer: wait`, A1111 and OpenAI calls waiting for images); past it a stream or a "
+        "synchronous call gets 429 and `Prefer: wait` answers at once (each holds a Redis "
+        "connection, at most 4096)",
+    )
+    max_open_waits_per_tenant: int = Field(
+        default=100,
+        ge=1,
+        description="The same, per tenant (key name): one client cannot take every slot",
+    )
 
     webhook_secret: str | None = Field(
         default=None, description="whsec_… signing secret; unset: generated once in data_dir"

@@ -61,6 +61,8 @@ SECTIONS: tuple[Section, ...] = (
             "max_prompt_chars",
             "max_wait_s",
             "sync_wait_s",
+            "max_open_waits",
+            "max_open_waits_per_tenant",
             "cancel_on_disconnect",
             "sse_ping_s",
         ),

@@ -134,7 +134,8 @@ async def txt2img(
 ) -> dict[str, Any]:
     """Queued like any job; answers when the images are ready (interrupted: no images). A repeat
     with the same `Idempotency-Key` waits for the first call's job and answers with its images."""
-    return await generate(runtime, caller, request, response, body, key)
+    with runtime.waits.held(caller.tenant):  # 429 past the caps, before a job is made
+        return await generate(runtime, caller, request, response, body, key)
 
 
 @router.post("/img2img")
@@ -147,7 +148,8 @@ async def img2img(
     key: IdempotencyKey,
 ) -> dict[str, Any]:
     """`init_images[0]` resized to width x height ("just resize"), `denoising_strength`."""
-    return await generate(runtime, caller, request, response, body, key)
+    with runtime.waits.held(caller.tenant):  # 429 past the caps, before a job is made
+        return await generate(runtime, caller, request, response, body, key)
 
 
 IDLE_STATE: dict[str, Any] = {

@@ -181,7 +181,15 @@ async def _create(
     submitted.mark(response)
     job = submitted.job
     if wait_s is not None:
-        job = await wait_for_terminal(runtime.store, runtime.blocking, job.id, wait_s) or job
+        # Past the caps on open waits, the answer comes at once (the client polls on).
+        slot = runtime.waits.try_take(caller.tenant)
+        if slot is not None:
+            try:
+                job = (
+                    await wait_for_terminal(runtime.store, runtime.blocking, job.id, wait_s) or job
+                )
+            finally:
+                slot.release()
         expired = not job.status.is_terminal
         return await present(runtime, job, base_url, expired, knows_aborted)
     return await present(runtime, job, base_url, knows_aborted=knows_aborted)

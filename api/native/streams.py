@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
 
 from api.auth import Caller
 from api.client_ids import is_event_id
@@ -59,8 +60,16 @@ async def stream_prediction(
         raise InvalidInput([InvalidField("Last-Event-ID", "must be an event id from this stream")])
     first = await job_or_404(runtime, caller, prediction_id)
     model = first.model
+    slot = runtime.waits.take(caller.tenant)  # 429 past the caps on open streams
 
     async def events() -> AsyncIterator[ServerSentEvent]:
+        try:
+            async for event in follow():
+                yield event
+        finally:
+            slot.release()
+
+    async def follow() -> AsyncIterator[ServerSentEvent]:
         last = last_event_id or "0-0"
         link: Callable[[str], str] | None = None  # made at the first output: one expiry per stream
         queued = first.status is JobStatus.QUEUED
@@ -125,4 +134,9 @@ async def stream_prediction(
                 elif await runtime.store.run(get_job(prediction_id)) is None:
                     return  # the job expired while it waited (its queue moved on)
 
-    return EventSourceResponse(events(), ping=runtime.settings.sse_ping_s, send_timeout=30)
+    return EventSourceResponse(
+        events(),
+        ping=runtime.settings.sse_ping_s,
+        send_timeout=30,
+        background=BackgroundTask(slot.release),  # also when the stream never started
+    )

@@ -99,9 +99,10 @@ async def generations(
     size = shapes.parse_size(body.size, DEFAULT_SIZE)
     raw = shapes.native_input(body.prompt, body.n, size, body.quality)
     once = Once(key, request_hash({"route": "generations", "body": body.model_dump(mode="json")}))
-    return await run(
-        runtime, caller, request, response, base_url, spec, raw, body.response_format, once
-    )
+    with runtime.waits.held(caller.tenant):  # 429 past the caps, before a job is made
+        return await run(
+            runtime, caller, request, response, base_url, spec, raw, body.response_format, once
+        )
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
@@ -155,4 +156,7 @@ async def edits(
         "strength": strength,
     }
     once = Once(key, request_hash({"route": "edits", "body": sent}))
-    return await run(runtime, caller, request, response, base_url, spec, raw, response_format, once)
+    with runtime.waits.held(caller.tenant):  # 429 past the caps, before a job is made
+        return await run(
+            runtime, caller, request, response, base_url, spec, raw, response_format, once
+        )
