@@ -11,13 +11,14 @@ from pydantic import ValidationError
 
 from api.auth import Admin
 from api.deps import Runtime, ServedModel
+from api.json_route import StrictJsonRoute
 from sdq.inputs import InvalidInput, invalid_fields
 from sdq.prediction import iso_time
 from sdq.scaling_policy import ScalingPolicy
 from sdq.store.capacity_history import HISTORY_KEEP_S, read_history
 from sdq.store.scaling import get_policy, policy_changes, put_policy, scaling_events
 
-router = APIRouter(tags=["admin"], prefix="/v1/admin")
+router = APIRouter(tags=["admin"], prefix="/v1/admin", route_class=StrictJsonRoute)
 
 
 @router.get("/models/{owner}/{name}/scaling")

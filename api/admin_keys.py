@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from api.auth import access_of
 from api.deps import Runtime
 from api.errors import Conflict, NotFound, Unavailable
+from api.json_route import StrictJsonRoute
 from sdq.api_keys import (
     BOOTSTRAP_KEY_ID,
     BOOTSTRAP_KEY_NAME,
@@ -26,7 +27,7 @@ from sdq.api_keys import (
 )
 from sdq.store.api_keys import Created, create_key, list_keys, revoke_key
 
-router = APIRouter(tags=["admin"], prefix="/v1/admin/keys")
+router = APIRouter(tags=["admin"], prefix="/v1/admin/keys", route_class=StrictJsonRoute)
 
 KeyId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_]{1,64}$", description="The key's id")]
 

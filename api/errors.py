@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.json_body import BodyRefused
 from sdq.inputs import InvalidField, InvalidInput
 
 # Seconds a client is asked to wait after a 503. Redis is reached again on the next command once
@@ -107,6 +108,9 @@ def invalid_json(doc: object, offset: int, reason: str) -> InvalidField:
 def _fields_from_fastapi(error: RequestValidationError) -> list[InvalidField]:
     fields = []
     for item in error.errors():
+        if item.get("type") == "json_invalid" and isinstance(error.__cause__, BodyRefused):
+            fields.append(InvalidField(error.__cause__.field, error.__cause__.description))
+            continue
         if item.get("type") == "json_invalid":
             loc = item.get("loc", ())
             offset = loc[-1] if loc and isinstance(loc[-1], int) else 0

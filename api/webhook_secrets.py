@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Caller
 from api.deps import Runtime
+from api.json_route import StrictJsonRoute
 from sdq.inputs import InvalidField, InvalidInput
 from sdq.store.webhook_secrets import (
     delete_tenant_webhook_secret,
@@ -24,7 +25,9 @@ from sdq.webhook_secret import (
     webhook_secret_problem,
 )
 
-router = APIRouter(tags=["webhooks"], prefix="/v1/webhooks/default/secret")
+router = APIRouter(
+    tags=["webhooks"], prefix="/v1/webhooks/default/secret", route_class=StrictJsonRoute
+)
 
 
 class SecretRequest(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -15,10 +16,28 @@ from pydantic import (
     field_validator,
 )
 
+from sdq.json_types import Number, OptionalText, OptionalWholeNumber, Text, WholeNumber
 from sdq.schedulers import DEFAULT_SCHEDULER, find_scheduler, scheduler_names
 from sdq.settings import ModelSpec, Settings
 
 MAX_SEED = 2**32 - 1
+
+# Control characters (Unicode Cc) other than tab, newline and carriage return: NUL separates the
+# fields of a PNG text chunk (the infotext is written into every image) and ends C strings; the
+# rest are invisible, and ESC sequences restyle any terminal the prompt or its infotext is shown in.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def control_character(text: str) -> str | None:
+    """Why `text` is refused for holding a control character, naming the first and its offset;
+    None when it holds none."""
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    return (
+        f"must not contain control characters: U+{ord(found.group()):04X} at offset "
+        f"{found.start()} (tab, newline and carriage return are allowed)"
+    )
 
 
 @dataclass(frozen=True)
@@ -39,24 +58,24 @@ class GenerationInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str = Field(min_length=1)
-    negative_prompt: str = ""
-    width: int = 512
-    height: int = 512
-    num_inference_steps: int = Field(default=20, ge=1, le=150)
-    guidance_scale: float = Field(default=7.5, ge=0, le=30)
-    num_outputs: int = Field(default=1, ge=1, le=8)
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    scheduler: str = DEFAULT_SCHEDULER
-    preview_every: int | None = Field(
+    prompt: Text = Field(min_length=1)
+    negative_prompt: Text = ""
+    width: WholeNumber = 512
+    height: WholeNumber = 512
+    num_inference_steps: WholeNumber = Field(default=20, ge=1, le=150)
+    guidance_scale: Number = Field(default=7.5, ge=0, le=30)
+    num_outputs: WholeNumber = Field(default=1, ge=1, le=8)
+    seed: OptionalWholeNumber = Field(default=None, ge=0, le=MAX_SEED)
+    scheduler: Text = DEFAULT_SCHEDULER
+    preview_every: OptionalWholeNumber = Field(
         default=None, ge=1, le=150, description="Publish a preview image every k steps"
     )
-    image: str | None = Field(
+    image: OptionalText = Field(
         default=None,
         description="Image-to-image: the starting image as a data URL or base64 (PNG, JPEG, "
         "WebP); the API stores it and keeps its storage key here",
     )
-    prompt_strength: float = Field(
+    prompt_strength: Number = Field(
         default=0.8,
         ge=0,
         le=1,
@@ -71,6 +90,8 @@ class GenerationInput(BaseModel):
         limit = _limits(info).max_prompt_chars
         if len(value) > limit:
             raise ValueError(f"must be at most {limit} characters (got {len(value)})")
+        if (refused := control_character(value)) is not None:
+            raise ValueError(refused)
         return value
 
     @field_validator("width", "height")

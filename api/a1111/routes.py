@@ -14,6 +14,7 @@ from api.deps import Runtime
 from api.errors import GenerationFailed
 from api.idempotency import IdempotencyKey, submit_once
 from api.idempotency_key import request_hash
+from api.json_route import StrictJsonRoute
 from api.queue_view import queue_info
 from api.runtime import ApiRuntime
 from api.submission import cancel, images_base64, submit, wait_for_images
@@ -33,7 +34,7 @@ from sdq.store import a1111 as a1111_store
 from sdq.store.events import newest_events
 from sdq.store.jobs import get_job
 
-router = APIRouter(prefix="/sdapi/v1", tags=["AUTOMATIC1111"])
+router = APIRouter(prefix="/sdapi/v1", tags=["AUTOMATIC1111"], route_class=StrictJsonRoute)
 
 PREVIEW_OPTION = "show_progress_every_n_steps"
 

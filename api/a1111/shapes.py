@@ -13,6 +13,7 @@ from sdq import __version__
 from sdq.infotext import a1111_parameters
 from sdq.inputs import GenerationInput, InvalidField, InvalidInput
 from sdq.job import Job
+from sdq.json_types import Number, OptionalText, Text, TruthValue, WholeNumber
 from sdq.schedulers import find_scheduler
 
 # sdq input field -> the A1111 field a client sent, for error messages in its own terms.
@@ -37,21 +38,21 @@ class Txt2ImgRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    prompt: str = ""
-    negative_prompt: str = ""
-    seed: int = -1
-    sampler_name: str | None = None
-    sampler_index: str | None = None
-    scheduler: str | None = None
-    batch_size: int = Field(default=1, ge=1)
-    n_iter: int = Field(default=1, ge=1)
-    steps: int = 50
-    cfg_scale: float = 7.0
-    width: int = 512
-    height: int = 512
+    prompt: Text = ""
+    negative_prompt: Text = ""
+    seed: WholeNumber = -1
+    sampler_name: OptionalText = None
+    sampler_index: OptionalText = None
+    scheduler: OptionalText = None
+    batch_size: WholeNumber = Field(default=1, ge=1)
+    n_iter: WholeNumber = Field(default=1, ge=1)
+    steps: WholeNumber = 50
+    cfg_scale: Number = 7.0
+    width: WholeNumber = 512
+    height: WholeNumber = 512
     override_settings: dict[str, Any] = Field(default_factory=dict)
-    send_images: bool = True
-    save_images: bool = False
+    send_images: TruthValue = True
+    save_images: TruthValue = False
 
     def parameters(self) -> dict[str, Any]:
         """Echoed back as `parameters`, like the original (images left out)."""
@@ -59,9 +60,9 @@ class Txt2ImgRequest(BaseModel):
 
 
 class Img2ImgRequest(Txt2ImgRequest):
-    init_images: list[str] = Field(default_factory=list)
-    denoising_strength: float = 0.75
-    resize_mode: int = 0
+    init_images: list[Text] = Field(default_factory=list)
+    denoising_strength: Number = 0.75
+    resize_mode: WholeNumber = 0
 
 
 def checkpoint_name(value: object) -> str | None:

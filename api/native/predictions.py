@@ -16,6 +16,7 @@ from api.deps import BaseUrl, KnowsAborted, Runtime, ServedModel
 from api.errors import NotFound
 from api.idempotency import IdempotencyKey, submit_once
 from api.idempotency_key import input_as_sent, request_hash
+from api.json_route import StrictJsonRoute
 from api.native.cancel_after import parse_cancel_after
 from api.native.path_ids import PredictionId
 from api.native.prefer import parse_prefer_wait
@@ -28,6 +29,7 @@ from api.waiting import wait_for_terminal
 from sdq.api_keys import NAME_PATTERN, Principal
 from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input, unknown_model
 from sdq.job import WEBHOOK_EVENTS, Job, WebhookEvent
+from sdq.json_types import WholeNumber
 from sdq.prediction import prediction
 from sdq.scheduling import DEFAULT_PRIORITY, LEAST_URGENT, MOST_URGENT
 from sdq.settings import ModelSpec, Settings
@@ -35,7 +37,7 @@ from sdq.ssrf import UnsafeUrl, check_webhook_url
 from sdq.store.jobs import get_job, list_jobs
 from sdq.store.webhooks import list_deliveries
 
-router = APIRouter(tags=["predictions"])
+router = APIRouter(tags=["predictions"], route_class=StrictJsonRoute)
 
 PAGE_SIZE = 100
 
@@ -61,7 +63,7 @@ class PredictionRequest(BaseModel):
     webhook_events_filter: list[WebhookEvent] | None = Field(
         default=None, description="Which events call the webhook (default: all)"
     )
-    priority: int = Field(
+    priority: WholeNumber = Field(
         default=DEFAULT_PRIORITY,
         ge=MOST_URGENT,
         le=LEAST_URGENT,

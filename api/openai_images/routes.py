@@ -17,6 +17,7 @@ from api.deps import BaseUrl, Runtime
 from api.errors import GenerationFailed
 from api.idempotency import IdempotencyKey, submit_once
 from api.idempotency_key import request_hash
+from api.json_route import StrictJsonRoute
 from api.openai_images import shapes
 from api.runtime import ApiRuntime
 from api.submission import images_base64, submit, wait_for_images
@@ -25,7 +26,7 @@ from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input
 from sdq.job import JobStatus
 from sdq.settings import ModelSpec
 
-router = APIRouter(prefix="/v1/images", tags=["OpenAI Images"])
+router = APIRouter(prefix="/v1/images", tags=["OpenAI Images"], route_class=StrictJsonRoute)
 
 DEFAULT_SIZE = (512, 512)
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.ascii_numbers import ascii_int
 from sdq.inputs import InvalidField, InvalidInput, unknown_model
+from sdq.json_types import OptionalText, Text, WholeNumber
 from sdq.settings import ModelSpec, Settings
 
 # OpenAI's own model names select the deployment's default model, so code written for OpenAI
@@ -31,14 +32,14 @@ class GenerationsRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    prompt: str
-    model: str | None = None
-    n: int = Field(default=1, ge=1, le=8)
-    size: str | None = None
+    prompt: Text
+    model: OptionalText = None
+    n: WholeNumber = Field(default=1, ge=1, le=8)
+    size: OptionalText = None
     response_format: Literal["url", "b64_json"] = "url"
-    quality: str | None = None
-    style: str | None = None
-    user: str | None = None
+    quality: OptionalText = None
+    style: OptionalText = None
+    user: OptionalText = None
 
 
 def pick_model(settings: Settings, name: str | None) -> ModelSpec:
