@@ -6,10 +6,28 @@ from pathlib import Path
 from typing import Any
 
 from sdq.settings import Settings
-from sdq.storage import OutputNotFound, is_job_folder, is_valid_key
+from sdq.storage import OutputNotFound, StorageFull, is_job_folder, is_valid_key
 
 # S3's DeleteObjects takes at most this many keys a call.
 DELETE_BATCH = 1000
+
+# What S3-compatible stores answer when they cannot take more: MinIO's full drives (507) and
+# bucket quota, a quota elsewhere (Ceph RGW, many providers), and HTTP 507 by any name.
+FULL_CODES = frozenset(
+    {"XMinioStorageFull", "XMinioAdminBucketQuotaExceeded", "QuotaExceeded", "InsufficientStorage"}
+)
+INSUFFICIENT_STORAGE = 507
+
+
+def full_code(response: Any) -> str | None:
+    """The error code of a botocore error `response` that means "no room", else None."""
+    if not isinstance(response, dict):
+        return None
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code in FULL_CODES or status == INSUFFICIENT_STORAGE:
+        return code or str(status)
+    return None
 
 
 class S3OutputStorage:
@@ -28,9 +46,18 @@ class S3OutputStorage:
         return self.prefix + key
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
-        self.client.put_object(
-            Bucket=self.bucket, Key=self._object(key), Body=data, ContentType=content_type
-        )
+        try:
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._object(key), Body=data, ContentType=content_type
+            )
+        except Exception as error:  # botocore's ClientError carries the store's answer
+            code = full_code(getattr(error, "response", None))
+            if code is None:
+                raise
+            raise StorageFull(
+                f"the output storage cannot store more (bucket {self.bucket} answered {code}); "
+                "free some space in the bucket or raise its quota"
+            ) from error
 
     def get(self, key: str) -> bytes:
         try:

@@ -288,6 +288,13 @@ class Settings(BaseSettings):
     storage: Literal["local", "s3"] = Field(
         default="local", description="Where outputs go: DATA_DIR/outputs or an S3 bucket"
     )
+    min_free_disk_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=0,
+        description="With local storage, a worker claims no job while DATA_DIR/outputs has less "
+        "free space than this (the job waits for another worker) and its readiness probe says "
+        "why; 0 turns the check off",
+    )
     s3_bucket: str | None = Field(
         default=None, description="Bucket of the outputs (required with storage s3)"
     )

@@ -136,9 +136,13 @@ SECTIONS: tuple[Section, ...] = (
         "Where generated images are stored. `local` keeps them under `DATA_DIR/outputs` and "
         "serves them from the API; `s3` writes them to an S3-compatible bucket (AWS S3, MinIO, "
         "Alibaba OSS) and hands out presigned links. Start-up fails when `s3` has no bucket. "
-        "Either way a job's files are removed once its record expires (`SDQ_JOB_RETENTION_S`).",
+        "Either way a job's files are removed once its record expires (`SDQ_JOB_RETENTION_S`). "
+        "A job whose output cannot be stored (a full disk or quota, or a bucket that answers it "
+        "is full) fails with that error, never retried; see "
+        "[Deployment](deployment.md#disk-space).",
         (
             "storage",
+            "min_free_disk_bytes",
             "s3_bucket",
             "s3_prefix",
             "s3_endpoint_url",

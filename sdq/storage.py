@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from sdq.disk_space import free_bytes, is_full_error, no_space_message
 from sdq.signed_links import LinkSigner
 
 _KEY = re.compile(r"^[a-z0-9]{8,64}/[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -19,6 +20,11 @@ _JOB_ID = re.compile(r"^[a-z0-9]{8,64}$")
 
 class OutputNotFound(Exception):
     """No output is stored under that key."""
+
+
+class StorageFull(Exception):
+    """The output storage has no room for a file (a full disk, a used-up quota): the job fails
+    with this one-line message; trying again on the same storage cannot help."""
 
 
 class OutputStorage(Protocol):
@@ -79,17 +85,15 @@ class LocalOutputStorage:
         return self.root / key
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
+        """Write the file whole or not at all: on any failure neither the temp file nor an empty
+        job folder is left behind; a full disk raises `StorageFull`."""
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            _write_atomic(path, data)
+        except OSError as error:
+            _remove_if_empty(path.parent)
+            if is_full_error(error):
+                raise StorageFull(no_space_message(self.root, free_bytes(self.root))) from error
             raise
 
     def get(self, key: str) -> bytes:
@@ -99,7 +103,10 @@ class LocalOutputStorage:
             raise OutputNotFound(key) from None
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        """Remove the file, and its job's folder with the last one."""
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        _remove_if_empty(path.parent)
 
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)
@@ -145,6 +152,35 @@ class LocalOutputStorage:
                 if len(found) >= most:
                     break
         return found
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Temp file, fsync, rename: readers see the whole file or none; the temp file is removed
+    when any step fails (on a full disk, the write, flush, fsync or close may be the one)."""
+    fd, tmp = _temp_file(path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _temp_file(folder: Path) -> tuple[int, str]:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    except FileNotFoundError:  # emptied and removed meanwhile (its last file deleted): once more
+        folder.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(dir=folder, prefix=".tmp-")
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty (or already gone): it stays
+        folder.rmdir()
 
 
 def output_links(

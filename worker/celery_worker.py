@@ -57,6 +57,8 @@ def build_worker_app(
         configure_logging(settings, "worker")
         if markers:
             markers.loading()
+            local = settings.storage == "local"
+            markers.storage(settings.outputs_dir if local else None, settings.min_free_disk_bytes)
         try:
             _runtime = start_runtime(
                 settings, redis_url, model_id, markers.alive if markers else lambda: None

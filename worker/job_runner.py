@@ -13,7 +13,7 @@ from sdq import metrics
 from sdq.inputs import GenerationInput
 from sdq.job import Job, JobMetrics, JobStatus, Transition
 from sdq.logs import current_job_id
-from sdq.storage import output_key
+from sdq.storage import StorageFull, output_key
 from sdq.store.job_files import note_files
 from sdq.store.jobs import claim_next, transition
 from worker.engines.base import GenerationCanceled
@@ -34,8 +34,12 @@ def run_next(
 
     Returns the terminal status written, or None when nothing was queued any more (a duplicate
     or superseded token: its job was taken by another, canceled or aborted) or the attempt lost
-    its claim to recovery meanwhile (its outputs are removed again).
+    its claim to recovery meanwhile (its outputs are removed again), or the worker's output
+    storage is short of space: then nothing is claimed and the job waits for a worker that can
+    save it (this one too, once space is freed; its token comes back through re-delivery).
     """
+    if runtime.disk is not None and not runtime.disk.check().ok:
+        return None
     now = time.time()
     claimed = runtime.store.run(
         claim_next(
@@ -97,6 +101,10 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
         # The broker watch retires this worker; recovery runs the job again.
         log.warning("Redis unreachable during the job: leaving it to recovery")
         raise
+    except StorageFull as error:  # the cause in one line; retrying on this storage cannot help
+        predict_time = time.perf_counter() - started
+        log.error("could not store the output: %s", error)
+        status, fields = JobStatus.FAILED, {"error": str(error)}
     except SoftTimeLimitExceeded:
         predict_time = time.perf_counter() - started
         limit = runtime.settings.job_soft_time_limit_s
@@ -105,6 +113,9 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
         predict_time = time.perf_counter() - started
         log.exception("generation failed")
         status, fields = JobStatus.FAILED, {"error": f"{type(error).__name__}: {error}"}
+    if status is not JobStatus.SUCCEEDED:
+        _discard(runtime, keys)  # the images stored before the failure belong to no output
+        keys = []
     completed_at = time.time()
     timings = JobMetrics(
         queue_wait=round(job.started_at - job.created_at, 6),
@@ -125,8 +136,7 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
     )
     if done is None:
         log.warning("attempt %d was superseded (the job was recovered elsewhere)", job.attempt)
-        for key in keys:
-            runtime.storage.delete(key)
+        _discard(runtime, keys)
         return None
     if status is JobStatus.SUCCEEDED:
         remove_strays(runtime, job.id, keep={*keys, *([request.image] if request.image else [])})
@@ -149,3 +159,12 @@ def remove_strays(runtime: WorkerRuntime, job_id: str, keep: set[str]) -> None:
         return
     if strays:
         log.info("removed %d files of earlier attempts", len(strays))
+
+
+def _discard(runtime: WorkerRuntime, keys: list[str]) -> None:
+    """Remove outputs no job record points to; a failing removal costs only the space."""
+    for key in keys:
+        try:
+            runtime.storage.delete(key)
+        except Exception as error:
+            log.warning("could not remove the unused output %s: %s", key, error)

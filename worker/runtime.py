@@ -19,6 +19,7 @@ from sdq.storage_factory import make_storage
 from sdq.store import model_health
 from sdq.store.model_health import LoadRetry
 from sdq.store.ops import OpRunner
+from worker.disk_guard import DiskGuard
 from worker.engines.base import Engine
 from worker.engines.load_errors import ModelLoadError
 from worker.engines.loader import load_engine
@@ -36,6 +37,7 @@ class WorkerRuntime:
     store: OpRunner
     storage: OutputStorage
     heartbeat: HeartbeatPublisher
+    disk: DiskGuard | None = None  # local storage with a free-space floor
 
     def close(self) -> None:
         self.heartbeat.stop()
@@ -102,4 +104,12 @@ def start_runtime(
         store=store,
         storage=make_storage(settings),
         heartbeat=beat,
+        disk=disk_guard(settings),
     )
+
+
+def disk_guard(settings: Settings) -> DiskGuard | None:
+    """The free-space guard of local output storage; none for S3 or with the check off."""
+    if settings.storage != "local" or settings.min_free_disk_bytes <= 0:
+        return None
+    return DiskGuard(settings.outputs_dir, settings.min_free_disk_bytes)

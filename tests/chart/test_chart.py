@@ -157,7 +157,7 @@ def test_workers_get_gpus_a_grace_period_past_the_job_limit_and_model_load_probe
             "python",
             "-m",
             "worker.probes",
-            "ready",
+            "started",
         ]
         assert worker["readinessProbe"]["exec"]["command"][3] == "ready"
         assert worker["livenessProbe"]["exec"]["command"][3] == "alive"

@@ -19,6 +19,7 @@ def test_put_get_delete(tmp_path: Path) -> None:
     storage.delete(key)
     with pytest.raises(OutputNotFound):
         storage.get(key)
+    assert list(tmp_path.iterdir()) == []  # the job's folder went with its last file
 
 
 @pytest.mark.parametrize(

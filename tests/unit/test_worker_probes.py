@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sdq.disk_space import SpaceVerdict
 from worker.probes import MarkerAges, ProbeMarkers, alive_verdict, main, marker_ages, ready_verdict
 
 STALE = 30.0
@@ -28,6 +29,51 @@ def test_ready(
     verdict = ready_verdict(MarkerAges(loading, ready, alive), STALE)
     assert verdict.ok is ok
     assert reason in verdict.reason
+
+
+ROOMY = SpaceVerdict(True, "600.0 MiB free on the output storage")
+FULL = SpaceVerdict(False, "low space on the output storage (/data/outputs): 1.0 MiB free, …")
+
+
+@pytest.mark.parametrize(
+    ("ages", "space", "ok", "reason"),
+    [
+        (MarkerAges(60.0, 50.0, 1.0), None, True, "model loaded"),  # S3: nothing to measure
+        (MarkerAges(60.0, 50.0, 1.0), ROOMY, True, "model loaded"),
+        (MarkerAges(60.0, 50.0, 1.0), FULL, False, "low space on the output storage"),
+        (MarkerAges(5.0, None, None), FULL, False, "not loaded"),  # the first cause first
+        (MarkerAges(60.0, 50.0, 31.0), FULL, False, "no heartbeat tick"),
+    ],
+)
+def test_ready_needs_room_for_outputs(
+    ages: MarkerAges, space: SpaceVerdict | None, ok: bool, reason: str
+) -> None:
+    verdict = ready_verdict(ages, STALE, space)
+    assert verdict.ok is ok
+    assert reason in verdict.reason
+
+
+def test_the_ready_probe_measures_the_recorded_outputs_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`started` (the startup probe) is the model and the heartbeat; `ready` also needs the
+    floor of free space the worker recorded, measured at each call."""
+    markers = ProbeMarkers(tmp_path / "probes")
+    markers.loading()
+    markers.ready()
+    folder = str(markers.folder)
+    outputs = tmp_path / "data" / "outputs"  # not created yet: its filesystem is measured
+    markers.storage(outputs, 2**62)  # more than any disk here has
+    assert main(["started", "--dir", folder]) == 0
+    capsys.readouterr()
+    assert main(["ready", "--dir", folder]) == 1
+    said = capsys.readouterr().err
+    assert f"low space on the output storage ({outputs})" in said
+    assert "SDQ_MIN_FREE_DISK_BYTES" in said
+    markers.storage(outputs, 1)
+    assert main(["ready", "--dir", folder]) == 0
+    markers.storage(None)  # outputs in S3
+    assert main(["ready", "--dir", folder]) == 0
 
 
 @pytest.mark.parametrize(
