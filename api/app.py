@@ -29,22 +29,39 @@ from api.runtime import ApiRuntime, build_runtime
 from api.web.pages import install_web_ui
 from sdq import __version__
 from sdq.access_mode import access_mode
+from sdq.leadership import Leadership, holder_name, lease_length
 from sdq.recovery import reap_once
 from sdq.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# The lease of the recovery pass: one API replica reaps at a time.
+RECOVERY_LEASE = "recovery"
 # Calls whose bodies may carry images (image-to-image) get SDQ_MAX_IMAGE_BODY_BYTES.
 IMAGE_PATHS = ("/v1/predictions", "/v1/models/", "/sdapi/v1/img2img", "/v1/images/edits")
 
 
 async def recovery_loop(runtime: ApiRuntime) -> None:
-    """Requeue jobs whose worker died, every `reaper_interval_s`, for as long as the API runs.
-    A Redis outage is logged once when it starts and once when it ends, not at every pass."""
+    """Requeue jobs whose worker died, every `reaper_interval_s`, for as long as the API runs:
+    on the one API replica holding the recovery lease (another takes over within the lease when
+    it stops). A Redis outage is logged once when it starts and once when it ends."""
     settings = runtime.settings
     outage = OutageLog()
-    while True:
-        try:
+    interval = settings.reaper_interval_s
+    leadership = Leadership(RECOVERY_LEASE, lease_length(interval), holder_name())
+    try:
+        while True:
+            await recovery_pass(runtime, leadership, outage)
+            await asyncio.sleep(interval)
+    finally:
+        with contextlib.suppress(Exception):  # stopping: the next replica takes over at once
+            await leadership.release_async(runtime.store)
+
+
+async def recovery_pass(runtime: ApiRuntime, leadership: Leadership, outage: OutageLog) -> None:
+    settings = runtime.settings
+    try:
+        if await leadership.hold_async(runtime.store):
             await reap_once(
                 runtime.store,
                 runtime.enqueue,
@@ -53,15 +70,14 @@ async def recovery_loop(runtime: ApiRuntime) -> None:
                 max_attempts=settings.max_attempts,
                 retention_s=settings.job_retention_s,
             )
-        except Exception as error:
-            if not redis_unreachable(error):
-                log.exception("recovery pass failed; retrying next interval")
-            elif down := outage.failed(time.time(), error):
-                log.warning("%s; retrying every %s s", down, settings.reaper_interval_s)
-        else:
-            if back := outage.succeeded(time.time()):
-                log.info(back)
-        await asyncio.sleep(settings.reaper_interval_s)
+    except Exception as error:
+        if not redis_unreachable(error):
+            log.exception("recovery pass failed; retrying next interval")
+        elif down := outage.failed(time.time(), error):
+            log.warning("%s; retrying every %s s", down, settings.reaper_interval_s)
+    else:
+        if back := outage.succeeded(time.time()):
+            log.info(back)
 
 
 async def log_redis_reached(runtime: ApiRuntime, redis_url: str, timeout_s: float = 5) -> None:

@@ -5,15 +5,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from scaler.actuator import Actuator
 from scaler.decide import Decision, LoadFailures, Observation, ScalerState, decide
 from scaler.measure import measure
 from sdq import metrics
 from sdq.scaling_policy import ScalingPolicy
+from sdq.store.leases import Fenced, fenced
 from sdq.store.model_health import LoadRetry, ModelHealth, get_health
-from sdq.store.ops import OpRunner
+from sdq.store.ops import Op, OpRunner
 from sdq.store.scaling import load_policy, publish_decision, record_scaling
+
+T = TypeVar("T")
+# The lease the scaler replicas share: one scales, the others stand by.
+SCALER_LEASE = "scaler"
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,11 @@ class ScalerLoop:
     load_retry: LoadRetry = field(default_factory=LoadRetry)
     states: dict[str, ScalerState] = field(default_factory=dict)
     failed_loads: dict[str, int] = field(default_factory=dict)  # the count last logged
+    # The scaler lease's fencing token while this process holds it (None: no lease in use).
+    lease_token: int | None = None
+
+    def _fenced(self, op: Op[T]) -> Op[T]:
+        return op if self.lease_token is None else fenced(op, SCALER_LEASE, self.lease_token)
 
     def _default(self, model_id: str) -> ScalingPolicy:
         return self.default_policies.get(model_id) or ScalingPolicy()
@@ -94,10 +105,14 @@ class ScalerLoop:
             self.failed_loads[model_id] = failed
             if failed:
                 log.warning("%s: %s", model_id, decision.reason)
+        published = publish_decision(
+            model_id, decision.desired, replicas.current, decision.reason, now
+        )
         try:
-            self.store.run(
-                publish_decision(model_id, decision.desired, replicas.current, decision.reason, now)
-            )
+            self.store.run(self._fenced(published))
+        except Fenced:  # another scaler holds the lease now: it acts, this one must not
+            log.warning("%s: not scaling, another scaler took the lease", model_id)
+            return decision
         except Exception:
             log.warning("could not publish the decision for %s", model_id)
         if decision.desired != replicas.current:
@@ -107,8 +122,10 @@ class ScalerLoop:
             self.actuator.scale(model_id, decision.desired, busy)
             try:
                 self.store.run(
-                    record_scaling(
-                        model_id, replicas.current, decision.desired, decision.reason, now
+                    self._fenced(
+                        record_scaling(
+                            model_id, replicas.current, decision.desired, decision.reason, now
+                        )
                     )
                 )
             except Exception:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -13,7 +14,8 @@ from types import FrameType
 import redis
 
 from scaler.actuator import Actuator
-from scaler.loop import ScalerLoop
+from scaler.loop import SCALER_LEASE, ScalerLoop
+from sdq.leadership import Leadership, holder_name, lease_length
 from sdq.logs import logs_dir
 from sdq.metrics_server import start_metrics_server
 from sdq.redis_connect import sync_redis
@@ -136,12 +138,23 @@ def run_scaler(settings: Settings, redis_url: str) -> None:
         ", ".join(loop.models),
         settings.scaler_poll_interval_s,
     )
+    poll = settings.scaler_poll_interval_s
+    leadership = Leadership(SCALER_LEASE, lease_length(poll), holder_name())
     try:
         while not stop.is_set():
+            try:
+                loop.lease_token = leadership.hold(store) or None
+            except redis.RedisError as error:  # keep acting on the last token: its writes fence
+                log.warning("could not renew the scaler lease: %s", error)
+            if loop.lease_token is None:  # another replica scales; take over when it stops
+                stop.wait(poll)
+                continue
             loop.tick()
-            wait_for_new_work(store, settings.scaler_poll_interval_s)
+            wait_for_new_work(store, poll)
     finally:
         log.info("scaler stopping")
+        with contextlib.suppress(redis.RedisError):
+            leadership.release(store)  # the next replica takes over at once, not after the lease
         close()
         if metrics_server is not None:
             metrics_server.close()

@@ -227,3 +227,14 @@ def job_files() -> str:
     """Sorted set: job ids whose stored files (outputs, starting image) must go once their job
     record is gone, scored by when to look next (unix seconds)."""
     return f"{PREFIX}:files"
+
+
+def lease(name: str) -> str:
+    """Hash with a TTL: who holds one periodic duty (`scaler`, `recovery`) and its fencing token,
+    gone when the holder stops renewing."""
+    return f"{PREFIX}:lease:{name}"
+
+
+def lease_tokens(name: str) -> str:
+    """String (a counter, never expires): the last fencing token handed out for a duty."""
+    return f"{PREFIX}:lease:{name}:tokens"

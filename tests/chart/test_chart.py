@@ -264,7 +264,8 @@ def test_scaler_rbac_is_exactly_what_the_kubernetes_actuator_needs(scenario: str
     scaler = named(rendered, "Deployment", f"{RELEASE}-scaler")
     pod = scaler["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == f"{RELEASE}-scaler"
-    assert scaler["spec"]["replicas"] == 1 and scaler["spec"]["strategy"]["type"] == "Recreate"
+    assert scaler["spec"]["replicas"] == 2  # one leads (the scaler lease), one stands by
+    assert scaler["spec"]["strategy"]["type"] == "RollingUpdate"
     [container] = pod["containers"]
     assert container["args"] == ["scaler"]
     assert env_of(container)["SDQ_SCALER_ACTUATOR"] == "kubernetes"

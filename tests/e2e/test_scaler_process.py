@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import redis
 
 from scaler.kubernetes_actuator import DELETION_COST, IDLE_COST
 from scaler.kubernetes_names import worker_deployment
+from sdq.store import redis_keys as keys
 from tests.fake_kubernetes import FakeKubernetes
 from tests.fake_kubernetes import serving as fake_cluster
 from tests.helpers import Stack, start, stop, wait_terminal, wait_until
@@ -119,3 +121,53 @@ def test_kubernetes_mode_patches_the_charts_worker_deployment(
         ("PATCH", fake.scale_path(tiny.name), {"spec": {"replicas": 0}}),
     ]
     assert fake.replicas[synthetic.name] == 0, "no work for the other model: untouched"
+
+
+def test_two_scalers_one_scales_and_the_other_takes_over_when_it_dies(
+    api_only: Stack, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    """Two `sdq scaler` replicas against the fake API server: one holds the scaler lease and
+    scales; SIGKILLed, it is replaced by the other within the lease (3 rounds), which scales."""
+    tiny = worker_deployment("sdq", "sdq/tiny")
+    synthetic = worker_deployment("sdq", "sdq/synthetic")
+    fake = FakeKubernetes(namespace="gpu", replicas={tiny.name: 0, synthetic.name: 0})
+    with fake_cluster(fake), api_only.http() as client:
+        policy = client.get("/v1/admin/models/sdq/tiny/scaling").json()
+        fast = policy | {"scale_down_delay_s": 0, "idle_to_zero_s": 0}
+        assert client.put("/v1/admin/models/sdq/tiny/scaling", json=fast).status_code == 200
+        env = api_only.env | {
+            "SDQ_SCALER_POLL_INTERVAL_S": "0.3",
+            "SDQ_SCALER_ACTUATOR": "kubernetes",
+            "KUBECONFIG": str(fake.kubeconfig(tmp_path / "kubeconfig")),
+        }
+        scalers = [start(["scaler"], env, tmp_path / f"scaler-{n}.log") for n in (1, 2)]
+        try:
+            lease = keys.lease("scaler")
+            wait_until(lambda: redis_client.hget(lease, "holder"), 30, "a scaler to take the lease")
+            holder = str(redis_client.hget(lease, "holder"))
+            [leader] = [s for s in scalers if f":{s.pid}:" in holder]
+            [other] = [s for s in scalers if s is not leader]
+            job = client.post(
+                "/v1/predictions", json={"model": "sdq/tiny", "input": {"prompt": "x"}}
+            ).json()
+            wait_until(lambda: fake.replicas[tiny.name] == 1, 30, "the Deployment scaled to 1")
+            stop(leader, signal.SIGKILL)
+            wait_until(
+                lambda: f":{other.pid}:" in str(redis_client.hget(lease, "holder")),
+                30,
+                "the other scaler to take the lease over",
+            )
+            assert redis_client.hget(lease, "token") == "2"
+            client.post(f"/v1/predictions/{job['id']}/cancel").raise_for_status()
+            wait_until(lambda: fake.replicas[tiny.name] == 0, 30, "the survivor to scale to 0")
+        finally:
+            for scaler in scalers:
+                stop(scaler)
+        client.put("/v1/admin/models/sdq/tiny/scaling", json=policy)
+    scale_ups = [
+        body for method, path, body in fake.requests
+        if method == "PATCH" and path == fake.scale_path(tiny.name)
+    ]  # fmt: skip
+    assert scale_ups == [{"spec": {"replicas": 1}}, {"spec": {"replicas": 0}}], "one scaler each"
+    survivor_log = (tmp_path / f"scaler-{scalers.index(other) + 1}.log").read_text()
+    assert "standing by" in survivor_log and "holding the scaler lease (token 2)" in survivor_log
