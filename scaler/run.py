@@ -17,6 +17,7 @@ from scaler.actuator import Actuator
 from scaler.loop import SCALER_LEASE, ScalerLoop
 from sdq.leadership import Leadership, holder_name, lease_length
 from sdq.logs import logs_dir
+from sdq.loop_probe import LoopMarker
 from sdq.metrics_server import start_metrics_server
 from sdq.redis_connect import sync_redis
 from sdq.settings import Settings
@@ -95,6 +96,10 @@ def kubernetes_actuator(settings: Settings) -> tuple[Actuator, Callable[[], None
 WAKE_SETTLE_S = 0.1
 
 
+# The marker the scaler pod's liveness probe reads (`python -m sdq.loop_probe scaler`).
+LIVENESS_MARKER = "scaler"
+
+
 def wait_for_new_work(store: OpRunner, timeout_s: float) -> None:
     """Sleep until the next tick, or less when a model's queue stops being empty (the job
     store's create nudges the scaler): a job at zero workers starts one at once. After a nudge
@@ -140,8 +145,10 @@ def run_scaler(settings: Settings, redis_url: str) -> None:
     )
     poll = settings.scaler_poll_interval_s
     leadership = Leadership(SCALER_LEASE, lease_length(poll), holder_name())
+    marker = LoopMarker(settings.probe_dir, LIVENESS_MARKER)
     try:
         while not stop.is_set():
+            marker.tick()  # every round, leading or standing by: the liveness probe reads it
             try:
                 loop.lease_token = leadership.hold(store) or None
             except redis.RedisError as error:  # keep acting on the last token: its writes fence

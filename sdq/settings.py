@@ -357,7 +357,8 @@ class Settings(BaseSettings):
     )
     probe_dir: Path | None = Field(
         default=None,
-        description="Workers touch Kubernetes probe markers here (`python -m worker.probes`)",
+        description="Kubernetes probe markers go here: a worker's (`python -m worker.probes`), "
+        "the scaler's and the webhook pump's rounds (`python -m sdq.loop_probe`)",
     )
 
     log_format: Literal["text", "json"] = Field(

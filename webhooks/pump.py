@@ -8,6 +8,7 @@ import time
 
 from celery import Celery
 
+from sdq.loop_probe import LoopMarker
 from sdq.settings import Settings
 from sdq.store import redis_keys as keys
 from sdq.store.ops import OpRunner
@@ -18,6 +19,8 @@ log = logging.getLogger(__name__)
 
 DELIVER_TASK = "sdq.deliver_webhook"
 PUBLISH_EVERY_S = 60.0  # the schedule's keep is published again (a flushed Redis forgets it)
+# The marker the webhook pod's liveness probe reads (`python -m sdq.loop_probe webhook-pump`).
+LIVENESS_MARKER = "webhook-pump"
 
 
 class DuePump:
@@ -29,6 +32,7 @@ class DuePump:
         self.app = app
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="webhook-pump", daemon=True)
+        self.marker = LoopMarker(settings.probe_dir, LIVENESS_MARKER)
 
     def start(self) -> None:
         self.thread.start()
@@ -62,6 +66,7 @@ class DuePump:
     def _run(self) -> None:
         publish_at = 0.0
         while not self.stopping.is_set():
+            self.marker.tick()  # each round (at most 2 s apart): the liveness probe reads it
             try:
                 if time.monotonic() >= publish_at:
                     self.publish_schedule()

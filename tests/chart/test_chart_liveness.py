@@ -1,0 +1,21 @@
+"""The scaler and webhook pods are restarted when their loop hangs: an exec liveness probe on
+the marker their loop touches each round, in the folder the pod tells them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.chart.render import RELEASE, named, render
+
+PODS = [("scaler", "scaler"), ("webhooks", "webhook-pump")]
+
+
+@pytest.mark.parametrize(("component", "marker"), PODS)
+def test_a_hung_loop_fails_its_liveness_probe(component: str, marker: str) -> None:
+    deployment = named(render(()), "Deployment", f"{RELEASE}-{component}")
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert env["SDQ_PROBE_DIR"] == "/tmp/sdq-probes"  # on the pod's /tmp emptyDir
+    probe = container["livenessProbe"]
+    assert probe["exec"]["command"] == ["python", "-m", "sdq.loop_probe", marker, "--stale", "60"]
+    assert probe["failureThreshold"] * probe["periodSeconds"] >= 30
