@@ -83,6 +83,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.auth_overhead --requests 2000
 	$(BIN)/python -m bench.scheduler --jobs 2000 --requests 2000
 	$(BIN)/python -m bench.init_image_storage
+	$(BIN)/python -m bench.durability --requests 1000
 
 clean:
 	rm -rf $(VENV) .tools .sdq demo.png .pytest_cache .mypy_cache .ruff_cache

@@ -48,10 +48,12 @@ class EmbeddedRedis:
         port: int | None = None,
         appendonly: bool = True,
         log_file: Path | None = None,
+        appendfsync: str = "everysec",
     ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.appendonly = appendonly
+        self.appendfsync = appendfsync
         self.log_file = log_file or data_dir / "redis.log"  # `sdq up`: DATA_DIR/logs/redis.log
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -70,7 +72,7 @@ class EmbeddedRedis:
             "--bind", "127.0.0.1",
             "--dir", str(self.data_dir.resolve()),
             "--appendonly", "yes" if self.appendonly else "no",
-            "--appendfsync", "everysec",
+            "--appendfsync", self.appendfsync,
             "--save", "",
             "--maxmemory-policy", "noeviction",
             "--logfile", str(self.log_file.resolve()),

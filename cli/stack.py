@@ -92,7 +92,11 @@ def running_stack(
         if redis_url is None:
             # A supervised child like the others: restarted on the same port from its AOF if it
             # dies, and stopped last, after the workers have finished their images.
-            server = EmbeddedRedis(settings.data_dir / "redis", log_file=logs / "redis.log")
+            server = EmbeddedRedis(
+                settings.data_dir / "redis",
+                log_file=logs / "redis.log",
+                appendfsync=settings.redis_appendfsync,
+            )
             redis_url = server.url
             redis_spec = ProcessSpec(
                 "redis", server.command(), ready=server.wait_ready, stop_last=True

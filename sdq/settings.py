@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=Path(".sdq"), description="Embedded Redis files, downloaded models, local outputs"
     )
+    redis_appendfsync: Literal["everysec", "always"] = Field(
+        default="everysec",
+        description="How the embedded Redis (`sdq up`) syncs its append-only file: `everysec` "
+        "loses at most about the last second of writes to a crash of the machine; `always` "
+        "none, at the cost measured in docs/reliability.md",
+    )
     models: Annotated[list[ModelSpec], NoDecode] = Field(
         default_factory=lambda: [ModelSpec(id=TINY_MODEL_ID)],
         description="The served models: `id[=source],…` or a JSON list of model specs",

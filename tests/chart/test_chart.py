@@ -339,6 +339,13 @@ def test_redis_connection(scenario: str, redis_url: dict[str, Any]) -> None:
         assert {k: v for k, v in entry.items() if k != "name"} == redis_url, name
 
 
+def test_bundled_redis_can_sync_every_write() -> None:
+    rendered = render(("--set", "redis.bundled.appendfsync=always"))
+    conf = named(rendered, "ConfigMap", f"{RELEASE}-redis")["data"]["redis.conf"].splitlines()
+    assert "appendfsync always" in conf
+    assert "appendfsync" in refusal(("--set", "redis.bundled.appendfsync=no"))
+
+
 def test_bundled_redis_is_durable_and_password_protected() -> None:
     rendered = docs("default")
     conf = named(rendered, "ConfigMap", f"{RELEASE}-redis")["data"]["redis.conf"].splitlines()
