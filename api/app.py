@@ -24,6 +24,7 @@ from api.file_sweeper import sweeping_loop
 from api.http_metrics import AnsweredRequests, record_metrics
 from api.native import account, files, models, predictions, streams
 from api.openai_images import routes as openai_images
+from api.openapi_errors import install_error_docs
 from api.redis_outage import OutageLog, describe, masked_url, redis_unreachable
 from api.runtime import ApiRuntime, build_runtime
 from api.web.pages import install_web_ui
@@ -128,6 +129,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    install_error_docs(app)
     install_docs_pages(app)
     install_web_ui(app)
     # Open: probes, and links that carry their own signature; /metrics checks its caller itself.
