@@ -18,6 +18,8 @@ from api.body_limit import BodySizeLimit
 from api.browser_guards import install_browser_guards
 from api.capacity_sampler import sampling_loop
 from api.docs_pages import install_docs_pages
+from api.drain_gate import DrainGate
+from api.draining import Drain
 from api.error_boundary import ErrorBoundary
 from api.errors import install_error_handlers
 from api.file_sweeper import sweeping_loop
@@ -96,10 +98,11 @@ async def log_redis_reached(runtime: ApiRuntime, redis_url: str, timeout_s: floa
 def create_app(settings: Settings, redis_url: str) -> FastAPI:
     """The API. Raises AccessRefused when the settings would serve a network address open."""
     mode = access_mode(settings)
+    drain = Drain(settings.shutdown_grace_s)  # begun by the server on SIGTERM (app.state.sdq_drain)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = build_runtime(settings, redis_url)
+        runtime = build_runtime(settings, redis_url, drain)
         app.state.sdq = runtime
         admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
         app.state.sdq_access = AccessControl(runtime.store, admin_key, mode.keys_required)
@@ -128,6 +131,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         docs_url=None,  # served from packaged assets by install_docs_pages, not a CDN
         redoc_url=None,
     )
+    app.state.sdq_drain = drain
     install_error_handlers(app)
     install_error_docs(app)
     install_docs_pages(app)
@@ -157,6 +161,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
     )
     app.add_middleware(AuthGate)  # a caller without a key is refused before its body is read
     install_browser_guards(app, settings)  # Host, Origin, CORS: before the key and the routes
+    app.add_middleware(DrainGate, drain=drain)  # while draining: 503 before any key lookup
     app.add_middleware(ErrorBoundary)  # it sees every response and every error
     observers = [record_metrics, *([log_access] if settings.access_log else [])]
     # Outermost: every answer, the boundary's too, measured once for the metrics and the log.

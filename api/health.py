@@ -1,4 +1,5 @@
-"""Liveness (the process answers) and readiness (Redis answers; the pid says which process did)."""
+"""Liveness (the process answers) and readiness (Redis answers and the process is not draining;
+the pid says which process answered)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ async def healthz() -> dict[str, Any]:
 
 @router.get("/readyz")
 async def readyz(runtime: Runtime) -> JSONResponse:
+    """503 once the process drains (SIGTERM): Kubernetes takes it out of the Service's endpoints.
+    /healthz stays 200: the process is fine, only stopping."""
+    if runtime.drain.draining:
+        body = {"status": "draining", "pid": os.getpid()}
+        return JSONResponse(body, status_code=503)
     try:
         await runtime.store.redis.ping()
     except Exception as error:

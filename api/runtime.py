@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from anyio import to_thread
 from celery import Celery
 
+from api.draining import Drain
 from api.queue_facts import QueueFacts
 from api.wait_slots import WaitSlots
 from sdq.celery_app import make_celery, send_generate
@@ -28,6 +29,7 @@ class ApiRuntime:
     blocking: AsyncOpRunner  # blocking reads (Prefer: wait, SSE) on a pool of their own
     celery: Celery
     storage: OutputStorage
+    drain: Drain  # set off by SIGTERM (cli.api_server): streams end, waits answer
     link_secret: LinkSecret = field(init=False)
     queue_facts: QueueFacts = field(init=False)
     waits: WaitSlots = field(init=False)
@@ -62,7 +64,7 @@ class ApiRuntime:
         self.celery.close()
 
 
-def build_runtime(settings: Settings, redis_url: str) -> ApiRuntime:
+def build_runtime(settings: Settings, redis_url: str, drain: Drain | None = None) -> ApiRuntime:
     client = async_redis(redis_url, decode_responses=True, max_connections=256)
     # Blocking reads (Prefer: wait) hold a connection each; they get their own, larger pool.
     blocking = async_redis(
@@ -74,4 +76,5 @@ def build_runtime(settings: Settings, redis_url: str) -> ApiRuntime:
         blocking=AsyncOpRunner(blocking),
         celery=make_celery(settings, redis_url),
         storage=make_storage(settings),
+        drain=drain or Drain(settings.shutdown_grace_s),
     )

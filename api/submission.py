@@ -12,6 +12,7 @@ from anyio import to_thread
 from fastapi import Request
 
 from api.admission_check import too_many_requests
+from api.draining import RETRY_AFTER_S as DRAIN_RETRY_AFTER_S
 from api.errors import RETRY_AFTER_S, GatewayTimeout, Unavailable
 from api.init_image import InitImage, decode_image, store_init_image
 from api.runtime import ApiRuntime
@@ -165,7 +166,8 @@ async def wait_for_images(
     """Hold a synchronous call (A1111, OpenAI) until its job is done. A caller that hangs up
     first cancels the job (SDQ_CANCEL_ON_DISCONNECT, unless not `may_cancel`: a call with an
     Idempotency-Key, whose repeat gets the result), so no GPU draws for nobody; one that
-    waits longer than SDQ_SYNC_WAIT_S gets 504 naming the prediction, which keeps running."""
+    waits longer than SDQ_SYNC_WAIT_S gets 504 naming the prediction, which keeps running; one
+    still waiting when a shutting-down server's grace is over gets 503 naming it."""
     settings = runtime.settings
     done = await wait_for_caller(
         runtime.store,
@@ -173,12 +175,19 @@ async def wait_for_images(
         job.id,
         settings.sync_wait_s,
         request.is_disconnected,
+        until=runtime.drain.over,
     )
     if done is None and await request.is_disconnected():
         if settings.cancel_on_disconnect and may_cancel:
             log.info("caller of %s hung up: canceling it", job.id)
             await cancel(runtime, job.id)
         raise GatewayTimeout(f"the caller of prediction {job.id} hung up")
+    if (done is None or not done.status.is_terminal) and runtime.drain.over.is_set():
+        raise Unavailable(
+            f"this server is shutting down; prediction {job.id} keeps running: "
+            f"GET /v1/predictions/{job.id} has it (a repeat with the same Idempotency-Key too)",
+            retry_after_s=DRAIN_RETRY_AFTER_S,
+        )
     if done is None or not done.status.is_terminal:
         raise GatewayTimeout(
             f"prediction {job.id} is not finished after {settings.sync_wait_s:.0f} s; "

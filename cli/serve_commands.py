@@ -198,6 +198,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from api.app import create_app
+        from cli.api_server import AFTER_DRAIN_S, DrainingServer
 
         settings = _settings(host, port)
         _access(settings)  # before binding: create_app would refuse the same way
@@ -208,15 +209,17 @@ def register(app: typer.Typer) -> None:
         except PreflightFailed as failed:
             console.print(f"[red]{failed}[/]")
             raise typer.Exit(1) from None
+        server_app = create_app(settings, redis_url)
         config = uvicorn.Config(
-            create_app(settings, redis_url),
+            server_app,
             host=settings.host,
             port=settings.port,
             log_config=None,
             access_log=False,
-            timeout_graceful_shutdown=70,
+            timeout_graceful_shutdown=AFTER_DRAIN_S,
         )
-        uvicorn.Server(config).run(sockets=[listener])
+        # SIGTERM drains first (SDQ_SHUTDOWN_GRACE_S), then uvicorn stops; see cli/api_server.py.
+        DrainingServer(config, server_app.state.sdq_drain).run(sockets=[listener])
 
     @app.command()
     def worker(

@@ -233,6 +233,15 @@ class Settings(BaseSettings):
         ge=1,
         description="The same, per tenant (key name): one client cannot take every slot",
     )
+    shutdown_grace_s: float = Field(
+        default=30,
+        ge=0,
+        le=3600,
+        description="On SIGTERM the API drains: new calls get 503 with `Retry-After`, event "
+        "streams end (clients resume with `Last-Event-ID` on another replica), and `Prefer: "
+        "wait`, A1111 and OpenAI calls in flight may finish for up to this long; then they are "
+        "answered (the prediction as it is; 503 naming it) and the process exits",
+    )
 
     webhook_secret: str | None = Field(
         default=None, description="whsec_… signing secret; unset: generated once in data_dir"

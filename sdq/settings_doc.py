@@ -65,6 +65,7 @@ SECTIONS: tuple[Section, ...] = (
             "max_open_waits_per_tenant",
             "cancel_on_disconnect",
             "sse_ping_s",
+            "shutdown_grace_s",
         ),
     ),
     Section(

@@ -187,8 +187,11 @@ async def _create(
         slot = runtime.waits.try_take(caller.tenant)
         if slot is not None:
             try:
+                # A server shutting down answers at the end of its grace: as an expired wait.
+                over = runtime.drain.over
                 job = (
-                    await wait_for_terminal(runtime.store, runtime.blocking, job.id, wait_s) or job
+                    await wait_for_terminal(runtime.store, runtime.blocking, job.id, wait_s, over)
+                    or job
                 )
             finally:
                 slot.release()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
@@ -15,9 +15,11 @@ from starlette.background import BackgroundTask
 from api.auth import Caller
 from api.client_ids import is_event_id
 from api.deps import BaseUrl, KnowsAborted, Runtime
+from api.draining import FAREWELL, RECONNECT_MS
 from api.native.path_ids import PredictionId
 from api.native.predictions import job_or_404
 from api.queue_view import place_info
+from api.until_set import until_set
 from sdq.inputs import InvalidField, InvalidInput
 from sdq.job import EventType, JobStatus
 from sdq.prediction import QueueInfo, iso_time, prediction
@@ -55,7 +57,8 @@ async def stream_prediction(
     """`text/event-stream` of the job's events: queued, started, progress, preview, output,
     completed (whose data is the final prediction). Resume with `Last-Event-ID`. While the job
     waits, a `queued` event without an id says its `queue_position` and `eta` each time the
-    position changes."""
+    position changes. A server shutting down ends the stream with a `retry:` field: reconnect
+    (with `Last-Event-ID`) when it ends before `completed`."""
     if last_event_id is not None and not is_event_id(last_event_id):
         raise InvalidInput([InvalidField("Last-Event-ID", "must be an event id from this stream")])
     first = await job_or_404(runtime, caller, prediction_id)
@@ -63,13 +66,18 @@ async def stream_prediction(
     slot = runtime.waits.take(caller.tenant)  # 429 past the caps on open streams
 
     async def events() -> AsyncIterator[ServerSentEvent]:
+        """The job's events; when the server starts draining, a `retry:` and the end (the
+        client resumes with Last-Event-ID, on another replica)."""
+        drain = runtime.drain
         try:
-            async for event in follow():
+            async for event in until_set(follow(), drain.begun):
                 yield event
+            if drain.draining:
+                yield ServerSentEvent(comment=FAREWELL, retry=RECONNECT_MS)
         finally:
             slot.release()
 
-    async def follow() -> AsyncIterator[ServerSentEvent]:
+    async def follow() -> AsyncGenerator[ServerSentEvent, None]:
         last = last_event_id or "0-0"
         link: Callable[[str], str] | None = None  # made at the first output: one expiry per stream
         queued = first.status is JobStatus.QUEUED
