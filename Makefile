@@ -21,7 +21,7 @@ SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
 PYTEST_ARGS ?=
 PYTEST  = SDQ_HELM=$(abspath $(HELM)) $(BIN)/python -m pytest
 
-.PHONY: venv demo test unit integration e2e chart lint format bench clean
+.PHONY: venv demo test unit integration e2e chart lint format bench chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -84,6 +84,15 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.scheduler --jobs 2000 --requests 2000
 	$(BIN)/python -m bench.init_image_storage
 	$(BIN)/python -m bench.durability --requests 1000
+
+# A chaos soak of `sdq up` (docs/reliability.md): jobs in every dialect while its processes are
+# SIGKILLed; fails when an accepted job is lost. Replay a failed one: make chaos CHAOS_SEED=K
+CHAOS_JOBS     ?= 60
+CHAOS_DURATION ?= 90
+CHAOS_SEED     ?=
+chaos: $(STAMP)
+	$(BIN)/python -m chaos --jobs $(CHAOS_JOBS) --duration $(CHAOS_DURATION) \
+		$(if $(CHAOS_SEED),--seed $(CHAOS_SEED)) --out .sdq/chaos-report.json
 
 clean:
 	rm -rf $(VENV) .tools .sdq demo.png .pytest_cache .mypy_cache .ruff_cache
