@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from collections.abc import Iterator
@@ -30,6 +31,27 @@ def api_only(stack: Stack, redis_client: redis.Redis) -> Iterator[Stack]:
     stack.workers.clear()
     redis_client.flushdb()
     yield stack
+
+
+@contextlib.contextmanager
+def kubernetes_scaling(
+    stack: Stack, fake: FakeKubernetes, tmp_path: Path
+) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
+    """The fake API server serving, sdq/tiny's policy fast (its old one back after), and the
+    environment of a scaler in Kubernetes mode against that server."""
+    with fake_cluster(fake), stack.http() as client:
+        policy = client.get("/v1/admin/models/sdq/tiny/scaling").json()
+        fast = policy | {"scale_down_delay_s": 0, "idle_to_zero_s": 0}
+        assert client.put("/v1/admin/models/sdq/tiny/scaling", json=fast).status_code == 200
+        env = stack.env | {
+            "SDQ_SCALER_POLL_INTERVAL_S": "0.3",
+            "SDQ_SCALER_ACTUATOR": "kubernetes",
+            "KUBECONFIG": str(fake.kubeconfig(tmp_path / "kubeconfig")),
+        }
+        try:
+            yield client, env
+        finally:
+            client.put("/v1/admin/models/sdq/tiny/scaling", json=policy)
 
 
 def workers(client: httpx.Client) -> int:
@@ -82,15 +104,7 @@ def test_kubernetes_mode_patches_the_charts_worker_deployment(
     tiny = worker_deployment("sdq", "sdq/tiny")
     synthetic = worker_deployment("sdq", "sdq/synthetic")
     fake = FakeKubernetes(namespace="gpu", replicas={tiny.name: 0, synthetic.name: 0})
-    with fake_cluster(fake), api_only.http() as client:
-        policy = client.get("/v1/admin/models/sdq/tiny/scaling").json()
-        fast = policy | {"scale_down_delay_s": 0, "idle_to_zero_s": 0}
-        assert client.put("/v1/admin/models/sdq/tiny/scaling", json=fast).status_code == 200
-        env = api_only.env | {
-            "SDQ_SCALER_POLL_INTERVAL_S": "0.3",
-            "SDQ_SCALER_ACTUATOR": "kubernetes",
-            "KUBECONFIG": str(fake.kubeconfig(tmp_path / "kubeconfig")),
-        }
+    with kubernetes_scaling(api_only, fake, tmp_path) as (client, env):
         scaler = start(["scaler"], env, tmp_path / "scaler.log")
         try:
             job = client.post(
@@ -103,7 +117,6 @@ def test_kubernetes_mode_patches_the_charts_worker_deployment(
         finally:
             stop(scaler)
         assert scaler.returncode == 0, (tmp_path / "scaler.log").read_text()[-3000:]
-        client.put("/v1/admin/models/sdq/tiny/scaling", json=policy)
 
     changes = [
         (method, path, body)
@@ -131,15 +144,7 @@ def test_two_scalers_one_scales_and_the_other_takes_over_when_it_dies(
     tiny = worker_deployment("sdq", "sdq/tiny")
     synthetic = worker_deployment("sdq", "sdq/synthetic")
     fake = FakeKubernetes(namespace="gpu", replicas={tiny.name: 0, synthetic.name: 0})
-    with fake_cluster(fake), api_only.http() as client:
-        policy = client.get("/v1/admin/models/sdq/tiny/scaling").json()
-        fast = policy | {"scale_down_delay_s": 0, "idle_to_zero_s": 0}
-        assert client.put("/v1/admin/models/sdq/tiny/scaling", json=fast).status_code == 200
-        env = api_only.env | {
-            "SDQ_SCALER_POLL_INTERVAL_S": "0.3",
-            "SDQ_SCALER_ACTUATOR": "kubernetes",
-            "KUBECONFIG": str(fake.kubeconfig(tmp_path / "kubeconfig")),
-        }
+    with kubernetes_scaling(api_only, fake, tmp_path) as (client, env):
         scalers = [start(["scaler"], env, tmp_path / f"scaler-{n}.log") for n in (1, 2)]
         try:
             lease = keys.lease("scaler")
@@ -163,7 +168,6 @@ def test_two_scalers_one_scales_and_the_other_takes_over_when_it_dies(
         finally:
             for scaler in scalers:
                 stop(scaler)
-        client.put("/v1/admin/models/sdq/tiny/scaling", json=policy)
     scale_ups = [
         body for method, path, body in fake.requests
         if method == "PATCH" and path == fake.scale_path(tiny.name)
