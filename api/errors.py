@@ -76,6 +76,11 @@ class PayloadTooLarge(ApiError):
     title = "Request body too large"
 
 
+class InsufficientStorage(ApiError):
+    status = 507
+    title = "Insufficient storage"
+
+
 class GenerationFailed(ApiError):
     status = 500
     title = "Generation failed"

@@ -12,7 +12,13 @@ from anyio import to_thread
 from api.redis_outage import OutageLog, redis_unreachable
 from api.runtime import ApiRuntime
 from sdq import metrics
-from sdq.store.job_files import due_files, files_removed, note_orphan
+from sdq.store.job_files import (
+    due_files,
+    files_removed,
+    note_orphan,
+    orphan_due_at,
+    unknown_job,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +44,25 @@ async def sweep_once(runtime: ApiRuntime, now: float) -> int:
 
 async def find_orphans(runtime: ApiRuntime, now: float) -> int:
     """Index the job folders in storage that no record and no index entry knows (left by a crash
-    or written before the index existed); the sweep removes them once due."""
+    or written before the index existed), due as late as their records would have expired: a
+    bucket shared with another deployment, or a Redis that lost its data, gives its files the
+    whole retention before they go. Nothing is scanned on a bucket without a prefix."""
+    settings = runtime.settings
+    if settings.storage == "s3" and not settings.s3_prefix:
+        log.warning("SDQ_S3_PREFIX is empty: not looking for orphaned files in the whole bucket")
+        return 0
     job_ids = await to_thread.run_sync(runtime.storage.job_ids, ORPHAN_SCAN_MOST)
     noted = 0
     for job_id in job_ids:
-        noted += await runtime.store.run(note_orphan(job_id, now))
+        if not await runtime.store.run(unknown_job(job_id)):
+            continue
+        written = await to_thread.run_sync(runtime.storage.job_written_at, job_id)
+        if written is None:
+            continue
+        due = orphan_due_at(written, now, settings.job_retention_s)
+        noted += await runtime.store.run(note_orphan(job_id, due))
     if noted:
-        log.info("found the files of %d jobs without a record; removing them", noted)
+        log.info("found the files of %d jobs without a record; they go once due", noted)
     return noted
 
 

@@ -139,7 +139,10 @@ def loads(body: bytes) -> Any:
     try:
         value = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constants)
     except _Duplicate:
-        path = duplicate_key(json.loads(text, object_pairs_hook=_Pairs))
+        try:
+            path = duplicate_key(json.loads(text, object_pairs_hook=_Pairs))
+        except (ValueError, RecursionError):  # too deep or too long to point at: the whole body
+            path = None
         description = (
             "is given more than once in the same object; send each key once "
             "(which one counts differs between JSON parsers)"

@@ -13,8 +13,9 @@ from fastapi.openapi.utils import get_openapi
 # role or a cross-site call (403), a missing resource (404), a state that forbids it (409), an
 # oversized body (413), bad input (422; OpenAI's 400), a limit reached (429), Redis away (503).
 COMMON = ("400", "401", "403", "404", "409", "413", "421", "422", "429", "503")
-# Operations that change state may also wait for a result that does not come in time (504).
-STATE_CHANGING = ("504",)
+# Operations that change state may also wait for a result that does not come in time (504) or
+# find no room to store a starting image (507).
+STATE_CHANGING = ("504", "507")
 DESCRIPTIONS = {
     "400": "Bad request: a malformed header or body",
     "401": "No API key, or one that is not accepted",
@@ -27,6 +28,7 @@ DESCRIPTIONS = {
     "429": "A limit was reached: see Retry-After",
     "503": "Unavailable for now (Redis away, a model that cannot load): see Retry-After",
     "504": "The wait for the result ran out; the prediction goes on",
+    "507": "No room to store the starting image (a full disk or bucket quota)",
 }
 FIELD_ERRORS = {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}}
 SCHEMAS: dict[str, dict[str, Any]] = {

@@ -13,7 +13,7 @@ from fastapi import Request
 
 from api.admission_check import too_many_requests
 from api.draining import RETRY_AFTER_S as DRAIN_RETRY_AFTER_S
-from api.errors import RETRY_AFTER_S, GatewayTimeout, Unavailable
+from api.errors import RETRY_AFTER_S, GatewayTimeout, InsufficientStorage, Unavailable
 from api.init_image import InitImage, decode_image, store_init_image
 from api.runtime import ApiRuntime
 from api.waiting import wait_for_caller
@@ -22,6 +22,7 @@ from sdq.inputs import GenerationInput
 from sdq.job import Job, JobStatus, Transition, WebhookEvent, new_job_id
 from sdq.scheduling import DEFAULT_PRIORITY
 from sdq.settings import ModelSpec
+from sdq.storage import StorageFull
 from sdq.store.job_files import note_files
 from sdq.store.jobs import Admission, create_job, delete_job, request_cancel, transition
 from sdq.store.model_health import LoadRetry, get_health
@@ -69,7 +70,10 @@ async def submit(
                 decode_image, request.image, image_field, settings.max_init_image_pixels
             )
         await runtime.store.run(note_files(job_id, time.time()))  # before the file: never lost
-        stored = await to_thread.run_sync(store_init_image, runtime.storage, job_id, image)
+        try:
+            stored = await to_thread.run_sync(store_init_image, runtime.storage, job_id, image)
+        except StorageFull as full:  # the disk or the bucket's quota: nothing is queued
+            raise InsufficientStorage(f"the starting image could not be stored: {full}") from None
         request = request.model_copy(update={"image": stored})
     created_at = time.time()
     job = Job(

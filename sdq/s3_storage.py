@@ -85,11 +85,30 @@ class S3OutputStorage:
             for item in page.get("Contents", [])
         ]
 
+    def job_written_at(self, job_id: str) -> float | None:
+        if not is_job_folder(job_id):
+            raise ValueError(f"invalid job id {job_id!r}")
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=f"{self.prefix}{job_id}/"
+        )
+        times = [
+            item["LastModified"].timestamp() for page in pages for item in page.get("Contents", [])
+        ]
+        return max(times, default=None)
+
     def delete_job(self, job_id: str) -> int:
         keys = self.job_keys(job_id)
         for start in range(0, len(keys), DELETE_BATCH):
             batch = [{"Key": self.prefix + key} for key in keys[start : start + DELETE_BATCH]]
-            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            reply = self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+            )
+            if failed := reply.get("Errors"):  # 200 with per-key refusals (AccessDenied, …)
+                first = failed[0]
+                raise OSError(
+                    f"could not delete {len(failed)} objects of job {job_id}: "
+                    f"{first.get('Code')} {first.get('Message')} ({first.get('Key')})"
+                )
         return len(keys)
 
     def job_ids(self, most: int) -> list[str]:

@@ -56,6 +56,10 @@ class OutputStorage(Protocol):
         """Up to `most` ids of jobs that have files stored (for finding orphans)."""
         ...
 
+    def job_written_at(self, job_id: str) -> float | None:
+        """When the job's newest file was written (unix seconds); None when it has none."""
+        ...
+
 
 def output_key(job_id: str, name: str) -> str:
     key = f"{job_id}/{name}"
@@ -141,6 +145,11 @@ class LocalOutputStorage:
         with contextlib.suppress(FileNotFoundError, OSError):  # a file written meanwhile stays
             folder.rmdir()
         return removed
+
+    def job_written_at(self, job_id: str) -> float | None:
+        folder = self._folder(job_id)
+        times = [path.stat().st_mtime for path in folder.iterdir()] if folder.is_dir() else []
+        return max(times, default=None)
 
     def job_ids(self, most: int) -> list[str]:
         if not self.root.is_dir():

@@ -13,7 +13,7 @@ NOTE_GRACE_S = 300.0
 SWEEP_LEASE_S = 300.0
 
 _DUE = lua("files_due.lua")
-_NOTE_ORPHAN = lua("files_note_orphan.lua")
+_UNKNOWN = lua("files_note_orphan.lua")
 
 
 def note_files(job_id: str, now: float) -> Op[int]:
@@ -41,12 +41,22 @@ def files_removed(job_id: str) -> Op[int]:
     return Op(keys=(), args=("ZREM", keys.job_files(), job_id), decode=int)
 
 
-def note_orphan(job_id: str, now: float) -> Op[bool]:
-    """Index files found in storage for a job neither indexed nor recorded (due after the grace:
-    a record may be about to be written)."""
+def unknown_job(job_id: str) -> Op[bool]:
+    """Whether files found in storage belong to a job neither indexed nor recorded."""
     return Op(
         keys=(keys.job_files(), keys.job(job_id)),
-        args=(str(now + NOTE_GRACE_S), job_id),
+        args=(job_id,),
         decode=lambda raw: int(raw) == 1,
-        script=_NOTE_ORPHAN,
+        script=_UNKNOWN,
     )
+
+
+def note_orphan(job_id: str, due_at: float) -> Op[int]:
+    """Index an unknown job's files, due at `due_at` (an entry already there is kept)."""
+    return Op(keys=(), args=("ZADD", keys.job_files(), "NX", str(due_at), job_id), decode=int)
+
+
+def orphan_due_at(written_at: float, now: float, retention_s: float) -> float:
+    """When an unknown job's files may go: as late as a record written with its newest file
+    would have expired, and never sooner than the grace from now (pure)."""
+    return max(now + NOTE_GRACE_S, written_at + retention_s)

@@ -19,3 +19,11 @@ def test_a_hung_loop_fails_its_liveness_probe(component: str, marker: str) -> No
     probe = container["livenessProbe"]
     assert probe["exec"]["command"] == ["python", "-m", "sdq.loop_probe", marker, "--stale", "60"]
     assert probe["failureThreshold"] * probe["periodSeconds"] >= 30
+
+
+def test_a_slow_scaler_poll_gets_a_longer_limit() -> None:
+    rendered = render(("--set", "scaler.pollIntervalSeconds=45"))
+    [container] = named(rendered, "Deployment", f"{RELEASE}-scaler")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert container["livenessProbe"]["exec"]["command"][-1] == "165"  # three rounds and 30 s

@@ -24,6 +24,8 @@ from sdq.store.job_files import (
     files_removed,
     note_files,
     note_orphan,
+    orphan_due_at,
+    unknown_job,
 )
 from sdq.store.ops import OpRunner
 
@@ -54,14 +56,32 @@ def test_files_wait_for_their_record_then_go_to_one_sweeper(redis_client: redis.
     assert redis_client.zscore(keys.job_files(), gone) is None
 
 
-def test_an_orphan_is_noted_only_when_unknown_and_unrecorded(redis_client: redis.Redis) -> None:
+def test_an_orphan_is_unknown_only_without_index_entry_and_record(
+    redis_client: redis.Redis,
+) -> None:
     store = OpRunner(redis_client)
     record(redis_client, "recorded1", 600)
     store.run(note_files("indexed01", T0))
     cases = [("recorded1", False), ("indexed01", False), ("orphan001", True)]
-    for job_id, noted in cases:
-        assert store.run(note_orphan(job_id, T0)) is noted, job_id
-    assert redis_client.zscore(keys.job_files(), "orphan001") == T0 + NOTE_GRACE_S
+    for job_id, unknown in cases:
+        assert store.run(unknown_job(job_id)) is unknown, job_id
+    assert store.run(note_orphan("orphan001", T0 + 99)) == 1
+    assert store.run(note_orphan("orphan001", T0 + 5)) == 0  # the first due time stays
+    assert redis_client.zscore(keys.job_files(), "orphan001") == T0 + 99
+
+
+DUE = [  # (newest file written, now, retention): when an unknown job's files may go
+    (T0 - 100_000, T0, 86_400, T0 + NOTE_GRACE_S),  # older than a record could live: soon
+    (T0 - 3_600, T0, 86_400, T0 - 3_600 + 86_400),  # as late as its record would expire
+    (T0, T0, 60, T0 + NOTE_GRACE_S),  # never sooner than the grace
+]
+
+
+@pytest.mark.parametrize(("written", "now", "retention", "due"), DUE)
+def test_an_orphan_gets_its_whole_retention(
+    written: float, now: float, retention: float, due: float
+) -> None:
+    assert orphan_due_at(written, now, retention) == due
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +110,9 @@ def test_storage_lists_and_removes_one_jobs_files(storage: OutputStorage) -> Non
         for name in names:
             storage.put(output_key(job_id, name), b"data", "image/png")
     assert storage.job_keys("jobaaaa01") == ["jobaaaa01/input-0.jpg", "jobaaaa01/out-1-0.png"]
+    written = storage.job_written_at("jobaaaa01")
+    assert written is not None and abs(written - time.time()) < 300
+    assert storage.job_written_at("nojobhere1") is None
     assert sorted(storage.job_ids(10)) == ["jobaaaa01", "jobbbbb02"]
     assert storage.job_ids(1) in (["jobaaaa01"], ["jobbbbb02"])
     assert storage.delete_job("jobaaaa01") == 2
