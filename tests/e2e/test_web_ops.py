@@ -198,7 +198,8 @@ def test_policy_editor_saves_good_values_and_shows_refusals(
 ) -> None:
     page = console
     page.select_option("#policy-model", SYNTHETIC)
-    expect(page.locator("#policy-min_replicas")).to_be_visible()
+    loaded = page.locator(f'#policy-form[data-model="{SYNTHETIC}"][aria-busy="false"]')
+    expect(loaded).to_be_attached()  # the fields are the model's, not still loading
     page.fill("#policy-min_replicas", "-1")
     page.get_by_role("button", name="Save policy").click()
     refusal = page.locator("#policy-form [data-error-for=min_replicas]")

@@ -134,21 +134,30 @@
   }
 
   // One input per knob; an empty optional knob is sent as null (unset).
+  // While a model's policy loads, the form is busy and cannot be saved (a save would be wiped
+  // by the fields the load puts in); only the newest load fills it.
+  let policyLoads = 0;
   async function loadPolicy() {
     const form = document.getElementById("policy-form");
     const model = document.getElementById("policy-model").value;
     const status = document.getElementById("policy-status");
+    const load = ++policyLoads;
     clearFieldErrors(form);
     status.textContent = "";
     if (!model) return;
+    form.setAttribute("aria-busy", "true");
+    form.querySelector("button[type=submit]").disabled = true;
     let policy;
     try {
       policy = await call(`v1/admin/models/${model}/scaling`);
     } catch (error) {
+      if (load !== policyLoads) return;
       status.textContent = `Could not read the policy: ${error.message}`;
       status.className = "error";
+      form.setAttribute("aria-busy", "false");
       return;
     }
+    if (load !== policyLoads) return; // another model was chosen meanwhile
     const fields = KNOBS.map((knob) => {
       const id = `policy-${knob.name}`;
       const value = policy[knob.name];
@@ -170,6 +179,9 @@
       );
     });
     document.getElementById("policy-fields").replaceChildren(...fields);
+    form.dataset.model = model;
+    form.setAttribute("aria-busy", "false");
+    form.querySelector("button[type=submit]").disabled = false;
   }
 
   async function savePolicy(event) {
