@@ -74,10 +74,11 @@ def test_start_and_completed_arrive_signed_with_the_prediction(
     url = receiver.script("/ok", 200)
     created = create(client, url)
     final = wait_terminal(client, created["id"])
-    wait_until(
-        lambda: any(r.headers["webhook-id"].endswith("_completed") for r in receiver.at("/ok")),
+    wanted = {f"msg_{created['id']}_start", f"msg_{created['id']}_completed"}
+    wait_until(  # both; the sender's threads may deliver them in either order
+        lambda: wanted <= {r.headers["webhook-id"] for r in receiver.at("/ok")},
         30,
-        "completed",
+        "start and completed",
     )
     verifier = Webhook(WEBHOOK_SECRET)
     by_id = {r.headers["webhook-id"]: r for r in receiver.at("/ok")}
