@@ -256,6 +256,9 @@ def test_with_everything_on_the_chart_lints_and_its_objects_are_valid_kubernetes
         (("--set", "metrics.dashboard.label="), "label"),
         (("--set", "metrics.grafana=true"), "grafana"),
         (("--set", "auth.metricsTokenKey="), "metricsTokenKey"),
+        (("--set", "metrics.podMonitor.interval=soon"), "interval"),
+        (("--set", "metrics.pods.port=0"), "port"),
+        (("--set", "metrics.pods.scrape=true"), "scrape"),
     ],
 )
 def test_bad_monitoring_values_are_refused_with_the_field_named(

@@ -173,20 +173,6 @@ def test_a_pod_monitor_without_the_pods_port_is_refused() -> None:
     assert "metrics.pods.enabled" in refusal((*PODMONITOR, *OFF))
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (("--set", "metrics.podMonitor.interval=soon"), "interval"),
-        (("--set", "metrics.pods.port=0"), "port"),
-        (("--set", "metrics.pods.scrape=true"), "scrape"),
-    ],
-)
-def test_bad_pod_metrics_values_are_refused_with_the_field_named(
-    args: tuple[str, ...], message: str
-) -> None:
-    assert message in refusal(args)
-
-
 API_PEERS = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress"}}}]
 MONITORING = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
 
