@@ -89,14 +89,17 @@ async def submit(
         priority=priority,
     )
     try:
-        created = await runtime.store.run(
+        replicated = await runtime.store.run_replicated(
             create_job(
                 job,
                 settings.job_retention_s,
                 max_queued=policy.max_queued,
                 tenant_max_queued=key_max_queued,
-            )
+            ),
+            settings.redis_replica_acks,
+            settings.redis_replica_ack_timeout_ms,
         )
+        created = replicated.value
         if created.outcome is Admission.ID_TAKEN:
             raise Unavailable("job id collision; retry the request")
         if not created.created:
@@ -105,6 +108,8 @@ async def submit(
             raise await too_many_requests(
                 runtime, spec.id, created, policy.max_queued, key_max_queued
             )
+        if replicated.replicas < settings.redis_replica_acks:
+            await withdraw_unreplicated(runtime, job, replicated.replicas)
         try:
             await runtime.enqueue(job.id, spec.id)
         except Exception as error:
@@ -118,6 +123,19 @@ async def submit(
         raise
     metrics.job_submitted(spec.id, dialect)
     return job
+
+
+async def withdraw_unreplicated(runtime: ApiRuntime, job: Job, acknowledged: int) -> None:
+    """Fewer Redis replicas than `SDQ_REDIS_REPLICA_ACKS` confirmed the new job in time: a
+    failover now could lose it, so it is withdrawn and the caller told to retry (503)."""
+    settings = runtime.settings
+    if not await runtime.store.run(delete_job(job)):
+        return  # a worker with a spare token already started it: it runs, and is kept
+    metrics.job_refused(job.model, "replication")
+    raise Unavailable(
+        f"the job was not confirmed by {settings.redis_replica_acks} Redis replica(s) within "
+        f"{settings.redis_replica_ack_timeout_ms} ms ({acknowledged} did); nothing was queued"
+    )
 
 
 async def refuse_if_unloadable(runtime: ApiRuntime, spec: ModelSpec) -> None:

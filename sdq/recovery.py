@@ -1,16 +1,18 @@
 """The API's periodic pass over jobs: those whose worker died mid-run (found by an expired
-heartbeat) are requeued or failed; queued ones whose deadline passed are aborted."""
+heartbeat) or moved on without their outcome on record are requeued or failed; queued ones whose
+deadline passed are aborted."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 from sdq import metrics
 from sdq.job import Job, JobStatus, Transition
 from sdq.store import heartbeats
+from sdq.store.heartbeats import Heartbeat, WorkerState
 from sdq.store.jobs import expired_job_ids, get_job, running_job_ids, transition
 from sdq.store.ops import AsyncOpRunner
 
@@ -29,15 +31,34 @@ class RecoveryDecision:
     reason: str
 
 
+def lost_reason(job: Job, beat: Heartbeat | None, idle_grace_s: float) -> str | None:
+    """Pure: why the job's worker no longer runs it (None: it still may). Its heartbeat stopped;
+    or, seen after the job started, the worker is busy with another job or idle for longer than
+    a claim takes (the outcome it wrote was lost, as to a Redis failover)."""
+    worker, attempt = job.worker_id, job.attempt
+    if beat is None:
+        return f"worker {worker} stopped sending heartbeats during attempt {attempt}"
+    if beat.job_id == job.id or job.started_at is None:
+        return None
+    if beat.state is WorkerState.BUSY and beat.job_id and beat.seen_at > job.started_at:
+        moved = f"worker {worker} moved on to job {beat.job_id}"
+        return f"{moved}; attempt {attempt}'s outcome was lost"
+    if beat.state is WorkerState.IDLE and beat.seen_at > job.started_at + idle_grace_s:
+        return f"worker {worker} is idle; attempt {attempt}'s outcome was lost"
+    return None
+
+
 def decide_recovery(
-    running: list[Job], live_worker_ids: set[str], max_attempts: int
+    running: list[Job], live: Mapping[str, Heartbeat], max_attempts: int, idle_grace_s: float
 ) -> list[RecoveryDecision]:
     """Pure: which running jobs lost their worker, and whether each gets another attempt."""
     decisions = []
     for job in running:
-        if job.status is not JobStatus.RUNNING or job.worker_id in live_worker_ids:
+        if job.status is not JobStatus.RUNNING:
             continue
-        lost = f"worker {job.worker_id} stopped sending heartbeats during attempt {job.attempt}"
+        lost = lost_reason(job, live.get(job.worker_id or ""), idle_grace_s)
+        if lost is None:
+            continue
         if job.attempt >= max_attempts:
             reason = f"{lost}; giving up after {job.attempt} of {max_attempts} attempts"
             decisions.append(RecoveryDecision(job, Recovery.FAIL, reason))
@@ -86,10 +107,10 @@ async def reap_once(
     ids = await store.run(running_job_ids())
     if not ids:
         return []
-    live = {b.worker_id for b in await store.run(heartbeats.live_workers(now, heartbeat_ttl_s))}
+    live = {b.worker_id: b for b in await store.run(heartbeats.live_workers(now, heartbeat_ttl_s))}
     running = [job for job_id in ids if (job := await store.run(get_job(job_id))) is not None]
     applied = []
-    for decision in decide_recovery(running, live, max_attempts):
+    for decision in decide_recovery(running, live, max_attempts, heartbeat_ttl_s):
         job = decision.job
         requeue = decision.action is Recovery.REQUEUE
         changed = await store.run(

@@ -92,6 +92,21 @@ class Settings(BaseSettings):
         "loses at most about the last second of writes to a crash of the machine; `always` "
         "none, at the cost measured in docs/reliability.md",
     )
+    redis_replica_acks: int = Field(
+        default=0,
+        ge=0,
+        le=16,
+        description="Redis replicas that must hold a new job before the API acknowledges it, and "
+        "a job's outcome before its worker moves on (Redis WAIT on the same connection). A job "
+        "too few replicas confirm in time is withdrawn and refused with 503. 0 trusts the master "
+        "alone; with Sentinel and one or more replicas, 1 makes a failover lose no accepted job",
+    )
+    redis_replica_ack_timeout_ms: int = Field(
+        default=1000,
+        ge=10,
+        le=60_000,
+        description="How long a write waits for `SDQ_REDIS_REPLICA_ACKS` replicas to confirm it",
+    )
     models: Annotated[list[ModelSpec], NoDecode] = Field(
         default_factory=lambda: [ModelSpec(id=TINY_MODEL_ID)],
         description="The served models: `id[=source],…` or a JSON list of model specs",

@@ -42,7 +42,13 @@ SECTIONS: tuple[Section, ...] = (
         "queues, worker heartbeats and the webhook schedule. Without `SDQ_REDIS_URL`, `sdq up` "
         "starts an embedded Redis that keeps its files under the data directory; the other "
         "commands (`sdq api`, `sdq worker`, `sdq webhooks`, `sdq scaler`) need the URL.",
-        ("redis_url", "data_dir", "redis_appendfsync"),
+        (
+            "redis_url",
+            "data_dir",
+            "redis_appendfsync",
+            "redis_replica_acks",
+            "redis_replica_ack_timeout_ms",
+        ),
     ),
     Section(
         "Models and API limits",

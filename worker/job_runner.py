@@ -122,18 +122,29 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
         predict_time=round(predict_time, 6),
         total_time=round(completed_at - job.created_at, 6),
     )
-    done = runtime.store.run(
+    settings = runtime.settings
+    finished = runtime.store.run_replicated(
         transition(
             Transition.FINISH,
             job.id,
             to=status,
             attempt=job.attempt,
             worker_id=runtime.worker_id,
-            retention_s=runtime.settings.job_retention_s,
+            retention_s=settings.job_retention_s,
             fields=fields | {"completed_at": completed_at, "metrics": timings},
             now=completed_at,
-        )
+        ),
+        settings.redis_replica_acks,
+        settings.redis_replica_ack_timeout_ms,
     )
+    done = finished.value
+    if done is not None and finished.replicas < settings.redis_replica_acks:
+        log.warning(
+            "the outcome was confirmed by %d of %d Redis replica(s): a failover now would "
+            "run the job again",
+            finished.replicas,
+            settings.redis_replica_acks,
+        )
     if done is None:
         log.warning("attempt %d was superseded (the job was recovered elsewhere)", job.attempt)
         _discard(runtime, keys)

@@ -23,6 +23,14 @@ class Op(Generic[T]):
     script: str | None = None
 
 
+@dataclass(frozen=True)
+class Replicated(Generic[T]):
+    """An op's reply and how many replicas acknowledged its writes (Redis WAIT's answer)."""
+
+    value: T
+    replicas: int
+
+
 def lua(*names: str) -> str:
     """The source of a script from the `.lua` files beside the store's modules, joined in order
     (a shared function file first, then the script that calls it)."""
@@ -40,10 +48,27 @@ class OpRunner:
     def run(self, op: Op[T]) -> T:
         if op.script is None:
             return op.decode(self.redis.execute_command(*op.args))  # type: ignore[no-untyped-call]
-        script = self._scripts.get(op.script)
+        return op.decode(self._script(op.script)(keys=list(op.keys), args=list(op.args)))
+
+    def run_replicated(self, op: Op[T], replicas: int, timeout_ms: int) -> Replicated[T]:
+        """Run the op, then wait (Redis WAIT, on the same connection) until `replicas` replicas
+        hold its writes or `timeout_ms` pass. With `replicas` 0 this is `run`."""
+        if replicas <= 0:
+            return Replicated(self.run(op), 0)
+        pipe = self.redis.pipeline(transaction=False)
+        if op.script is None:
+            pipe.execute_command(*op.args)  # type: ignore[no-untyped-call]
+        else:
+            self._script(op.script)(keys=list(op.keys), args=list(op.args), client=pipe)
+        pipe.wait(replicas, timeout_ms)
+        reply, acknowledged = pipe.execute()
+        return Replicated(op.decode(reply), int(acknowledged))
+
+    def _script(self, source: str) -> Any:
+        script = self._scripts.get(source)
         if script is None:
-            script = self._scripts[op.script] = self.redis.register_script(op.script)
-        return op.decode(script(keys=list(op.keys), args=list(op.args)))
+            script = self._scripts[source] = self.redis.register_script(source)
+        return script
 
 
 class AsyncOpRunner:
@@ -56,7 +81,23 @@ class AsyncOpRunner:
     async def run(self, op: Op[T]) -> T:
         if op.script is None:
             return op.decode(await self.redis.execute_command(*op.args))  # type: ignore[no-untyped-call]
-        script = self._scripts.get(op.script)
+        return op.decode(await self._script(op.script)(keys=list(op.keys), args=list(op.args)))
+
+    async def run_replicated(self, op: Op[T], replicas: int, timeout_ms: int) -> Replicated[T]:
+        """The asyncio flavour of `OpRunner.run_replicated`."""
+        if replicas <= 0:
+            return Replicated(await self.run(op), 0)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            if op.script is None:
+                pipe.execute_command(*op.args)
+            else:
+                await self._script(op.script)(keys=list(op.keys), args=list(op.args), client=pipe)
+            pipe.wait(replicas, timeout_ms)
+            reply, acknowledged = await pipe.execute()
+        return Replicated(op.decode(reply), int(acknowledged))
+
+    def _script(self, source: str) -> Any:
+        script = self._scripts.get(source)
         if script is None:
-            script = self._scripts[op.script] = self.redis.register_script(op.script)
-        return op.decode(await script(keys=list(op.keys), args=list(op.args)))
+            script = self._scripts[source] = self.redis.register_script(source)
+        return script

@@ -43,6 +43,7 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
     ),
     "external-redis-sentinel-secret": (
         "--set", "redis.mode=external", "--set", "redis.external.existingSecret=sdq-redis-url",
+        "--set", "redis.external.replicaAcks=1",
     ),
     "s3": (
         "--set", "outputs.type=s3", "--set", "outputs.s3.bucket=sdq-outputs",
@@ -337,6 +338,8 @@ def test_redis_connection(scenario: str, redis_url: dict[str, Any]) -> None:
         [container] = pod["containers"]
         [entry] = [e for e in container["env"] if e["name"] == "SDQ_REDIS_URL"]
         assert {k: v for k, v in entry.items() if k != "name"} == redis_url, name
+        acks = [e.get("value") for e in container["env"] if e["name"] == "SDQ_REDIS_REPLICA_ACKS"]
+        assert acks == (["1"] if "sentinel" in scenario else []), name
 
 
 def test_bundled_redis_can_sync_every_write() -> None:

@@ -17,7 +17,7 @@ from sdq.store.ops import AsyncOpRunner, OpRunner
 from tests.integration.test_store import claim, new_job
 
 
-def beat(worker: str) -> Heartbeat:
+def beat(worker: str, job_id: str) -> Heartbeat:
     now = time.time()
     return Heartbeat(
         worker_id=worker,
@@ -25,6 +25,7 @@ def beat(worker: str) -> Heartbeat:
         pid=1,
         model="sdq/tiny",
         state=WorkerState.BUSY,
+        job_id=job_id,
         started_at=now,
         seen_at=now,
     )
@@ -37,7 +38,7 @@ def test_live_worker_keeps_its_job_dead_worker_loses_it(
     alive, dead = new_job(store), new_job(store)
     claim(store, alive.id, "w-alive")
     claim(store, dead.id, "w-dead")
-    store.run(heartbeats.publish(beat("w-alive"), ttl_s=30))
+    store.run(heartbeats.publish(beat("w-alive", alive.id), ttl_s=30))
     enqueued: list[tuple[str, str]] = []
 
     async def enqueue(job_id: str, model: str) -> None:

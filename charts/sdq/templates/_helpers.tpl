@@ -141,6 +141,10 @@ Without idle_to_zero_s, KEDA's cooldown comes from scaler.keda.cooldownPeriod.
 - name: SDQ_REDIS_URL
   value: {{ required "redis.external.url (or redis.external.existingSecret) is required when redis.mode is external" .Values.redis.external.url | quote }}
 {{- end }}
+{{- if and (eq .Values.redis.mode "external") .Values.redis.external.replicaAcks }}
+- name: SDQ_REDIS_REPLICA_ACKS
+  value: {{ .Values.redis.external.replicaAcks | quote }}
+{{- end }}
 {{- end }}
 
 {{/* S3 credentials, for the pods that read or write outputs. */}}
