@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 
 from anyio import to_thread
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 SWEEP_BATCH = 100
 # Every this many passes, storage is listed for files neither indexed nor recorded.
 ORPHAN_SCAN_EVERY = 60
-# Job folders one orphan scan looks at, at most.
+# Job folders one orphan scan looks at, at most; the next scan goes on after the last of them.
 ORPHAN_SCAN_MOST = 10_000
 
 
@@ -42,16 +43,27 @@ async def sweep_once(runtime: ApiRuntime, now: float) -> int:
     return removed
 
 
-async def find_orphans(runtime: ApiRuntime, now: float) -> int:
+@dataclass(frozen=True)
+class OrphanScan:
+    """What one scan found, and where the next one starts ("": from the beginning again)."""
+
+    noted: int
+    next_after: str
+
+
+async def find_orphans(
+    runtime: ApiRuntime, now: float, after: str = "", most: int = ORPHAN_SCAN_MOST
+) -> OrphanScan:
     """Index the job folders in storage that no record and no index entry knows (left by a crash
     or written before the index existed), due as late as their records would have expired: a
     bucket shared with another deployment, or a Redis that lost its data, gives its files the
-    whole retention before they go. Nothing is scanned on a bucket without a prefix."""
+    whole retention before they go. One scan looks at the `most` folders after `after`; nothing
+    is scanned on a bucket without a prefix."""
     settings = runtime.settings
     if settings.storage == "s3" and not settings.s3_prefix:
         log.warning("SDQ_S3_PREFIX is empty: not looking for orphaned files in the whole bucket")
-        return 0
-    job_ids = await to_thread.run_sync(runtime.storage.job_ids, ORPHAN_SCAN_MOST)
+        return OrphanScan(0, "")
+    job_ids = await to_thread.run_sync(runtime.storage.job_ids, most, after)
     noted = 0
     for job_id in job_ids:
         if not await runtime.store.run(unknown_job(job_id)):
@@ -63,7 +75,7 @@ async def find_orphans(runtime: ApiRuntime, now: float) -> int:
         noted += await runtime.store.run(note_orphan(job_id, due))
     if noted:
         log.info("found the files of %d jobs without a record; they go once due", noted)
-    return noted
+    return OrphanScan(noted, job_ids[-1] if len(job_ids) >= most else "")
 
 
 async def sweeping_loop(runtime: ApiRuntime) -> None:
@@ -71,10 +83,11 @@ async def sweeping_loop(runtime: ApiRuntime) -> None:
     (the first pass included, so that a restart finds them)."""
     failing = OutageLog()
     passes = 0
+    after = ""
     while True:
         try:
             if passes % ORPHAN_SCAN_EVERY == 0:
-                await find_orphans(runtime, time.time())
+                after = (await find_orphans(runtime, time.time(), after)).next_after
             await sweep_once(runtime, time.time())
         except Exception as error:
             if not redis_unreachable(error) and failing.failed(time.time(), error):

@@ -111,9 +111,11 @@ class S3OutputStorage:
                 )
         return len(keys)
 
-    def job_ids(self, most: int) -> list[str]:
+    def job_ids(self, most: int, after: str = "") -> list[str]:
+        # Past every key of folder `after/` ("0" follows "/"; an id is [a-z0-9]).
+        start = {"StartAfter": f"{self.prefix}{after}0"} if after else {}
         pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=self.prefix, Delimiter="/"
+            Bucket=self.bucket, Prefix=self.prefix, Delimiter="/", **start
         )
         found = []
         for page in pages:

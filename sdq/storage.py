@@ -4,6 +4,7 @@ S3-compatible object storage in `sdq.s3_storage`)."""
 from __future__ import annotations
 
 import contextlib
+import heapq
 import os
 import re
 import tempfile
@@ -52,8 +53,9 @@ class OutputStorage(Protocol):
         """Remove every file of the job; how many there were."""
         ...
 
-    def job_ids(self, most: int) -> list[str]:
-        """Up to `most` ids of jobs that have files stored (for finding orphans)."""
+    def job_ids(self, most: int, after: str = "") -> list[str]:
+        """The first `most` ids, in order, of jobs that have files stored and sort after `after`
+        (for finding orphans a page at a time)."""
         ...
 
     def job_written_at(self, job_id: str) -> float | None:
@@ -151,16 +153,12 @@ class LocalOutputStorage:
         times = [path.stat().st_mtime for path in folder.iterdir()] if folder.is_dir() else []
         return max(times, default=None)
 
-    def job_ids(self, most: int) -> list[str]:
+    def job_ids(self, most: int, after: str = "") -> list[str]:
         if not self.root.is_dir():
             return []
-        found = []
-        for entry in os.scandir(self.root):
-            if entry.is_dir() and is_job_folder(entry.name):
-                found.append(entry.name)
-                if len(found) >= most:
-                    break
-        return found
+        with os.scandir(self.root) as entries:
+            names = (e.name for e in entries if e.name > after and is_job_folder(e.name))
+            return heapq.nsmallest(most, (n for n in names if (self.root / n).is_dir()))
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

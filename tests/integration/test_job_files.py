@@ -113,13 +113,29 @@ def test_storage_lists_and_removes_one_jobs_files(storage: OutputStorage) -> Non
     written = storage.job_written_at("jobaaaa01")
     assert written is not None and abs(written - time.time()) < 300
     assert storage.job_written_at("nojobhere1") is None
-    assert sorted(storage.job_ids(10)) == ["jobaaaa01", "jobbbbb02"]
-    assert storage.job_ids(1) in (["jobaaaa01"], ["jobbbbb02"])
+    assert storage.job_ids(10) == ["jobaaaa01", "jobbbbb02"]
+    assert storage.job_ids(1) == ["jobaaaa01"]
+    assert storage.job_ids(1, after="jobaaaa01") == ["jobbbbb02"]
+    assert storage.job_ids(10, after="jobbbbb02") == []
     assert storage.delete_job("jobaaaa01") == 2
     assert storage.job_keys("jobaaaa01") == []
     assert storage.job_ids(10) == ["jobbbbb02"]
     assert storage.delete_job("jobaaaa01") == 0  # again: nothing, no error
     assert storage.get("jobbbbb02/x.png") == b"data"
+
+
+def test_job_ids_come_a_page_at_a_time_in_order(storage: OutputStorage) -> None:
+    """The orphan scan's pages: an id that begins with another one is not skipped, and every
+    folder is listed once however many files it holds."""
+    ids = ["jobaaaa01", "jobaaaa010", "jobaaaa0100", "jobaaaa02", "jobzzzz99"]
+    for job_id in reversed(ids):
+        for name in ("input-0.jpg", "out-1-0.png", "out-1-1.png"):
+            storage.put(output_key(job_id, name), b"data", "image/png")
+    pages, after = [], ""
+    while page := storage.job_ids(2, after=after):
+        pages.append(page)
+        after = page[-1]
+    assert pages == [ids[:2], ids[2:4], ids[4:]]
 
 
 def test_a_local_sweep_takes_the_leftovers_of_a_crashed_write_too(tmp_path: Path) -> None:
