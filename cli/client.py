@@ -35,6 +35,42 @@ class BearerToOwnServer(httpx.Auth):
         yield request
 
 
+RETRIED_STATUSES = frozenset({502, 503, 504})
+
+
+class StreamResume:
+    """Where a cut event stream resumes (its last event id) and when (the server's `retry:`,
+    or a 503's `Retry-After`), and when to give up (attempts failing for too long)."""
+
+    def __init__(self) -> None:
+        self.last_id: str | None = None
+        self.delay_s = 1.0
+        self.failing_since: float | None = None
+
+    def headers(self) -> dict[str, str]:
+        return {"Last-Event-ID": self.last_id} if self.last_id else {}
+
+    def seen(self, event_id: str | None, retry_ms: int | None) -> None:
+        self.failing_since = None
+        if event_id:
+            self.last_id = event_id
+        if retry_ms is not None:
+            self.delay_s = retry_ms / 1000
+
+    def retry_after(self, header: str | None) -> None:
+        if header and header.isdigit():
+            self.delay_s = float(header)
+
+    def next_delay(self, now: float, give_up_after_s: float) -> float:
+        """Seconds to wait before the next attempt; TimeoutError once attempts have failed for
+        longer than `give_up_after_s`."""
+        if self.failing_since is None:
+            self.failing_since = now
+        elif now - self.failing_since > give_up_after_s:
+            raise TimeoutError(f"the event stream could not be resumed for {give_up_after_s} s")
+        return self.delay_s
+
+
 class SdqClient:
     def __init__(self, base_url: str, timeout_s: float = 90.0, api_key: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
@@ -84,15 +120,36 @@ class SdqClient:
                 on_update(prediction)
         return prediction
 
-    def stream(self, prediction: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-        """The prediction's server-sent events as (type, data), until `completed`."""
-        with connect_sse(self.http, "GET", prediction["urls"]["stream"]) as source:
-            for event in source.iter_sse():
-                if not event.data:  # httpx-sse surfaces keep-alive comments as empty events
-                    continue
-                yield event.event, json.loads(event.data)
-                if event.event == "completed":
-                    return
+    def stream(
+        self, prediction: dict[str, Any], reconnect_for_s: float = 60.0
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The prediction's server-sent events as (type, data), until `completed`. A stream cut
+        short (an API replica shutting down, a dropped connection, a 503) is resumed from its
+        last event with `Last-Event-ID`, after the server's `retry:` or `Retry-After`, for as
+        long as attempts keep failing for less than `reconnect_for_s`."""
+        resume = StreamResume()
+        while True:
+            try:
+                with connect_sse(
+                    self.http, "GET", prediction["urls"]["stream"], headers=resume.headers()
+                ) as source:
+                    response = source.response
+                    if response.status_code in RETRIED_STATUSES:
+                        resume.retry_after(response.headers.get("Retry-After"))
+                    else:
+                        if not response.is_success:
+                            response.read()
+                            _raise_for_problem(response)
+                        for event in source.iter_sse():
+                            resume.seen(event.id, event.retry)
+                            if not event.data:  # httpx-sse surfaces keep-alives as empty events
+                                continue
+                            yield event.event, json.loads(event.data)
+                            if event.event == "completed":
+                                return
+            except httpx.TransportError:
+                pass
+            time.sleep(resume.next_delay(time.monotonic(), reconnect_for_s))
 
     def download(self, url: str, path: Path) -> Path:
         response = self.http.get(url)

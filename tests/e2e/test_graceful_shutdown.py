@@ -21,6 +21,7 @@ import httpx
 import pytest
 import redis
 
+from cli.client import SdqClient
 from cli.embedded_redis import EmbeddedRedis, free_port
 from sdq.store import redis_keys as keys
 from tests.helpers import (
@@ -222,3 +223,35 @@ def redis_client(stack: Stack) -> redis.Redis:
 
 def events(job_id: str) -> str:
     return keys.job_events(job_id)
+
+
+def test_the_cli_client_resumes_a_cut_stream_where_it_stopped(replica: Stack) -> None:
+    """`sdq submit`'s client follows a job's stream through a replica's shutdown: it retries the
+    same address (another replica behind it, here started on the port the first one left) with
+    `Last-Event-ID`, and gets every later event once, up to `completed`."""
+    port = free_port()
+    env = process_env(replica.redis_url, replica.data_dir, port, **ENV, SDQ_SHUTDOWN_GRACE_S="5")
+    first = start(["api"], env, replica.logs / "api-first.log")
+    client = SdqClient(f"http://127.0.0.1:{port}", timeout_s=30)
+    try:
+        client.wait_ready()
+        prediction = client.create(SYNTHETIC, {"prompt": f"cli-{uuid.uuid4().hex}", **LONG})
+        events: list[tuple[str, dict[str, object]]] = []
+        with ThreadPoolExecutor(1) as pool:
+            following = pool.submit(lambda: events.extend(client.stream(prediction)))
+            wait_until(lambda: any(kind == "progress" for kind, _ in events), 60, "progress")
+            os.kill(first.pid, signal.SIGTERM)
+            assert first.wait(timeout=60) == 0
+            second = start(["api"], env, replica.logs / "api-second.log")
+            try:
+                following.result(timeout=120)
+            finally:
+                stop(second)
+    finally:
+        client.close()
+        stop(first)
+    kinds = [kind for kind, _ in events]
+    assert kinds[-1] == "completed" and events[-1][1]["status"] == "succeeded", kinds[-5:]
+    steps = [int(str(data["step"])) for kind, data in events if kind == "progress"]
+    assert steps == sorted(set(steps)), "no progress event repeated or out of order"
+    assert steps[-1] == LONG["num_inference_steps"], "followed to the last step"
