@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from pydantic import ValidationError
 
+from api.admin_shapes import CapacityHistory, CapacitySample, ScalingHistory
 from api.auth import Admin
 from api.deps import Runtime, ServedModel
 from api.json_route import StrictJsonRoute
@@ -22,9 +23,8 @@ router = APIRouter(tags=["admin"], prefix="/v1/admin", route_class=StrictJsonRou
 
 
 @router.get("/models/{owner}/{name}/scaling")
-async def get_scaling(spec: ServedModel, runtime: Runtime) -> dict[str, Any]:
-    policy = await runtime.store.run(get_policy(spec.id, spec.scaling))
-    return policy.model_dump()
+async def get_scaling(spec: ServedModel, runtime: Runtime) -> ScalingPolicy:
+    return await runtime.store.run(get_policy(spec.id, spec.scaling))
 
 
 @router.put("/models/{owner}/{name}/scaling")
@@ -33,7 +33,7 @@ async def put_scaling(
     runtime: Runtime,
     body: Annotated[dict[str, Any], Body(description="The whole ScalingPolicy object")],
     caller: Admin,
-) -> dict[str, Any]:
+) -> ScalingPolicy:
     """Replace the policy; the scaler uses it from its next tick. The change is recorded with
     the name of the admin key that made it."""
     try:
@@ -48,19 +48,18 @@ async def put_scaling(
             spec.id, policy, caller.name, time.time(), key_id=caller.key_id, default=spec.scaling
         )
     )
-    return policy.model_dump()
+    return policy
 
 
 @router.get("/scaling/events")
 async def get_scaling_events(
     runtime: Runtime, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> dict[str, Any]:
+) -> ScalingHistory:
     """Newest first: worker-count changes (time, model, from, to, reason) and policy changes
     (who, when, before, after)."""
-    return {
-        "events": await runtime.store.run(scaling_events(limit)),
-        "policy_changes": await runtime.store.run(policy_changes(limit)),
-    }
+    events = await runtime.store.run(scaling_events(limit))
+    changes = await runtime.store.run(policy_changes(limit))
+    return ScalingHistory.model_validate({"events": events, "policy_changes": changes})
 
 
 @router.get("/models/{owner}/{name}/history")
@@ -68,24 +67,24 @@ async def get_history(
     spec: ServedModel,
     runtime: Runtime,
     seconds: Annotated[int, Query(ge=1, le=int(HISTORY_KEEP_S))] = int(HISTORY_KEEP_S),
-) -> dict[str, Any]:
+) -> CapacityHistory:
     """Oldest first, one sample per `interval_s` over the last `seconds` (at most an hour): jobs
     queued and in flight, workers up, the scaler's desired count (null when no scaler runs). A
     gap means no API ran or Redis was away."""
     now = time.time()
     samples = await runtime.store.run(read_history(spec.id, now - seconds))
-    return {
-        "model": spec.id,
-        "now": iso_time(now),
-        "interval_s": runtime.settings.history_interval_s,
-        "samples": [
-            {
-                "time": iso_time(sample.at),
-                "queued": sample.queued,
-                "in_flight": sample.in_flight,
-                "workers": sample.workers,
-                "desired": sample.desired,
-            }
+    return CapacityHistory(
+        model=spec.id,
+        now=iso_time(now),
+        interval_s=runtime.settings.history_interval_s,
+        samples=[
+            CapacitySample(
+                time=iso_time(sample.at),
+                queued=sample.queued,
+                in_flight=sample.in_flight,
+                workers=sample.workers,
+                desired=sample.desired,
+            )
             for sample in samples
         ],
-    }
+    )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.admin_shapes import CreatedKey, KeyList, RevokedKey
 from api.auth import access_of
 from api.deps import Runtime
 from api.errors import Conflict, NotFound, Unavailable
@@ -70,7 +71,7 @@ def _keys_in_use(request: Request) -> None:
 
 
 @router.post("", status_code=201)
-async def create(body: KeyRequest, request: Request, runtime: Runtime) -> dict[str, Any]:
+async def create(body: KeyRequest, request: Request, runtime: Runtime) -> CreatedKey:
     """The new key's record and its secret `key`, shown this one time only."""
     _keys_in_use(request)
     secret = new_secret()
@@ -91,20 +92,20 @@ async def create(body: KeyRequest, request: Request, runtime: Runtime) -> dict[s
         )
     if created is Created.TAKEN:
         raise Unavailable("key id collision; retry the request")
-    return key.model_dump(mode="json", exclude={"last_used_at"}) | {"key": secret}
+    return CreatedKey.model_validate(key.model_dump(exclude={"last_used_at"}) | {"key": secret})
 
 
 @router.get("")
-async def list_all(request: Request, runtime: Runtime) -> dict[str, Any]:
+async def list_all(request: Request, runtime: Runtime) -> KeyList:
     """Every stored key without its secret, with when it last authenticated a request (to the
     minute). The bootstrap key (SDQ_ADMIN_KEY) lives in the environment, not here."""
     _keys_in_use(request)
     keys = await runtime.store.run(list_keys())
-    return {"results": [key.model_dump(mode="json") for key in keys]}
+    return KeyList(results=keys)
 
 
 @router.delete("/{key_id}")
-async def revoke(key_id: KeyId, request: Request, runtime: Runtime) -> dict[str, Any]:
+async def revoke(key_id: KeyId, request: Request, runtime: Runtime) -> RevokedKey:
     """Revoke the key: refused on every API replica within a second."""
     _keys_in_use(request)
     if key_id == BOOTSTRAP_KEY_ID:
@@ -113,4 +114,6 @@ async def revoke(key_id: KeyId, request: Request, runtime: Runtime) -> dict[str,
     if revoked is None:
         raise NotFound(f"no key {key_id}")
     access_of(request).cache.clear()  # this replica: at once
-    return revoked.model_dump(mode="json", exclude={"last_used_at"}) | {"revoked": True}
+    return RevokedKey.model_validate(
+        revoked.model_dump(exclude={"last_used_at"}) | {"revoked": True}
+    )

@@ -49,7 +49,7 @@ def _self_contained(page: HTMLResponse) -> HTMLResponse:
     return page
 
 
-@router.get(DOCS_URL)
+@router.get(DOCS_URL, response_class=HTMLResponse)
 async def swagger_ui(request: Request) -> HTMLResponse:
     assets = _root(request) + ASSETS_URL
     page = get_swagger_ui_html(
@@ -65,12 +65,12 @@ async def swagger_ui(request: Request) -> HTMLResponse:
     return _self_contained(page)
 
 
-@router.get(OAUTH2_REDIRECT_URL)
+@router.get(OAUTH2_REDIRECT_URL, response_class=HTMLResponse)
 async def swagger_ui_oauth2_redirect() -> HTMLResponse:
     return get_swagger_ui_oauth2_redirect_html()
 
 
-@router.get(REDOC_URL)
+@router.get(REDOC_URL, response_class=HTMLResponse)
 async def redoc(request: Request) -> HTMLResponse:
     assets = _root(request) + ASSETS_URL
     page = get_redoc_html(

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -70,7 +70,8 @@ class _Default:
         return list(REGISTRY.collect())
 
 
-@router.get("/metrics", include_in_schema=False)
+# Prometheus' endpoint, not an API operation: left out of /openapi.json.
+@router.get("/metrics", include_in_schema=False, response_class=PlainTextResponse)
 async def prometheus_metrics(runtime: Runtime, _reader: MetricsReader) -> Response:
     models = [spec.id for spec in runtime.settings.models]
     try:

@@ -104,10 +104,14 @@ def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # FastAPI's own; sdq's, where it answers one, is below
             for status in error_statuses(path, method):
-                responses[status] = {
-                    "description": DESCRIPTIONS[status],
-                    "content": {"application/json": {"schema": schema_ref}},
-                }
+                # A status the route documents itself (/readyz's 503) keeps its own body.
+                responses.setdefault(
+                    status,
+                    {
+                        "description": DESCRIPTIONS[status],
+                        "content": {"application/json": {"schema": schema_ref}},
+                    },
+                )
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     for name in FASTAPI_DEFAULTS:
         schemas.pop(name, None)

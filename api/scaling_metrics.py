@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from fastapi import APIRouter
 
 from api.deps import Runtime, ServedModel
+from api.native.model_shapes import ScalingSignal
 from sdq.store import heartbeats
 from sdq.store.jobs import queued_summary
 from sdq.store.scaling import latest_decision
@@ -16,7 +16,7 @@ router = APIRouter(tags=["scaling"])
 
 
 @router.get("/v1/scaling/metrics/{owner}/{name}")
-async def scaling_metrics(spec: ServedModel, runtime: Runtime) -> dict[str, Any]:
+async def scaling_metrics(spec: ServedModel, runtime: Runtime) -> ScalingSignal:
     """`work` = queued + in flight (busy workers): a queue length that does not drop to zero
     while the last job runs. `desired` is sdq's own decision when its scaler runs (else null)."""
     model_id = spec.id
@@ -25,12 +25,12 @@ async def scaling_metrics(spec: ServedModel, runtime: Runtime) -> dict[str, Any]
     live = await runtime.store.run(heartbeats.live_workers(now, runtime.settings.heartbeat_ttl_s))
     mine, in_flight = heartbeats.model_workers(live, model_id)
     decision = await runtime.store.run(latest_decision(model_id))
-    return {
-        "model": model_id,
-        "queued": queued,
-        "in_flight": in_flight,
-        "work": queued + in_flight,
-        "workers": len(mine),
-        "oldest_queued_age_s": None if oldest is None else round(max(0.0, now - oldest), 3),
-        "desired": decision["desired"] if decision else None,
-    }
+    return ScalingSignal(
+        model=model_id,
+        queued=queued,
+        in_flight=in_flight,
+        work=queued + in_flight,
+        workers=len(mine),
+        oldest_queued_age_s=None if oldest is None else round(max(0.0, now - oldest), 3),
+        desired=decision["desired"] if decision else None,
+    )

@@ -3,8 +3,6 @@ read it, set or rotate the tenant's own, or go back to its default."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from anyio import to_thread
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,34 +36,40 @@ class SecretRequest(BaseModel):
     )
 
 
+class WebhookSecret(BaseModel):
+    """The secret the tenant's webhooks are signed with (Standard Webhooks)."""
+
+    key: str = Field(description="whsec_ followed by the base64 of the secret's bytes")
+
+
 @router.get("")
-async def get_secret(runtime: Runtime, caller: Caller) -> dict[str, Any]:
+async def get_secret(runtime: Runtime, caller: Caller) -> WebhookSecret:
     """The secret the caller's webhooks are signed with: its tenant's own, else its default, a
     secret derived for it alone (without keys: the global one). Verify deliveries with it, e.g.
     with the `standardwebhooks` library."""
     own = await runtime.store.run(tenant_webhook_secret(caller.tenant))
     if own is not None:
-        return {"key": own}
+        return WebhookSecret(key=own)
     global_secret = await to_thread.run_sync(webhook_secret, runtime.settings)
-    return {"key": tenant_default_secret(global_secret, caller.tenant)}
+    return WebhookSecret(key=tenant_default_secret(global_secret, caller.tenant))
 
 
 @router.put("")
-async def set_secret(body: SecretRequest, runtime: Runtime, caller: Caller) -> dict[str, Any]:
+async def set_secret(body: SecretRequest, runtime: Runtime, caller: Caller) -> WebhookSecret:
     """Sign the tenant's webhooks from now on (within seconds) with this secret."""
     problem = webhook_secret_problem(body.key)
     if problem is not None:
         raise InvalidInput([InvalidField("key", problem)])
     await runtime.store.run(set_tenant_webhook_secret(caller.tenant, body.key))
-    return {"key": body.key}
+    return WebhookSecret(key=body.key)
 
 
 @router.post("/rotate")
-async def rotate_secret(runtime: Runtime, caller: Caller) -> dict[str, Any]:
+async def rotate_secret(runtime: Runtime, caller: Caller) -> WebhookSecret:
     """A new random secret for the tenant, returned once here (and by GET afterwards)."""
     secret = new_webhook_secret()
     await runtime.store.run(set_tenant_webhook_secret(caller.tenant, secret))
-    return {"key": secret}
+    return WebhookSecret(key=secret)
 
 
 @router.delete("", status_code=204)

@@ -6,11 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, overload
 
 from sdq.job import Job, JobStatus
 
 
+@overload
+def iso_time(ts: float) -> str: ...
+@overload
+def iso_time(ts: float | None) -> str | None: ...
 def iso_time(ts: float | None) -> str | None:
     if ts is None:
         return None

@@ -74,7 +74,7 @@ async def generate(
     response: Response,
     body: a1111.Txt2ImgRequest,
     key: str | None,
-) -> dict[str, Any]:
+) -> a1111.A1111Images:
     settings = runtime.settings
     options = await read_options(runtime, caller)
     spec = chosen_model(runtime, options, body)
@@ -117,11 +117,9 @@ async def generate(
     images: list[str] = []
     if body.send_images and done.status is JobStatus.SUCCEEDED:
         images = await images_base64(runtime, done)
-    return {
-        "images": images,
-        "parameters": body.parameters(),
-        "info": a1111.info_text(done, final, body),
-    }
+    return a1111.A1111Images(
+        images=images, parameters=body.parameters(), info=a1111.info_text(done, final, body)
+    )
 
 
 @router.post("/txt2img")
@@ -132,7 +130,7 @@ async def txt2img(
     runtime: Runtime,
     caller: Caller,
     key: IdempotencyKey,
-) -> dict[str, Any]:
+) -> a1111.A1111Images:
     """Queued like any job; answers when the images are ready (interrupted: no images). A repeat
     with the same `Idempotency-Key` waits for the first call's job and answers with its images."""
     with runtime.waits.held(caller.tenant):  # 429 past the caps, before a job is made
@@ -147,35 +145,36 @@ async def img2img(
     runtime: Runtime,
     caller: Caller,
     key: IdempotencyKey,
-) -> dict[str, Any]:
+) -> a1111.A1111Images:
     """`init_images[0]` resized to width x height ("just resize"), `denoising_strength`."""
     with runtime.waits.held(caller.tenant):  # 429 past the caps, before a job is made
         return await generate(runtime, caller, request, response, body, key)
 
 
-IDLE_STATE: dict[str, Any] = {
-    "skipped": False,
-    "interrupted": False,
-    "job": "",
-    "job_count": 0,
-    "job_timestamp": "0",
-    "job_no": 0,
-    "sampling_step": 0,
-    "sampling_steps": 0,
-}
-IDLE: dict[str, Any] = {
-    "progress": 0.0,
-    "eta_relative": 0.0,
-    "state": IDLE_STATE,
-    "current_image": None,
-    "textinfo": None,
-}
+IDLE_STATE = a1111.ProgressState(
+    skipped=False,
+    interrupted=False,
+    job="",
+    job_count=0,
+    job_timestamp="0",
+    job_no=0,
+    sampling_step=0,
+    sampling_steps=0,
+)
+
+
+def idle(interrupted: bool) -> a1111.Progress:
+    """No job of the caller's runs or waits; `interrupted` when the last one was canceled."""
+    state = IDLE_STATE.model_copy(update={"interrupted": interrupted})
+    return a1111.Progress(
+        progress=0.0, eta_relative=0.0, state=state, current_image=None, textinfo=None
+    )
 
 
 @router.get("/progress")
 async def progress(
     runtime: Runtime, caller: Caller, skip_current_image: bool = False
-) -> dict[str, Any]:
+) -> a1111.Progress:
     """The caller's (tenant's) most recent job: fraction done, ETA, step, latest preview (if it
     asked for previews with `preview_every`); while it waits, its place in the queue
     (`textinfo`) and an ETA of when it should be done (`eta_relative`, seconds)."""
@@ -183,7 +182,7 @@ async def progress(
     job = await runtime.store.run(get_job(job_id)) if job_id else None
     if job is None or job.status.is_terminal:
         interrupted = job is not None and job.status is JobStatus.CANCELED
-        return IDLE | {"state": IDLE_STATE | {"interrupted": interrupted}}
+        return idle(interrupted)
     step = total = 0
     eta: float | None = None
     image: str | None = None
@@ -205,73 +204,76 @@ async def progress(
         if queue is not None:
             eta = max(0.0, queue.eta - time.time())
             text = f"Waiting in the queue: {queue.position} job(s) before it"
-    return {
-        "progress": round(step / total, 4) if total else 0.0,
-        "eta_relative": round(eta, 3) if eta else 0.0,
-        "state": IDLE_STATE
-        | {
-            "job": job.id,
-            "job_count": 1,
-            "job_timestamp": str(int(job.created_at)),
-            "sampling_step": step,
-            "sampling_steps": total,
-        },
-        "current_image": image,
-        "textinfo": text,
-    }
+    state = a1111.ProgressState(
+        skipped=False,
+        interrupted=False,
+        job=job.id,
+        job_count=1,
+        job_timestamp=str(int(job.created_at)),
+        job_no=0,
+        sampling_step=step,
+        sampling_steps=total,
+    )
+    return a1111.Progress(
+        progress=round(step / total, 4) if total else 0.0,
+        eta_relative=round(eta, 3) if eta else 0.0,
+        state=state,
+        current_image=image,
+        textinfo=text,
+    )
 
 
 @router.post("/interrupt")
-async def interrupt(runtime: Runtime, caller: Caller) -> dict[str, Any]:
+async def interrupt(runtime: Runtime, caller: Caller) -> a1111.Acknowledged:
     """Cancel the caller's (tenant's) most recent job (queued: never runs; running: stops at the
     next step)."""
     job_id = await last_job_id(runtime, caller)
     if job_id:
         await cancel(runtime, job_id)
-    return {}
+    return a1111.Acknowledged()
 
 
 @router.post("/skip")
-async def skip(runtime: Runtime, caller: Caller) -> dict[str, Any]:
+async def skip(runtime: Runtime, caller: Caller) -> a1111.Acknowledged:
     """Like interrupt: a job makes one batch, so there is nothing to skip to."""
     return await interrupt(runtime, caller)
 
 
 @router.get("/sd-models")
-async def sd_models(runtime: Runtime) -> list[dict[str, Any]]:
+async def sd_models(runtime: Runtime) -> list[a1111.SdModel]:
     return [
-        {
-            "title": spec.id,
-            "model_name": spec.name,
-            "hash": None,
-            "sha256": None,
-            "filename": spec.source or spec.id,
-            "config": None,
-        }
+        a1111.SdModel(
+            title=spec.id,
+            model_name=spec.name,
+            hash=None,
+            sha256=None,
+            filename=spec.source or spec.id,
+            config=None,
+        )
         for spec in runtime.settings.models
     ]
 
 
 @router.get("/samplers")
-async def samplers() -> list[dict[str, Any]]:
-    return [{"name": s.name, "aliases": list(s.aliases), "options": {}} for s in SCHEDULERS]
+async def samplers() -> list[a1111.Sampler]:
+    return [a1111.Sampler(name=s.name, aliases=list(s.aliases), options={}) for s in SCHEDULERS]
 
 
 @router.get("/options")
-async def get_options(runtime: Runtime, caller: Caller) -> dict[str, Any]:
+async def get_options(runtime: Runtime, caller: Caller) -> a1111.Options:
     options = await read_options(runtime, caller)
     model = default_model(runtime, options)
     every = options.get(PREVIEW_OPTION)
-    return {
-        "sd_model_checkpoint": model.id,
-        PREVIEW_OPTION: int(every) if every else 0,
-        "samples_format": "png",
-        "sd_checkpoint_hash": None,
-    }
+    return a1111.Options(
+        sd_model_checkpoint=model.id,
+        show_progress_every_n_steps=int(every) if every else 0,
+        samples_format="png",
+        sd_checkpoint_hash=None,
+    )
 
 
 @router.post("/options")
-async def set_options(body: dict[str, Any], runtime: Runtime, caller: Caller) -> dict[str, Any]:
+async def set_options(body: dict[str, Any], runtime: Runtime, caller: Caller) -> a1111.Acknowledged:
     """`sd_model_checkpoint` sets the default model of the tenant's later calls, and
     `show_progress_every_n_steps` their live previews (without keys: every caller's, as in the
     original). Other options are accepted and ignored."""
@@ -291,10 +293,10 @@ async def set_options(body: dict[str, Any], runtime: Runtime, caller: Caller) ->
             message = "must be an integer from -1 to 150 (0 or -1: no previews)"
             raise InvalidInput([InvalidField(PREVIEW_OPTION, message)])
         await runtime.store.run(a1111_store.set_option(caller.tenant, PREVIEW_OPTION, str(every)))
-    return {}
+    return a1111.Acknowledged()
 
 
 @router.get("/scripts")
-async def scripts() -> dict[str, list[str]]:
+async def scripts() -> a1111.Scripts:
     """No A1111 scripts or extensions run here (clients probe this list)."""
-    return {"txt2img": [], "img2img": []}
+    return a1111.Scripts(txt2img=[], img2img=[])

@@ -153,3 +153,67 @@ def info(job: Job, request: GenerationInput, body: Txt2ImgRequest) -> dict[str, 
 
 def info_text(job: Job, request: GenerationInput, body: Txt2ImgRequest) -> str:
     return json.dumps(info(job, request, body))
+
+
+class A1111Images(BaseModel):
+    """What txt2img and img2img answer: the images, the request echoed, and `info`."""
+
+    images: list[str] = Field(description="Base64 PNGs (none when interrupted or not sent)")
+    parameters: dict[str, Any] = Field(description="The request as received, images left out")
+    info: str = Field(description="A JSON object as a string: seeds, sizes, infotexts...")
+
+
+class ProgressState(BaseModel):
+    skipped: bool
+    interrupted: bool
+    job: str = Field(description="The job's id (empty: none)")
+    job_count: int
+    job_timestamp: str
+    job_no: int
+    sampling_step: int
+    sampling_steps: int
+
+
+class Progress(BaseModel):
+    """The caller's most recent job: fraction done, ETA, step, latest preview."""
+
+    progress: float = Field(description="0 to 1")
+    eta_relative: float = Field(description="Seconds left (an estimate)")
+    state: ProgressState
+    current_image: str | None = Field(description="The latest preview, base64 (if asked for)")
+    textinfo: str | None
+
+
+class Acknowledged(BaseModel):
+    """An empty object: done."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SdModel(BaseModel):
+    title: str
+    model_name: str
+    hash: str | None
+    sha256: str | None
+    filename: str
+    config: str | None
+
+
+class Sampler(BaseModel):
+    name: str
+    aliases: list[str]
+    options: dict[str, str]
+
+
+class Options(BaseModel):
+    """The options sdq keeps; `POST /options` accepts the original's others and ignores them."""
+
+    sd_model_checkpoint: str = Field(description="The default model of the tenant's calls")
+    show_progress_every_n_steps: int = Field(description="Live previews every n steps (0: none)")
+    samples_format: str
+    sd_checkpoint_hash: str | None
+
+
+class Scripts(BaseModel):
+    txt2img: list[str]
+    img2img: list[str]

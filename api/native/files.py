@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -32,7 +32,14 @@ async def checked_link(runtime: ApiRuntime, key: str, exp: str | None, sig: str 
     return max(0, int(exp or 0) - int(now))
 
 
-@router.get("/v1/files/{job_id}/{name}")
+PNG = {"schema": {"type": "string", "format": "binary"}}
+FILE_DOCS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The PNG", "content": {"image/png": PNG}},
+    307: {"description": "Object storage: a redirect to a fresh presigned link"},
+}
+
+
+@router.get("/v1/files/{job_id}/{name}", response_class=Response, responses=FILE_DOCS)
 async def get_file(
     job_id: str,
     name: str,

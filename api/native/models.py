@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import BaseUrl, Runtime, ServedModel
+from api.native.model_shapes import Model, ModelPage, SizeLimits
 from sdq.prediction import iso_time
 from sdq.settings import ModelSpec
 from sdq.store import heartbeats
@@ -26,35 +27,33 @@ def _model(
     workers: list[Heartbeat],
     decision: dict[str, Any] | None,
     health: ModelHealth,
-) -> dict[str, Any]:
+) -> Model:
     mine, in_flight = model_workers(workers, spec.id)
-    return {
-        "owner": spec.owner,
-        "name": spec.name,
-        "id": spec.id,
-        "url": f"{base_url}/v1/models/{spec.id}",
-        "visibility": "public",
-        "kind": spec.kind,
-        "description": "synthetic load-test model: sleeps per step, placeholder images"
+    return Model(
+        owner=spec.owner,
+        name=spec.name,
+        id=spec.id,
+        url=f"{base_url}/v1/models/{spec.id}",
+        visibility="public",
+        kind=spec.kind,
+        description="synthetic load-test model: sleeps per step, placeholder images"
         if spec.kind == "synthetic"
         else None,
-        "queued": queued,
-        "in_flight": in_flight,
-        "workers": len(mine),
-        "desired": decision["desired"] if decision else None,
-        "scaling_reason": decision["reason"] if decision else None,
+        queued=queued,
+        in_flight=in_flight,
+        workers=len(mine),
+        desired=decision["desired"] if decision else None,
+        scaling_reason=decision["reason"] if decision else None,
         # Whether its workers can load it: the cause of the last failed load, in one line.
-        "status": health.status.value,
-        "error": health.error,
-        "since": iso_time(health.since),
-        "attempts": health.attempts,
-        "limits": {"min_size": spec.min_size, "max_size": spec.max_size},
-    }
+        status=health.status,
+        error=health.error,
+        since=iso_time(health.since),
+        attempts=health.attempts,
+        limits=SizeLimits(min_size=spec.min_size, max_size=spec.max_size),
+    )
 
 
-async def _describe(
-    runtime: Runtime, base_url: str, specs: list[ModelSpec]
-) -> list[dict[str, Any]]:
+async def _describe(runtime: Runtime, base_url: str, specs: list[ModelSpec]) -> list[Model]:
     settings = runtime.settings
     workers = await runtime.store.run(
         heartbeats.live_workers(time.time(), settings.heartbeat_ttl_s)
@@ -69,11 +68,11 @@ async def _describe(
 
 
 @router.get("/v1/models")
-async def list_models(runtime: Runtime, base_url: BaseUrl) -> dict[str, Any]:
+async def list_models(runtime: Runtime, base_url: BaseUrl) -> ModelPage:
     results = await _describe(runtime, base_url, runtime.settings.models)
-    return {"previous": None, "next": None, "results": results}
+    return ModelPage(previous=None, next=None, results=results)
 
 
 @router.get("/v1/models/{owner}/{name}")
-async def get_model(spec: ServedModel, runtime: Runtime, base_url: BaseUrl) -> dict[str, Any]:
+async def get_model(spec: ServedModel, runtime: Runtime, base_url: BaseUrl) -> Model:
     return (await _describe(runtime, base_url, [spec]))[0]

@@ -19,6 +19,7 @@ from api.idempotency_key import input_as_sent, request_hash
 from api.json_route import StrictJsonRoute
 from api.native.cancel_after import parse_cancel_after
 from api.native.path_ids import PredictionId
+from api.native.prediction_shapes import Prediction, PredictionPage, WebhookDeliveries
 from api.native.prefer import parse_prefer_wait
 from api.queue_view import queue_info
 from api.retry import retry
@@ -200,7 +201,7 @@ async def _create(
     return await present(runtime, job, base_url, knows_aborted=knows_aborted)
 
 
-@router.post("/v1/models/{owner}/{name}/predictions", status_code=201)
+@router.post("/v1/models/{owner}/{name}/predictions", status_code=201, response_model=Prediction)
 async def create_model_prediction(
     spec: ServedModel,
     body: PredictionRequest,
@@ -220,7 +221,7 @@ async def create_model_prediction(
     )
 
 
-@router.post("/v1/predictions", status_code=201)
+@router.post("/v1/predictions", status_code=201, response_model=Prediction)
 async def create_prediction(
     body: PredictionRequest,
     runtime: Runtime,
@@ -249,7 +250,7 @@ async def job_or_404(runtime: ApiRuntime, caller: Principal, prediction_id: str)
     return job
 
 
-@router.get("/v1/predictions/{prediction_id}")
+@router.get("/v1/predictions/{prediction_id}", response_model=Prediction)
 async def get_prediction(
     prediction_id: PredictionId,
     runtime: Runtime,
@@ -261,7 +262,7 @@ async def get_prediction(
     return await present(runtime, job, base_url, knows_aborted=knows_aborted)
 
 
-@router.get("/v1/predictions")
+@router.get("/v1/predictions", response_model=PredictionPage)
 async def list_predictions(
     runtime: Runtime,
     caller: Caller,
@@ -318,7 +319,7 @@ async def list_predictions(
     }
 
 
-@router.post("/v1/predictions/{prediction_id}/cancel")
+@router.post("/v1/predictions/{prediction_id}/cancel", response_model=Prediction)
 async def cancel_prediction(
     prediction_id: PredictionId,
     runtime: Runtime,
@@ -339,14 +340,14 @@ async def cancel_prediction(
 @router.get("/v1/predictions/{prediction_id}/webhooks")
 async def prediction_webhooks(
     prediction_id: PredictionId, runtime: Runtime, caller: Caller
-) -> dict[str, Any]:
+) -> WebhookDeliveries:
     """Every webhook delivery of the prediction, each attempt: time, status or error, duration."""
     await job_or_404(runtime, caller, prediction_id)
     deliveries = await runtime.store.run(list_deliveries(prediction_id))
-    return {"results": [delivery.model_dump() for delivery in deliveries]}
+    return WebhookDeliveries(results=deliveries)
 
 
-@router.post("/v1/predictions/{prediction_id}/retry", status_code=201)
+@router.post("/v1/predictions/{prediction_id}/retry", status_code=201, response_model=Prediction)
 async def retry_prediction(
     prediction_id: PredictionId,
     runtime: Runtime,

@@ -49,7 +49,7 @@ async def run(
     raw: dict[str, Any],
     response_format: str,
     once: Once,
-) -> dict[str, Any]:
+) -> shapes.ImagesResponse:
     settings = runtime.settings
     try:
         parsed = parse_input(raw, InputLimits.for_model(spec, settings.max_prompt_chars))
@@ -76,12 +76,13 @@ async def run(
     done = await wait_for_images(runtime, request, submitted.job, may_cancel=once.key is None)
     if done.status is not JobStatus.SUCCEEDED:
         raise GenerationFailed(done.error or f"the generation was {done.status.value}")
+    data: list[shapes.UrlImage | shapes.Base64Image]
     if response_format == "b64_json":
-        data = [{"b64_json": image} for image in await images_base64(runtime, done)]
+        data = [shapes.Base64Image(b64_json=image) for image in await images_base64(runtime, done)]
     else:
         link = await runtime.output_links(base_url)
-        data = [{"url": link(key)} for key in done.output or []]
-    return {"created": int(done.created_at), "data": data}
+        data = [shapes.UrlImage(url=link(key)) for key in done.output or []]
+    return shapes.ImagesResponse(created=int(done.created_at), data=data)
 
 
 @router.post("/generations")
@@ -93,7 +94,7 @@ async def generations(
     caller: Caller,
     base_url: BaseUrl,
     key: IdempotencyKey,
-) -> dict[str, Any]:
+) -> shapes.ImagesResponse:
     """`model` is a served model id (OpenAI's names mean the default model); `size` defaults to
     512x512; `quality` sets the steps (low 10, standard/medium 20, high/hd 40)."""
     spec = shapes.pick_model(runtime.settings, body.model)
@@ -132,7 +133,7 @@ async def edits(
     response_format: Annotated[str, Form(pattern="^(url|b64_json)$")] = "url",
     quality: Annotated[str | None, Form()] = None,
     strength: Annotated[float, Form(ge=0, le=1)] = 0.75,
-) -> dict[str, Any]:
+) -> shapes.ImagesResponse:
     """Image-to-image from the first image at `strength` (an sdq extension, default 0.75);
     the output keeps the image's size unless `size` is given. Masks (inpainting) are refused."""
     upload = image or (image_list[0] if image_list else None)

@@ -97,3 +97,19 @@ def edit_size(width: int, height: int, spec: ModelSpec) -> tuple[int, int]:
         return max(spec.min_size, min(spec.max_size, value - value % 8))
 
     return fit(width), fit(height)
+
+
+class UrlImage(BaseModel):
+    url: str = Field(description="A link to the PNG (signed, expiring)")
+
+
+class Base64Image(BaseModel):
+    b64_json: str = Field(description="The PNG, base64")
+
+
+class ImagesResponse(BaseModel):
+    """OpenAI's answer: when the request was made and one entry per image, each a `url` or a
+    `b64_json` as `response_format` asked."""
+
+    created: int = Field(description="Unix seconds")
+    data: list[UrlImage | Base64Image]

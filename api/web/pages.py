@@ -135,7 +135,7 @@ def _page(name: str, title: str, settings: Settings, **fields: str) -> HTMLRespo
     )
 
 
-@router.get(PLAYGROUND_URL)
+@router.get(PLAYGROUND_URL, response_class=HTMLResponse)
 async def playground(runtime: Runtime) -> HTMLResponse:
     options = "".join(
         f"<option{' selected' if name == DEFAULT_SCHEDULER else ''}>{html.escape(name)}</option>"
@@ -144,7 +144,7 @@ async def playground(runtime: Runtime) -> HTMLResponse:
     return _page("playground", "playground", runtime.settings, scheduler_options=options)
 
 
-@router.get(OPS_URL)
+@router.get(OPS_URL, response_class=HTMLResponse)
 async def operator_console(runtime: Runtime) -> HTMLResponse:
     knobs = _script_json(policy_knobs())
     return _page("ops", "operator console", runtime.settings, policy_knobs=knobs)

@@ -1,0 +1,59 @@
+"""The native API's model answers as published models: a served model (Replicate's fields plus
+its queue, workers and health), the list of them, and its scaling signal for KEDA."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from sdq.settings import ModelKind
+from sdq.store.model_health import ModelStatus
+
+
+class SizeLimits(BaseModel):
+    min_size: int = Field(description="Smallest width or height accepted")
+    max_size: int = Field(description="Largest width or height accepted")
+
+
+class Model(BaseModel):
+    """A served model: what Replicate's model call answers, with its queue, workers, the scaler's
+    latest decision and whether its workers can load it."""
+
+    owner: str
+    name: str
+    id: str = Field(description="`owner/name`")
+    url: str
+    visibility: Literal["public"]
+    kind: ModelKind
+    description: str | None
+    queued: int = Field(description="Jobs waiting")
+    in_flight: int = Field(description="Busy workers")
+    workers: int = Field(description="Live workers (by heartbeat)")
+    desired: int | None = Field(description="The scaler's latest decision (null: none yet)")
+    scaling_reason: str | None = Field(description="Why it decided so")
+    status: ModelStatus = Field(description="`unavailable` while its last load failed")
+    error: str | None = Field(description="The cause of the failed loads, in one line")
+    since: str | None = Field(description="When the failed loads began (ISO 8601, UTC)")
+    attempts: int = Field(description="Failed loads in a row")
+    limits: SizeLimits
+
+
+class ModelPage(BaseModel):
+    """Every served model, on one page."""
+
+    previous: None = Field(description="Always null: one page")
+    next: None = Field(description="Always null: one page")
+    results: list[Model]
+
+
+class ScalingSignal(BaseModel):
+    """A model's scaling signal, in a shape KEDA's `metrics-api` trigger reads."""
+
+    model: str
+    queued: int = Field(description="Jobs waiting")
+    in_flight: int = Field(description="Jobs running (busy workers)")
+    work: int = Field(description="queued + in_flight: does not drop to zero while a job runs")
+    workers: int = Field(description="Live workers")
+    oldest_queued_age_s: float | None = Field(description="Seconds the oldest queued job waited")
+    desired: int | None = Field(description="sdq's scaler's latest decision (null: none runs)")
