@@ -93,6 +93,27 @@ async def log_redis_reached(runtime: ApiRuntime, redis_url: str, timeout_s: floa
         log.warning("Redis not reachable yet at %s (%s); answering 503 until it is", shown, why)
     else:
         log.info("Redis reached at %s", shown)
+        await warn_if_too_few_replicas(runtime)
+
+
+async def warn_if_too_few_replicas(runtime: ApiRuntime) -> None:
+    """Say at start-up when Redis has fewer replicas than `SDQ_REDIS_REPLICA_ACKS` asks to
+    confirm each job: until it has them, every new job waits out the timeout and is refused."""
+    wanted = runtime.settings.redis_replica_acks
+    if wanted <= 0:
+        return
+    try:
+        connected = int((await runtime.store.redis.info("replication"))["connected_slaves"])
+    except Exception as error:  # INFO not allowed (a managed Redis), or Redis gone again
+        log.info("could not count the Redis replicas (%s)", describe(error))
+        return
+    if connected < wanted:
+        log.warning(
+            "Redis has %d connected replica(s) but SDQ_REDIS_REPLICA_ACKS is %d: new jobs are "
+            "refused (503) until enough replicas are back",
+            connected,
+            wanted,
+        )
 
 
 def create_app(settings: Settings, redis_url: str) -> FastAPI:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,11 @@ from sdq.storage_factory import make_storage
 from sdq.store.link_secret import LinkSecret, read_or_create_link_secret
 from sdq.store.ops import AsyncOpRunner
 
+# The store's connection pool, shared by every request and /readyz.
+STORE_CONNECTIONS = 256
+# Writes that wait for Redis replicas at once (each holds a store connection while it waits).
+REPLICATED_WRITES_MOST = STORE_CONNECTIONS // 2
+
 
 @dataclass
 class ApiRuntime:
@@ -33,12 +39,14 @@ class ApiRuntime:
     link_secret: LinkSecret = field(init=False)
     queue_facts: QueueFacts = field(init=False)
     waits: WaitSlots = field(init=False)
+    replicated_writes: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
         self.link_secret = LinkSecret(self.settings)
         self.queue_facts = QueueFacts(self.settings.heartbeat_ttl_s)
         settings = self.settings
         self.waits = WaitSlots(settings.max_open_waits, settings.max_open_waits_per_tenant)
+        self.replicated_writes = asyncio.Semaphore(REPLICATED_WRITES_MOST)
 
     async def link_key(self, recheck: bool = False) -> bytes:
         """The key signing `/v1/files` links; `recheck` re-reads a shared one (rate-limited)."""
@@ -65,7 +73,7 @@ class ApiRuntime:
 
 
 def build_runtime(settings: Settings, redis_url: str, drain: Drain | None = None) -> ApiRuntime:
-    client = async_redis(redis_url, decode_responses=True, max_connections=256)
+    client = async_redis(redis_url, decode_responses=True, max_connections=STORE_CONNECTIONS)
     # Blocking reads (Prefer: wait) hold a connection each; they get their own, larger pool.
     blocking = async_redis(
         redis_url, decode_responses=True, max_connections=4096, socket_timeout=None

@@ -3,6 +3,7 @@ job, enqueue it, and undo both if enqueueing fails; cancel queued or running."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import math
@@ -24,8 +25,16 @@ from sdq.scheduling import DEFAULT_PRIORITY
 from sdq.settings import ModelSpec
 from sdq.storage import StorageFull
 from sdq.store.job_files import note_files
-from sdq.store.jobs import Admission, create_job, delete_job, request_cancel, transition
+from sdq.store.jobs import (
+    Admission,
+    Created,
+    create_job,
+    delete_job,
+    request_cancel,
+    transition,
+)
 from sdq.store.model_health import LoadRetry, get_health
+from sdq.store.ops import Replicated
 from sdq.store.scaling import get_policy
 
 log = logging.getLogger(__name__)
@@ -89,16 +98,12 @@ async def submit(
         priority=priority,
     )
     try:
-        replicated = await runtime.store.run_replicated(
-            create_job(
-                job,
-                settings.job_retention_s,
-                max_queued=policy.max_queued,
-                tenant_max_queued=key_max_queued,
-            ),
-            settings.redis_replica_acks,
-            settings.redis_replica_ack_timeout_ms,
-        )
+        try:
+            replicated = await create_replicated(runtime, job, policy.max_queued, key_max_queued)
+        except BaseException:
+            if not await forget_if_written(runtime, job):
+                stored = None  # the job may be there, with its image: the file sweep decides
+            raise
         created = replicated.value
         if created.outcome is Admission.ID_TAKEN:
             raise Unavailable("job id collision; retry the request")
@@ -125,12 +130,41 @@ async def submit(
     return job
 
 
+async def create_replicated(
+    runtime: ApiRuntime, job: Job, max_queued: int | None, key_max_queued: int | None
+) -> Replicated[Created]:
+    """Create the job; with `SDQ_REDIS_REPLICA_ACKS`, wait for that many replicas to hold it
+    (at most `REPLICATED_WRITES_MOST` such waits at once, so that they never take the whole
+    connection pool that reads and `/readyz` share)."""
+    settings = runtime.settings
+    op = create_job(
+        job, settings.job_retention_s, max_queued=max_queued, tenant_max_queued=key_max_queued
+    )
+    acks, timeout_ms = settings.redis_replica_acks, settings.redis_replica_ack_timeout_ms
+    if acks <= 0:
+        return Replicated(await runtime.store.run(op), 0)
+    async with runtime.replicated_writes:
+        return await runtime.store.run_replicated(op, acks, timeout_ms)
+
+
+async def forget_if_written(runtime: ApiRuntime, job: Job) -> bool:
+    """The create's answer was lost (the connection dropped, the call was cancelled): remove the
+    job in case it was written, so that a refused call leaves no job to run. True when it is
+    surely gone; False when that is unknown (Redis unreachable) or a worker already took it."""
+    try:
+        return await asyncio.shield(runtime.store.run(delete_job(job)))
+    except BaseException:
+        return False
+
+
 async def withdraw_unreplicated(runtime: ApiRuntime, job: Job, acknowledged: int) -> None:
     """Fewer Redis replicas than `SDQ_REDIS_REPLICA_ACKS` confirmed the new job in time: a
     failover now could lose it, so it is withdrawn and the caller told to retry (503)."""
     settings = runtime.settings
     if not await runtime.store.run(delete_job(job)):
-        return  # a worker with a spare token already started it: it runs, and is kept
+        # A worker with a spare token (a canceled job's) started it in that moment: it runs and
+        # is acknowledged, its start written by the worker (not waited for).
+        return
     metrics.job_refused(job.model, "replication")
     raise Unavailable(
         f"the job was not confirmed by {settings.redis_replica_acks} Redis replica(s) within "

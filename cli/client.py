@@ -35,7 +35,10 @@ class BearerToOwnServer(httpx.Auth):
         yield request
 
 
-RETRIED_STATUSES = frozenset({502, 503, 504})
+# Refusals a stream retries after their Retry-After: a replica away or draining, or the open
+# streams cap while the server has not yet seen the cut stream go.
+RETRIED_STATUSES = frozenset({429, 502, 503, 504})
+SHORTEST_DELAY_S = 0.5
 
 
 class StreamResume:
@@ -50,16 +53,19 @@ class StreamResume:
     def headers(self) -> dict[str, str]:
         return {"Last-Event-ID": self.last_id} if self.last_id else {}
 
-    def seen(self, event_id: str | None, retry_ms: int | None) -> None:
-        self.failing_since = None
+    def seen(self, event_id: str | None, retry_ms: int | None, has_data: bool) -> None:
+        """An event arrived; only one with an id or data counts as the stream going on (a
+        draining server's parting `retry:` does not)."""
+        if event_id or has_data:
+            self.failing_since = None
         if event_id:
             self.last_id = event_id
         if retry_ms is not None:
-            self.delay_s = retry_ms / 1000
+            self.delay_s = max(SHORTEST_DELAY_S, retry_ms / 1000)
 
     def retry_after(self, header: str | None) -> None:
         if header and header.isdigit():
-            self.delay_s = float(header)
+            self.delay_s = max(SHORTEST_DELAY_S, float(header))
 
     def next_delay(self, now: float, give_up_after_s: float) -> float:
         """Seconds to wait before the next attempt; TimeoutError once attempts have failed for
@@ -141,7 +147,7 @@ class SdqClient:
                             response.read()
                             _raise_for_problem(response)
                         for event in source.iter_sse():
-                            resume.seen(event.id, event.retry)
+                            resume.seen(event.id, event.retry, bool(event.data))
                             if not event.data:  # httpx-sse surfaces keep-alives as empty events
                                 continue
                             yield event.event, json.loads(event.data)

@@ -156,9 +156,13 @@ class LocalOutputStorage:
     def job_ids(self, most: int, after: str = "") -> list[str]:
         if not self.root.is_dir():
             return []
-        with os.scandir(self.root) as entries:
-            names = (e.name for e in entries if e.name > after and is_job_folder(e.name))
-            return heapq.nsmallest(most, (n for n in names if (self.root / n).is_dir()))
+        with os.scandir(self.root) as entries:  # is_dir() from the listing: no stat per folder
+            names = (
+                e.name
+                for e in entries
+                if e.name > after and is_job_folder(e.name) and e.is_dir(follow_symlinks=False)
+            )
+            return heapq.nsmallest(most, names)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -10,13 +10,13 @@ from cli.client import StreamResume
 def test_it_resumes_from_the_last_event_after_the_servers_retry() -> None:
     resume = StreamResume()
     assert resume.headers() == {}
-    resume.seen("1-0", None)
-    resume.seen(None, 250)  # a keep-alive: the id stays
+    resume.seen("1-0", None, True)
+    resume.seen(None, 750, False)  # a parting `retry:`: the id stays
     assert resume.headers() == {"Last-Event-ID": "1-0"}
-    assert resume.next_delay(0.0, 60) == 0.25
+    assert resume.next_delay(0.0, 60) == 0.75
 
 
-@pytest.mark.parametrize(("header", "delay"), [("5", 5.0), (None, 1.0), ("soon", 1.0)])
+@pytest.mark.parametrize(("header", "delay"), [("5", 5.0), (None, 1.0), ("soon", 1.0), ("0", 0.5)])
 def test_a_refusal_waits_its_retry_after(header: str | None, delay: float) -> None:
     resume = StreamResume()
     resume.retry_after(header)
@@ -27,7 +27,8 @@ def test_it_gives_up_once_attempts_failed_for_too_long_and_an_event_resets_that(
     resume = StreamResume()
     resume.next_delay(0.0, 60)
     resume.next_delay(59.0, 60)
-    resume.seen("2-0", None)
+    resume.seen("2-0", None, True)
     resume.next_delay(100.0, 60)  # failing again from now on
+    resume.seen(None, 1000, False)  # a draining server's parting words are no progress
     with pytest.raises(TimeoutError, match="60 s"):
         resume.next_delay(161.0, 60)
