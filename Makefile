@@ -84,6 +84,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.scheduler --jobs 2000 --requests 2000
 	$(BIN)/python -m bench.init_image_storage
 	$(BIN)/python -m bench.durability --requests 1000
+	$(BIN)/python -m bench.request_memory
 
 # A chaos soak of `sdq up` (docs/reliability.md): jobs in every dialect while its processes are
 # SIGKILLed; fails when an accepted job is lost. Replay a failed one: make chaos CHAOS_SEED=K

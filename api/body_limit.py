@@ -1,11 +1,15 @@
-"""ASGI middleware that refuses request bodies over the configured size with 413, before parsing
-(calls that may carry images have their own, larger limit)."""
+"""ASGI middleware that refuses request bodies over the configured size with 413 in the error shape
+of the API called, before parsing, counted as they arrive (a chunked body declares no length);
+calls that may carry images have their own, larger limit."""
 
 from __future__ import annotations
 
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import PayloadTooLarge, error_body
+from sdq.inputs import InvalidField
 
 
 class BodySizeLimit:
@@ -31,7 +35,7 @@ class BodySizeLimit:
         limit = self.limit(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._refuse(send, limit)
+            await self._refuse(send, scope["path"], limit)
             return
         seen = 0
         started = refused = False
@@ -45,7 +49,7 @@ class BodySizeLimit:
                     # Answer 413 now; the app sees a client that went away and its reply is dropped.
                     if not started and not refused:
                         refused = True
-                        await self._refuse(send, limit)
+                        await self._refuse(send, scope["path"], limit)
                     return {"type": "http.disconnect"}
             return message
 
@@ -59,14 +63,11 @@ class BodySizeLimit:
 
         await self.app(scope, limited_receive, guarded_send)
 
-    async def _refuse(self, send: Send, limit: int) -> None:
-        body = json.dumps(
-            {
-                "title": "Request body too large",
-                "detail": f"request body exceeds the limit of {limit} bytes",
-                "status": 413,
-            }
-        ).encode()
+    async def _refuse(self, send: Send, path: str, limit: int) -> None:
+        why = InvalidField("body", f"exceeds the limit of {limit} bytes")
+        detail = f"request body exceeds the limit of {limit} bytes"
+        answer = error_body(path, PayloadTooLarge.status, PayloadTooLarge.title, detail, [why])
+        body = json.dumps(answer).encode()
         await send(
             {
                 "type": "http.response.start",

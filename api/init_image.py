@@ -70,9 +70,15 @@ def checked_image(raw: bytes, field: str, max_pixels: int) -> InitImage:
                 raise InvalidInput([InvalidField(field, message)])
             image.load()  # decode it all: a truncated or corrupt file is refused now
             found = image.format
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError):
+    except Image.DecompressionBombError:  # Pillow's own limit, far above ours: not even opened
+        raise InvalidInput([InvalidField(field, too_many_pixels(max_pixels))]) from None
+    except (UnidentifiedImageError, OSError, SyntaxError):
         raise InvalidInput([InvalidField(field, "is not a readable image")]) from None
     return InitImage(raw, found)
+
+
+def too_many_pixels(max_pixels: int) -> str:
+    return f"has too many pixels; at most {max_pixels} are accepted"
 
 
 def store_init_image(storage: OutputStorage, job_id: str, image: InitImage) -> str:

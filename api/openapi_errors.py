@@ -11,8 +11,9 @@ from fastapi.openapi.utils import get_openapi
 
 # Any operation: a refused Host or header (400, 421), no or a bad key (401), a key without the
 # role or a cross-site call (403), a missing resource (404), a state that forbids it (409), an
-# oversized body (413), bad input (422; OpenAI's 400), a limit reached (429), Redis away (503).
-COMMON = ("400", "401", "403", "404", "409", "413", "421", "422", "429", "503")
+# oversized body, URL or head (413, 414, 431), bad input (422; OpenAI's 400), a limit reached
+# (429), Redis away (503).
+COMMON = ("400", "401", "403", "404", "409", "413", "414", "421", "422", "429", "431", "503")
 # Operations that change state may also wait for a result that does not come in time (504) or
 # find no room to store a starting image (507).
 STATE_CHANGING = ("504", "507")
@@ -23,9 +24,11 @@ DESCRIPTIONS = {
     "404": "Not found (or another tenant's)",
     "409": "Conflicts with the resource's state",
     "413": "The body is larger than allowed",
+    "414": "The URL is longer than allowed",
     "421": "A Host this server does not answer to",
     "422": "Invalid input: each field and its limit",
     "429": "A limit was reached: see Retry-After",
+    "431": "The request line and headers are larger than allowed",
     "503": "Unavailable for now (Redis away, a model that cannot load): see Retry-After",
     "504": "The wait for the result ran out; the prediction goes on",
     "507": "No room to store the starting image (a full disk or bucket quota)",

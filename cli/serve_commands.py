@@ -198,6 +198,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from api.app import create_app
+        from api.head_limit import bounded_http
         from cli.api_server import AFTER_DRAIN_S, DrainingServer
 
         settings = _settings(host, port)
@@ -217,6 +218,7 @@ def register(app: typer.Typer) -> None:
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=AFTER_DRAIN_S,
+            http=bounded_http(settings.max_header_bytes),  # SDQ_MAX_HEADER_BYTES
         )
         # SIGTERM drains first (SDQ_SHUTDOWN_GRACE_S), then uvicorn stops; see cli/api_server.py.
         DrainingServer(config, server_app.state.sdq_drain).run(sockets=[listener])

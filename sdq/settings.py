@@ -211,6 +211,12 @@ class Settings(BaseSettings):
         description="How often each model's queue and workers are sampled for the operator "
         "console's last-hour chart (one sample per interval, whichever API replica takes it)",
     )
+    max_header_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Longest request line and headers together; longer get 431 (a URL alone "
+        "longer than this: 414) and the connection closes",
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Larger request bodies get 413"
     )

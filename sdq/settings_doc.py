@@ -55,12 +55,13 @@ SECTIONS: tuple[Section, ...] = (
         "Which models are served (each entry is described under "
         "[One `SDQ_MODELS` entry](#one-sdq_models-entry)), where the API listens, and the "
         "limits it applies to requests before any job is queued. A request over a limit gets "
-        "`413` (body size) or `422` (the field that is wrong).",
+        "`414` or `431` (URL, headers), `413` (body size) or `422` (the field that is wrong).",
         (
             "models",
             "host",
             "port",
             "public_url",
+            "max_header_bytes",
             "max_body_bytes",
             "max_image_body_bytes",
             "max_init_image_pixels",

@@ -17,6 +17,7 @@ from api.deps import BaseUrl, Runtime
 from api.errors import GenerationFailed
 from api.idempotency import IdempotencyKey, submit_once
 from api.idempotency_key import request_hash
+from api.init_image import too_many_pixels
 from api.json_route import StrictJsonRoute
 from api.openai_images import shapes
 from api.runtime import ApiRuntime
@@ -107,11 +108,13 @@ async def generations(
         )
 
 
-def _image_size(data: bytes) -> tuple[int, int]:
+def _image_size(data: bytes, max_pixels: int) -> tuple[int, int]:
     try:
         with Image.open(io.BytesIO(data)) as image:
             return image.size
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise InvalidInput([InvalidField("image", too_many_pixels(max_pixels))]) from None
+    except (UnidentifiedImageError, OSError):
         raise InvalidInput([InvalidField("image", "is not a readable image")]) from None
 
 
@@ -143,7 +146,8 @@ async def edits(
         raise InvalidInput([InvalidField("mask", "inpainting with a mask is not supported")])
     spec = shapes.pick_model(runtime.settings, model)
     data = await upload.read()
-    default = shapes.edit_size(*_image_size(data), spec)  # the header alone: cheap
+    pixels = runtime.settings.max_init_image_pixels
+    default = shapes.edit_size(*_image_size(data, pixels), spec)  # the header alone: cheap
     raw = shapes.native_input(prompt, n, shapes.parse_size(size, default), quality)
     # Checked, converted and stored by submit, off the event loop.
     raw |= {"image": base64.b64encode(data).decode(), "prompt_strength": strength}

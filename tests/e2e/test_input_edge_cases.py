@@ -1,12 +1,15 @@
 """Input edge cases decided one row each, on all three APIs: numbers sent as strings or true/false,
 fractions where a whole number goes, control characters in prompts, keys given twice, JSON that
-cannot be stored as text. Each refusal is a 4xx JSON answer in the dialect's shape, naming the
-field as the client wrote it and the rule, and creates no job: a real API process (no worker) on
-real Redis, over loopback HTTP."""
+cannot be stored as text, too deep or with too many values. Each refusal is a 4xx JSON answer in
+the dialect's shape, naming the field as the client wrote it and the rule, and creates no job: a
+real API process (no worker) on real Redis, over loopback HTTP."""
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +17,13 @@ from typing import Any
 import httpx
 import pytest
 
+from api.json_body import MAX_VALUES
 from tests.helpers import Stack
 
 NATIVE, A1111, OPENAI = "/v1/predictions", "/sdapi/v1/txt2img", "/v1/images/generations"
-STATUS = {NATIVE: 422, A1111: 422, OPENAI: 400}  # OpenAI answers invalid requests with 400
+IMG2IMG = "/sdapi/v1/img2img"
+STATUS = {NATIVE: 422, A1111: 422, IMG2IMG: 422, OPENAI: 400}  # OpenAI's invalid requests: 400
+PIXELS = 4096 * 4096  # SDQ_MAX_INIT_IMAGE_PIXELS
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,7 @@ class Problem:
 def problem(path: str, body: Any) -> Problem:
     if path == OPENAI:
         return Problem(body["error"]["param"], body["error"]["message"])
-    fields = body["errors"] if path == A1111 else body["invalid_fields"]
+    fields = body["errors"] if path.startswith("/sdapi") else body["invalid_fields"]
     return Problem(fields[0]["field"], f"{fields[0]['field']}: {fields[0]['description']}")
 
 
@@ -41,6 +47,19 @@ def native(**input_fields: Any) -> bytes:
 
 def dialect(**fields: Any) -> bytes:
     return json.dumps({"prompt": "a dog"} | fields).encode()
+
+
+def png_sized(width: int, height: int) -> str:
+    """A PNG's signature and header alone, saying its size, in base64: what is read first."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+    return base64.b64encode(png).decode()
 
 
 # (path, body, field, text): each refused with the dialect's status, naming `field`, saying `text`.
@@ -115,6 +134,14 @@ REFUSED = [
     (NATIVE, b'{"priority": ' + b"1" * 5000 + b"}", "body", "has an integer of more than"),
     (A1111, b'{"x": ' + b"[" * 300 + b"]" * 300 + b"}", "x" + ".0" * 63, "more than 64 deep"),
     (A1111, b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}", "body", "nests arrays and objects"),
+    # Counted before parsing: parsed, `{},` weighs 25 times its 3 bytes.
+    (NATIVE, native(x=[{}] * MAX_VALUES), "body", f"has more than {MAX_VALUES} values and keys"),
+    (A1111, dialect(x=[[]] * MAX_VALUES), "body", f"has more than {MAX_VALUES} values and keys"),
+    (OPENAI, dialect(x=[0] * MAX_VALUES), "body", f"has more than {MAX_VALUES} values and keys"),
+    # Starting images: pixels are counted before any is decoded (Pillow's own limit is higher).
+    (NATIVE, native(image=png_sized(4104, 4096)), "input.image", f"at most {PIXELS} are accepted"),
+    (NATIVE, native(image=png_sized(20_000, 20_000)), "input.image", "has too many pixels"),
+    (IMG2IMG, dialect(init_images=[png_sized(20_000, 20_000)]), "init_images", f"most {PIXELS}"),
     # A syntax error names the body and the place, never a character offset as a field.
     (NATIVE, b'{"model": "sdq/tiny",}', "body", "invalid JSON at line 1 column 22"),
     (A1111, b'{"prompt": "x" "steps": 2}', "body", "line 1 column 16 (expecting ',' delimiter)"),

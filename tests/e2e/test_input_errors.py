@@ -1,9 +1,13 @@
-"""Odd input is a 4xx naming the field, and any error the API did not expect is a JSON 500 with a
-request id, logged once: a real API process on real Redis, over loopback HTTP (no worker needed)."""
+"""Odd input is a 4xx naming the field (an oversized URL, head or body too, in the dialect's shape),
+and any error the API did not expect is a JSON 500 with a request id, logged once: a real API
+process on real Redis, over loopback HTTP (no worker needed)."""
 
 from __future__ import annotations
 
+import json
+import socket
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -125,6 +129,110 @@ def test_a_last_event_id_redis_would_refuse_is_422(
     assert response.status_code == status, response.text
     if status == 422:
         assert response.json()["invalid_fields"][0]["field"] == "Last-Event-ID"
+
+
+HEAD_LIMIT = 64 * 1024  # SDQ_MAX_HEADER_BYTES
+NATIVE, A1111, OPENAI = "/v1/predictions", "/sdapi/v1/progress", "/v1/images/generations"
+
+
+def head(path: str, *headers: bytes, end: bool = True) -> bytes:
+    lines = [b"GET " + path.encode() + b" HTTP/1.1", b"Host: 127.0.0.1", *headers]
+    return b"\r\n".join(lines) + (b"\r\n\r\n" if end else b"")
+
+
+def cut(data: bytes, size: int) -> bytes:
+    """`data` padded with `x` or cut to `size` bytes: a head that never ends."""
+    return data.ljust(size, b"x")[:size]
+
+
+PAD = b"X-Pad: " + b"p" * HEAD_LIMIT
+MANY = [b"X-A: b"] * (HEAD_LIMIT // 8)
+POST = b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+# (sent as is on a fresh connection, status, field, what the answer says): each bound is refused
+# in the dialect's shape of the path, naming the field and the limit.
+OVERSIZED = [
+    (head(NATIVE + "?x=" + "a" * HEAD_LIMIT), 414, "url", f"limit of {HEAD_LIMIT} bytes"),
+    (head(OPENAI + "?x=" + "a" * HEAD_LIMIT), 414, "url", "SDQ_MAX_HEADER_BYTES"),
+    (cut(b"GET /sdapi/v1/progress?x=", HEAD_LIMIT + 5), 414, "url", f"of {HEAD_LIMIT} bytes"),
+    (head(A1111, PAD), 431, "headers", f"limit of {HEAD_LIMIT} bytes (SDQ_MAX_HEADER_BYTES)"),
+    (head(NATIVE, *MANY), 431, "headers", f"limit of {HEAD_LIMIT} bytes"),
+    (cut(head(OPENAI, PAD, end=False), HEAD_LIMIT + 1), 431, "headers", "SDQ_MAX_HEADER_BYTES"),
+    (POST % b"/sdapi/v1/img2img" + b"Content-Length: 20971521\r\n\r\n", 413, "body", "20971520"),
+    (POST % OPENAI.encode() + b"Content-Length: 1048577\r\n\r\n", 413, "body", "1048576 bytes"),
+]
+
+
+def said(path: bytes, body: dict[str, Any]) -> tuple[str, str]:
+    """The field and the text of an error in any of the three shapes."""
+    if path.startswith(b"/v1/images"):
+        return body["error"]["param"], body["error"]["message"]
+    fields = body["errors"] if path.startswith(b"/sdapi") else body["invalid_fields"]
+    return fields[0]["field"], f"{body['detail']} {fields[0]['description']}"
+
+
+def exchange(api: Stack, request: bytes) -> tuple[int, bytes]:
+    """The status and body of the answer to `request`, sent on a fresh connection."""
+    with socket.create_connection(("127.0.0.1", api.port), timeout=30) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "field", "text"),
+    OVERSIZED,
+    ids=[f"{status}-{field}-{i}" for i, (_, status, field, _) in enumerate(OVERSIZED)],
+)
+def test_an_oversized_request_is_refused_in_its_dialect_naming_the_limit(
+    api: Stack, request_bytes: bytes, status: int, field: str, text: str
+) -> None:
+    answered, body = exchange(api, request_bytes)
+    assert answered == status, body
+    named, saying = said(request_bytes.split(b" ", 2)[1], json.loads(body))
+    assert named == field, body
+    assert text in saying, body
+
+
+def test_a_head_within_the_limit_is_served(api: Stack) -> None:
+    pad = b"X-Pad: " + b"p" * (HEAD_LIMIT - 200)
+    answered, body = exchange(api, head("/healthz", pad, b"Connection: close"))
+    assert answered == 200, body
+
+
+def one_answer(connection: socket.socket) -> bytes:
+    """One whole answer (it has a Content-Length) read from a kept-alive connection."""
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += connection.recv(65536)
+    head_part, _, body = answer.partition(b"\r\n\r\n")
+    length = int(head_part.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        body += connection.recv(65536)
+    return head_part + b"\r\n\r\n" + body
+
+
+@pytest.mark.parametrize("pipelined", [False, True])
+def test_the_head_limit_holds_per_request_on_a_kept_alive_connection(
+    api: Stack, pipelined: bool
+) -> None:
+    """Three heads of 40 KiB on one connection: each within the limit, together past it."""
+    request = head("/healthz", b"X-Pad: " + b"p" * (40 * 1024))
+    last = head("/healthz", b"X-Pad: " + b"p" * (40 * 1024), b"Connection: close")
+    with socket.create_connection(("127.0.0.1", api.port), timeout=30) as connection:
+        if pipelined:
+            connection.sendall(request + request + last)
+        else:
+            for sent in (request, request):
+                connection.sendall(sent)
+                assert one_answer(connection).startswith(b"HTTP/1.1 200 ")
+            connection.sendall(last)
+        answers = b""
+        while chunk := connection.recv(65536):
+            answers += chunk
+    assert answers.count(b"HTTP/1.1 200 ") == (3 if pipelined else 1), answers
 
 
 def test_every_response_carries_a_request_id_a_sane_one_is_kept(client: httpx.Client) -> None:

@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from api.a1111 import shapes as a1111
-from api.json_body import BodyRefused, loads
+from api.json_body import MAX_VALUES, BodyRefused, loads
 from api.openai_images import shapes as openai_images
 from sdq.inputs import InputLimits, InvalidInput, control_character, parse_input
 from sdq.json_types import Number, OptionalWholeNumber, Text, TruthValue, WholeNumber
@@ -231,7 +231,21 @@ REFUSED_BODIES = [
         "more than once",
         id="a long key cut",
     ),
-    pytest.param(b"[" * 100_000 + b"]" * 100_000, "body", "nests", id="nested too deep"),
+    pytest.param(b"[" * 5_000 + b"]" * 5_000, "body", "nests", id="nested too deep"),
+    pytest.param(
+        b"[" + b"0," * (MAX_VALUES - 1) + b"0]",
+        "body",
+        f"has more than {MAX_VALUES} values and keys",
+        id="one value too many",
+    ),
+    pytest.param(
+        b"{" + b",".join(b'"k%d": 0' % i for i in range(MAX_VALUES // 2)) + b"}",
+        "body",
+        "values and keys (each array, object, string, number, true, false, null and object key",
+        id="keys count",
+    ),
+    pytest.param(b"[" + b"{}," * 4 * MAX_VALUES + b"{}]", "body", "more than", id="objects"),
+    pytest.param(b"[" * 100_000 + b"]" * 100_000, "body", "more than", id="100,000 arrays"),
 ]
 
 
@@ -253,6 +267,9 @@ def test_bodies_that_parse_but_are_refused(body: bytes, field: str, description:
         (b'{"p": "\\\\ud800"}', {"p": "\\ud800"}),  # an escaped backslash: no surrogate
         (b"[1, 2.5, null]", [1, 2.5, None]),
         (b"[" * 64 + b"]" * 64, json.loads(b"[" * 64 + b"]" * 64)),  # 64 levels: taken
+        # MAX_VALUES values and keys: the array and its elements.
+        (b"[" + b"0," * (MAX_VALUES - 2) + b"0]", [0] * (MAX_VALUES - 1)),
+        (b'{"p": "' + b",[{" * MAX_VALUES + b'"}', {"p": ",[{" * MAX_VALUES}),  # text: not values
     ],
 )
 def test_bodies_read_as_json(body: bytes, expected: Any) -> None:
