@@ -8,37 +8,21 @@ import asyncio
 import json
 import os
 import platform
-import tempfile
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
+from bench.bare_stack import bare_stack
 from bench.latency import summarize
-from bench.scheduler import NO_WORKERS, SUBMIT_WARMUP, submit_all
-from cli.client import SdqClient
-from cli.embedded_redis import free_port
-from cli.stack import running_stack
-from sdq.settings import load_settings
+from bench.scheduler import SUBMIT_WARMUP, submit_all
 
 COMMAND = "python -m bench.durability --requests 1000"
 MODES = ("everysec", "always")
 
 
 def submit_figures(mode: str, requests: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp, mock.patch.dict(os.environ):
-        for name in ("SDQ_ADMIN_KEY", "SDQ_AUTH", "SDQ_REDIS_URL", "SDQ_MODELS"):
-            os.environ.pop(name, None)
-        settings = load_settings(
-            data_dir=Path(tmp),
-            port=free_port(),
-            models=[NO_WORKERS],
-            redis_url=None,
-            redis_appendfsync=mode,
-        )
-        with running_stack(settings) as (info, _):
-            SdqClient(info.url).wait_ready(timeout_s=120)
-            asyncio.run(submit_all(info.url, SUBMIT_WARMUP))
-            took, wall = asyncio.run(submit_all(info.url, requests))
+    with bare_stack(redis_appendfsync=mode) as (info, _):
+        asyncio.run(submit_all(info.url, SUBMIT_WARMUP))
+        took, wall = asyncio.run(submit_all(info.url, requests))
     return {"requests_per_s": round(requests / wall, 1), "latency": summarize(took)}
 
 

@@ -12,24 +12,18 @@ import json
 import os
 import platform
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import httpx
 import psutil
 from PIL import Image
 
-from bench.scheduler import NO_WORKERS
-from cli.client import SdqClient
-from cli.embedded_redis import free_port
-from cli.stack import running_stack
-from sdq.settings import load_settings
+from bench.bare_stack import bare_stack
 
 COMMAND = "python -m bench.request_memory"
 MiB = 1 << 20
@@ -141,18 +135,10 @@ def measure(name: str, port: int, pid: int) -> dict[str, Any]:
 
 
 def on_a_fresh_api(name: str) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp, mock.patch.dict(os.environ):
-        for variable in ("SDQ_ADMIN_KEY", "SDQ_AUTH", "SDQ_REDIS_URL", "SDQ_MODELS"):
-            os.environ.pop(variable, None)
-        settings = load_settings(
-            data_dir=Path(tmp), port=free_port(), models=[NO_WORKERS], redis_url=None
-        )
-        with running_stack(settings) as (info, _):
-            client = SdqClient(info.url)
-            client.wait_ready(timeout_s=120)
-            pid = int(client.http.get("/readyz").json()["pid"])
-            client.close()
-            return measure(name, settings.port, pid)
+    with bare_stack() as (info, supervisor):
+        pid = supervisor.pid("api")
+        assert pid is not None, "the API runs"
+        return measure(name, int(info.url.rsplit(":", 1)[1]), pid)
 
 
 def main() -> None:

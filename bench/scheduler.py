@@ -15,20 +15,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import httpx
 import redis
 
 import sdq
 import sdq.store.jobs as jobs_store
+from bench.bare_stack import bare_stack
 from bench.latency import summarize
-from cli.client import SdqClient
-from cli.embedded_redis import EmbeddedRedis, free_port
-from cli.stack import running_stack
+from cli.embedded_redis import EmbeddedRedis
 from sdq.job import Job, JobStatus, Transition, new_job_id
-from sdq.scaling_policy import ScalingPolicy
-from sdq.settings import ModelSpec, load_settings
 from sdq.store.ops import OpRunner
 
 # The claim-time scheduler (`claim_next`); before it, a message named the job the worker claimed.
@@ -46,7 +42,6 @@ PLACE_SAMPLES = 200  # queue_place reads sampled over a queue's jobs
 CONCURRENCY = 16
 SUBMIT_WARMUP = 50
 # No worker ever starts: the scaler may not add any, so the queue only grows.
-NO_WORKERS = ModelSpec(id="sdq/tiny", scaling=ScalingPolicy(min_replicas=0, max_replicas=0))
 SUBMIT_PATH = "/v1/models/sdq/tiny/predictions"
 SUBMIT_BODY = {"input": {"prompt": "dog", "width": 64, "height": 64, "num_inference_steps": 2}}
 
@@ -333,23 +328,16 @@ def process_origin(pid: int | None) -> dict[str, str]:
 def submit_figures(requests: int) -> dict[str, Any]:
     """POST to a real API (and its stack: Redis, scaler, webhook sender) with no worker, open
     on loopback (no admin key: the children take their settings from the environment)."""
-    with tempfile.TemporaryDirectory() as tmp, mock.patch.dict(os.environ):
-        for name in ("SDQ_ADMIN_KEY", "SDQ_AUTH", "SDQ_REDIS_URL", "SDQ_MODELS"):
-            os.environ.pop(name, None)
-        settings = load_settings(
-            data_dir=Path(tmp), port=free_port(), models=[NO_WORKERS], redis_url=None
-        )
-        with running_stack(settings) as (info, supervisor):
-            SdqClient(info.url).wait_ready(timeout_s=120)
-            asyncio.run(submit_all(info.url, SUBMIT_WARMUP))
-            took, wall = asyncio.run(submit_all(info.url, requests))
-            client = redis.Redis.from_url(info.redis_url, decode_responses=True)
-            try:
-                queued = int(client.zcard("sdq:queued:sdq/tiny"))
-                sched_keys = len(list(client.scan_iter("sdq:sched:sdq/tiny:*")))
-            finally:
-                client.close()
-            api = process_origin(supervisor.pid("api"))
+    with bare_stack() as (info, supervisor):
+        asyncio.run(submit_all(info.url, SUBMIT_WARMUP))
+        took, wall = asyncio.run(submit_all(info.url, requests))
+        client = redis.Redis.from_url(info.redis_url, decode_responses=True)
+        try:
+            queued = int(client.zcard("sdq:queued:sdq/tiny"))
+            sched_keys = len(list(client.scan_iter("sdq:sched:sdq/tiny:*")))
+        finally:
+            client.close()
+        api = process_origin(supervisor.pid("api"))
     return {
         "requests": requests,
         "concurrency": CONCURRENCY,

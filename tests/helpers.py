@@ -16,7 +16,7 @@ from typing import Any, cast
 import httpx
 import redis
 
-from cli.embedded_redis import free_port
+from cli.embedded_redis import find_redis_server, free_port
 from sdq.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -169,6 +169,39 @@ def wait_terminal(client: httpx.Client, prediction_id: str, timeout: float = 120
 
     result: dict[str, Any] = wait_until(done, timeout, f"prediction {prediction_id} to finish", 0.1)
     return result
+
+
+def wait_all_succeeded(
+    client: httpx.Client, job_ids: list[str], survived: str, timeout: float = 180
+) -> None:
+    """Every job ends within `timeout`, and every one succeeded (`survived` names what they went
+    through, for the message)."""
+
+    def statuses() -> dict[str, str]:
+        return {
+            job_id: client.get(f"/v1/predictions/{job_id}").json()["status"] for job_id in job_ids
+        }
+
+    def all_terminal() -> dict[str, str] | None:
+        now = statuses()
+        return now if set(now.values()) <= TERMINAL else None
+
+    try:
+        final = wait_until(all_terminal, timeout, "every accepted job to finish", 0.5)
+    except AssertionError:
+        raise AssertionError(f"unfinished after {survived}: {statuses()}") from None
+    lost = {job_id: status for job_id, status in final.items() if status != "succeeded"}
+    assert lost == {}, lost
+
+
+def start_redis(argv: list[str], folder: Path) -> subprocess.Popen[bytes]:
+    """A redis-server (or, with `--sentinel`, a Sentinel) with these arguments, run in `folder`."""
+    return subprocess.Popen(
+        [find_redis_server(), *argv],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def wait_status(

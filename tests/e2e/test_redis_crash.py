@@ -15,11 +15,11 @@ import redis
 from cli.embedded_redis import EmbeddedRedis, free_port
 from sdq.store import redis_keys as keys
 from tests.helpers import (
-    TERMINAL,
     Stack,
     print_logs,
     process_env,
     start_up,
+    wait_all_succeeded,
     wait_status,
     wait_until,
 )
@@ -119,22 +119,7 @@ def test_redis_sigkilled_under_load_is_restarted_and_no_accepted_job_is_lost(
             wait_until(lambda: ready(client), 60, "the API to reach Redis again")
             assert listening_port(restarted) == old_port
 
-            def statuses() -> dict[str, str]:
-                return {
-                    job_id: client.get(f"/v1/predictions/{job_id}").json()["status"]
-                    for job_id in accepted
-                }
-
-            def all_terminal() -> dict[str, str] | None:
-                now = statuses()
-                return now if set(now.values()) <= TERMINAL else None
-
-            try:
-                final = wait_until(all_terminal, 180, "every accepted job to finish", 0.5)
-            except AssertionError:
-                raise AssertionError(f"unfinished after the restart: {statuses()}") from None
-            lost = {job_id: status for job_id, status in final.items() if status != "succeeded"}
-            assert lost == {}, lost
+            wait_all_succeeded(client, accepted, "the restart")
             after = submit(client, JOBS)
             assert after.status_code == 201, after.text
     finally:

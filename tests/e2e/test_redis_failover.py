@@ -19,8 +19,8 @@ import httpx
 import pytest
 import redis
 
-from cli.embedded_redis import find_redis_server, free_port
-from tests.helpers import TERMINAL, start_up, wait_until
+from cli.embedded_redis import free_port
+from tests.helpers import start_redis, start_up, wait_all_succeeded, wait_until
 
 MASTER = "sdqfailover"
 PASSWORD = "failover-secret"
@@ -61,18 +61,9 @@ class ReplicatedRedis:
         return int(address[1]) if isinstance(address, tuple) else None
 
 
-def _redis(argv: list[str], folder: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [find_redis_server(), *argv],
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 def _server(port: int, folder: Path, *extra: str) -> subprocess.Popen[bytes]:
     folder.mkdir()
-    return _redis(
+    return start_redis(
         ["--port", str(port), "--bind", "127.0.0.1", "--requirepass", PASSWORD,
          "--masterauth", PASSWORD, "--save", "", "--appendonly", "no", "--dir", str(folder),
          *extra],
@@ -107,7 +98,7 @@ def replicated(tmp_path: Path) -> Iterator[ReplicatedRedis]:
         f"sentinel down-after-milliseconds {MASTER} 1000\n"
         f"sentinel failover-timeout {MASTER} 10000\n"
     )
-    sentinel = _redis([str(config), "--sentinel"], tmp_path)
+    sentinel = start_redis([str(config), "--sentinel"], tmp_path)
     url = f"redis+sentinel://:{PASSWORD}@127.0.0.1:{sentinel_port}/{MASTER}/0"
     running = ReplicatedRedis(master, replicas, sentinel, sentinel_port, url)
     running.ports = {"master": master_port}
@@ -223,19 +214,4 @@ def test_a_failover_under_load_loses_no_accepted_job(
             load.stop.set()
             thread.join(timeout=60)
 
-        def statuses() -> dict[str, str]:
-            return {
-                job_id: client.get(f"/v1/predictions/{job_id}").json()["status"]
-                for job_id in load.accepted
-            }
-
-        def all_terminal() -> dict[str, str] | None:
-            now = statuses()
-            return now if set(now.values()) <= TERMINAL else None
-
-        try:
-            final = wait_until(all_terminal, 180, "every accepted job to finish", 0.5)
-        except AssertionError:
-            raise AssertionError(f"unfinished after the failover: {statuses()}") from None
-        lost = {job_id: status for job_id, status in final.items() if status != "succeeded"}
-        assert lost == {}, lost
+        wait_all_succeeded(client, load.accepted, "the failover")

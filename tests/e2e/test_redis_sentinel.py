@@ -3,34 +3,24 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
-from cli.embedded_redis import find_redis_server, free_port
-from tests.helpers import started_stack, wait_terminal, wait_until
+from cli.embedded_redis import free_port
+from tests.helpers import start_redis, started_stack, wait_terminal, wait_until
 
 PASSWORD = "s3cret/with:odd@chars"
 MASTER = "sdqmaster"
-
-
-def _redis(argv: list[str], folder: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [find_redis_server(), *argv],
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 @pytest.fixture
 def sentinel_url(tmp_path: Path) -> Iterator[str]:
     """A password-protected master and one Sentinel watching it; yields sdq's URL for them."""
     master_port, sentinel_port = free_port(), free_port()
-    master = _redis(
+    master = start_redis(
         ["--port", str(master_port), "--bind", "127.0.0.1", "--requirepass", PASSWORD,
          "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
         tmp_path,
@@ -41,7 +31,7 @@ def sentinel_url(tmp_path: Path) -> Iterator[str]:
         f"sentinel monitor {MASTER} 127.0.0.1 {master_port} 1\n"
         f'sentinel auth-pass {MASTER} "{PASSWORD}"\n'
     )
-    sentinel = _redis([str(config), "--sentinel"], tmp_path)
+    sentinel = start_redis([str(config), "--sentinel"], tmp_path)
     try:
         probe = redis.Redis(port=sentinel_port, decode_responses=True, socket_connect_timeout=0.5)
 
