@@ -60,6 +60,17 @@ class ReplicatedRedis:
             probe.close()
         return int(address[1]) if isinstance(address, tuple) else None
 
+    def replicas_known(self) -> int:
+        """The replicas the Sentinel knows of (it learns them from the master's INFO, every
+        10 s): killing the master before it knows any would leave nothing to promote."""
+        probe = redis.Redis(port=self.sentinel_port, socket_connect_timeout=0.5)
+        try:
+            return len(probe.sentinel_slaves(MASTER))
+        except redis.ConnectionError:
+            return 0
+        finally:
+            probe.close()
+
 
 def _server(port: int, folder: Path, *extra: str) -> subprocess.Popen[bytes]:
     folder.mkdir()
@@ -105,6 +116,7 @@ def replicated(tmp_path: Path) -> Iterator[ReplicatedRedis]:
     try:
         wait_until(lambda: _replicas_online(master_port) == 2, 20, "the replicas to sync")
         wait_until(lambda: running.master_port() == master_port, 20, "the sentinel to watch")
+        wait_until(lambda: running.replicas_known() == 2, 30, "the sentinel to know the replicas")
         yield running
     finally:
         for process in (sentinel, *replicas, master):
