@@ -1,10 +1,12 @@
-"""The `sdq` command line: run the stack or its parts, submit jobs, make the tiny model."""
+"""The `sdq` command line: run the stack or its parts, submit jobs, load-test, make the tiny
+model."""
 
 from __future__ import annotations
 
 import typer
 
 from cli import (
+    bench_commands,
     client_commands,
     keys_commands,
     model_commands,
@@ -23,6 +25,7 @@ app = typer.Typer(
 serve_commands.register(app)
 client_commands.register(app)
 simulate_commands.register(app)
+bench_commands.register(app)
 app.add_typer(model_commands.app, name="models")
 app.add_typer(scaling_commands.app, name="scaling")
 app.add_typer(keys_commands.app, name="keys")

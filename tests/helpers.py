@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -84,6 +85,28 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: f
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m cli ARGS` as a process with this environment, its output captured (a pipe:
+    no progress bars); at most a minute."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def bench_json(env: dict[str, str], *args: str) -> dict[str, Any]:
+    """The document `sdq bench --json ARGS` prints; it must exit 0."""
+    ran = run_cli(env, "bench", "--json", *args)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    document: dict[str, Any] = json.loads(ran.stdout)
+    return document
 
 
 def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.05) -> Any:

@@ -8,7 +8,6 @@ import os
 import re
 import secrets
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import httpx
 import pytest
 
 from cli.embedded_redis import EmbeddedRedis, free_port
-from tests.helpers import REPO, Stack, started_api, wait_until
+from tests.helpers import Stack, run_cli, started_api, wait_until
 
 ADMIN_KEY = "cli-test-bootstrap-admin-key-0123456789"
 SECRET = re.compile(r"^sdq_[A-Za-z0-9_-]{43}$", re.MULTILINE)
@@ -36,15 +35,7 @@ def sdq(url: str, *args: str, key: str | None = ADMIN_KEY) -> subprocess.Complet
     """`python -m cli ARGS` against `url`, with `key` in SDQ_API_KEY (None: no key at all)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SDQ_")}
     env |= {"SDQ_URL": url, "COLUMNS": "200"} | ({"SDQ_API_KEY": key} if key else {})
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_cli(env, *args)
 
 
 def new_key(url: str, name: str) -> str:
