@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
@@ -58,27 +60,32 @@ def decode_image(text: str, field: str, max_pixels: int) -> InitImage:
 
 def checked_image(raw: bytes, field: str, max_pixels: int) -> InitImage:
     """`raw` if it decodes whole as a PNG, JPEG or WebP within `max_pixels`."""
-    try:
-        with Image.open(io.BytesIO(raw)) as image:
-            if image.format not in FORMATS:
-                raise InvalidInput(
-                    [InvalidField(field, f"must be PNG, JPEG or WebP (got {image.format})")]
-                )
-            width, height = image.size
-            if width * height > max_pixels:
-                message = f"has {width}x{height} pixels; at most {max_pixels} are accepted"
-                raise InvalidInput([InvalidField(field, message)])
-            image.load()  # decode it all: a truncated or corrupt file is refused now
-            found = image.format
-    except Image.DecompressionBombError:  # Pillow's own limit, far above ours: not even opened
-        raise InvalidInput([InvalidField(field, too_many_pixels(max_pixels))]) from None
-    except (UnidentifiedImageError, OSError, SyntaxError):
-        raise InvalidInput([InvalidField(field, "is not a readable image")]) from None
+    with opened_image(raw, field, max_pixels) as image:
+        if image.format not in FORMATS:
+            raise InvalidInput(
+                [InvalidField(field, f"must be PNG, JPEG or WebP (got {image.format})")]
+            )
+        width, height = image.size
+        if width * height > max_pixels:
+            message = f"has {width}x{height} pixels; at most {max_pixels} are accepted"
+            raise InvalidInput([InvalidField(field, message)])
+        image.load()  # decode it all: a truncated or corrupt file is refused now
+        found = image.format
     return InitImage(raw, found)
 
 
-def too_many_pixels(max_pixels: int) -> str:
-    return f"has too many pixels; at most {max_pixels} are accepted"
+@contextlib.contextmanager
+def opened_image(raw: bytes, field: str, max_pixels: int) -> Iterator[Image.Image]:
+    """The image in `raw`, its header read (decoding it is the caller's); 422 naming `field` when
+    Pillow cannot read it, or when it is past Pillow's own pixel limit (far above `max_pixels`)."""
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            yield image
+    except Image.DecompressionBombError:
+        message = f"has too many pixels; at most {max_pixels} are accepted"
+        raise InvalidInput([InvalidField(field, message)]) from None
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        raise InvalidInput([InvalidField(field, "is not a readable image")]) from None
 
 
 def store_init_image(storage: OutputStorage, job_id: str, image: InitImage) -> str:

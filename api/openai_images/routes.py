@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response, UploadFile
-from PIL import Image, UnidentifiedImageError
 
 from api.auth import Caller
 from api.deps import BaseUrl, Runtime
 from api.errors import GenerationFailed
 from api.idempotency import IdempotencyKey, submit_once
 from api.idempotency_key import request_hash
-from api.init_image import too_many_pixels
+from api.init_image import opened_image
 from api.json_route import StrictJsonRoute
 from api.openai_images import shapes
 from api.runtime import ApiRuntime
@@ -109,13 +107,8 @@ async def generations(
 
 
 def _image_size(data: bytes, max_pixels: int) -> tuple[int, int]:
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.size
-    except Image.DecompressionBombError:
-        raise InvalidInput([InvalidField("image", too_many_pixels(max_pixels))]) from None
-    except (UnidentifiedImageError, OSError):
-        raise InvalidInput([InvalidField("image", "is not a readable image")]) from None
+    with opened_image(data, "image", max_pixels) as image:
+        return image.size
 
 
 @router.post("/edits")
