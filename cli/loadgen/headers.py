@@ -3,6 +3,8 @@ environment unless `-H` sends an Authorization; and the subset its follow-up rea
 
 from __future__ import annotations
 
+from cli.api_key import bearer
+
 # What makes sense on the create call only: not sent with the reads that follow it.
 CREATE_ONLY = frozenset({"prefer", "content-type", "idempotency-key", "cancel-after"})
 
@@ -30,8 +32,8 @@ def create_headers(given: dict[str, str], api_key: str | None) -> dict[str, str]
     headers = dict(given)
     if not _has(headers, "content-type"):
         headers["Content-Type"] = "application/json"
-    if api_key and not _has(headers, "authorization"):
-        headers["Authorization"] = f"Bearer {api_key}"
+    if not _has(headers, "authorization"):
+        headers |= bearer(api_key)
     return headers
 
 
