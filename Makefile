@@ -21,7 +21,7 @@ SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
 PYTEST_ARGS ?=
 PYTEST  = SDQ_HELM=$(abspath $(HELM)) $(BIN)/python -m pytest
 
-.PHONY: venv demo test unit integration e2e chart lint format bench chaos clean
+.PHONY: venv demo test unit integration e2e chart lint format bench gpu-bench-bundle chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +85,20 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.init_image_storage
 	$(BIN)/python -m bench.durability --requests 1000
 	$(BIN)/python -m bench.request_memory
+
+# Everything bench/gpu.py needs on a GPU machine with CUDA torch and no network (docs/benchmarks.md):
+# sdq as a wheel and its worker dependencies for Linux x86_64, CPython 3.11, without torch (and the
+# nvidia and triton wheels it pulls), next to the script and run.sh.
+GPU_BUNDLE ?= .sdq/gpu-bundle
+gpu-bench-bundle: $(STAMP)
+	rm -rf $(GPU_BUNDLE) && mkdir -p $(GPU_BUNDLE)/wheels
+	$(BIN)/python -m pip wheel -q --no-deps -w $(GPU_BUNDLE)/wheels .
+	$(BIN)/python -m pip download -q --no-deps -d $(GPU_BUNDLE)/wheels --only-binary=:all: \
+		--platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 --platform linux_x86_64 \
+		--python-version 3.11 --implementation cp \
+		$$($(BIN)/python bench/gpu_bundle/requirements.py)
+	cp bench/gpu.py bench/gpu_bundle/run.sh $(GPU_BUNDLE)/
+	du -sh $(GPU_BUNDLE)/wheels
 
 # A chaos soak of `sdq up` (docs/reliability.md): jobs in every dialect while its processes are
 # SIGKILLed; fails when an accepted job is lost. Replay a failed one: make chaos CHAOS_SEED=K

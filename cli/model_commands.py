@@ -1,4 +1,4 @@
-"""`sdq models …`: model utilities (the tiny random-weight pipeline)."""
+"""`sdq models …`: model utilities (random-weight pipelines: the tiny one, full-size ones)."""
 
 from __future__ import annotations
 
@@ -20,3 +20,23 @@ def make_tiny_command(
 
     written = make_tiny(folder, seed=seed)
     typer.echo(f"wrote tiny Stable Diffusion pipeline to {written}")
+
+
+@app.command("make-random")
+def make_random_command(
+    folder: Annotated[Path, typer.Argument(help="Where to write the pipeline.")],
+    family: Annotated[
+        str,
+        typer.Option(help="sd15 or sdxl (full size); sd15-mini or sdxl-mini (for tests)."),
+    ] = "sd15",
+    device: Annotated[str, typer.Option(help="Build the weights on cpu or cuda (faster).")] = "cpu",
+) -> None:
+    """Write a random-weight pipeline of a published architecture (fp16 safetensors; SD 1.5
+    about 2 GB, SDXL about 7 GB): the real model's compute, for benchmarks, nothing downloaded."""
+    from worker.engines.published_configs import FAMILIES
+    from worker.engines.random_model import make_random
+
+    if family not in FAMILIES:
+        raise typer.BadParameter(f"one of {', '.join(FAMILIES)}", param_hint="--family")
+    written = make_random(family, folder, device=device)
+    typer.echo(f"wrote random-weight {family} pipeline to {written}")

@@ -145,6 +145,24 @@ COLD_START = _histogram(
         COLD_START_BUCKETS,
     )
 )
+MODEL_LOAD = _histogram(
+    Spec(
+        "sdq_worker_model_load_seconds",
+        "histogram",
+        "Time a worker took to load its model: weights, device, runtime settings (warm-up apart)",
+        ("model",),
+        COLD_START_BUCKETS,
+    )
+)
+MODEL_WARMUP = _histogram(
+    Spec(
+        "sdq_worker_warmup_seconds",
+        "histogram",
+        "Time of a worker's warm-up generation before it reports ready (compilation included)",
+        ("model",),
+        (0.1, 0.5, *COLD_START_BUCKETS),
+    )
+)
 
 # Capacity
 SCALER_DECISIONS = _counter(
@@ -291,6 +309,11 @@ def job_timings(model: str, queue_wait_s: float, predict_s: float, end_to_end_s:
 
 def cold_start(model: str, seconds: float) -> None:
     COLD_START.labels(model).observe(seconds)
+
+
+def model_load(model: str, load_s: float, warmup_s: float) -> None:
+    MODEL_LOAD.labels(model).observe(load_s)
+    MODEL_WARMUP.labels(model).observe(warmup_s)
 
 
 def gpu_busy(model: str, seconds: float) -> None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sdq.api_keys import KEY_ALPHABET
+from sdq.model_runtime import ModelRuntime
 from sdq.redis_connect import parse_sentinel_url
 from sdq.scaling_policy import ScalingPolicy
 
@@ -44,6 +45,11 @@ class ModelSpec(BaseModel):
     scaling: ScalingPolicy = Field(
         default_factory=ScalingPolicy,
         description="Seeds the live policy (changed via the admin API)",
+    )
+    runtime: ModelRuntime = Field(
+        default_factory=ModelRuntime,
+        description="How workers run it: precision, attention, compilation, VAE tiling, "
+        "offload, warm-up",
     )
 
     @model_validator(mode="after")

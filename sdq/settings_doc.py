@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
+from sdq.model_runtime import ModelRuntime
 from sdq.scaling_policy import ScalingPolicy
 from sdq.settings import ModelSpec, Settings
 
@@ -229,7 +230,8 @@ def configuration_markdown() -> str:
         "`false` (also `1`/`0`, `yes`/`no`, `on`/`off`).\n",
         "\n".join(f"- [{s.title}](#{_anchor(s.title)})" for s in SECTIONS)
         + "\n- [One `SDQ_MODELS` entry](#one-sdq_models-entry)"
-        + "\n- [Scaling policy](#scaling-policy)\n",
+        + "\n- [Scaling policy](#scaling-policy)"
+        + "\n- [Model runtime](#model-runtime)\n",
     ]
     for section in SECTIONS:
         rows = [_settings_row(name, fields[name]) for name in section.fields]
@@ -238,6 +240,7 @@ def configuration_markdown() -> str:
         parts.append(_table(("Variable", "Type", "Default", "Meaning"), rows))
     parts.append(_model_spec_section())
     parts.append(_scaling_policy_section())
+    parts.append(_runtime_section())
     return "\n".join(parts)
 
 
@@ -288,6 +291,32 @@ def _scaling_policy_section() -> str:
     )
 
 
+def _runtime_section() -> str:
+    rows = [
+        _field_row(f"`{name}`", name, info) for name, info in described_fields(ModelRuntime).items()
+    ]
+    example = json.dumps(
+        [
+            {
+                "id": "stabilityai/stable-diffusion-xl-base-1.0",
+                "runtime": {"dtype": "bf16", "compile": "denoiser", "channels_last": True},
+            }
+        ]
+    )
+    return "\n".join(
+        [
+            "## Model runtime\n",
+            "The `runtime` object of a model's `SDQ_MODELS` entry says how its workers run it. "
+            "Every knob is checked at start-up (unknown knobs are rejected; `compile` needs a "
+            "warm-up and does not combine with sequential offload); one that does not apply "
+            "to the worker's device (half precision or offload on a CPU worker) is noted in "
+            "the worker's log and left out. [GPU settings](gpu.md) says when to use each.\n",
+            f"```sh\nSDQ_MODELS='{example}'\n```\n",
+            _table(("Knob", "Type", "Default", "Meaning"), rows),
+        ]
+    )
+
+
 def _check_sections(fields: dict[str, FieldInfo]) -> None:
     placed = [name for section in SECTIONS for name in section.fields]
     twice = sorted({name for name in placed if placed.count(name) > 1})
@@ -332,6 +361,8 @@ def type_text(name: str, info: FieldInfo) -> str:
             return "JSON list of model specs, or `id[=source],…`"
     if annotation is ScalingPolicy:
         return "object: the [scaling policy](#scaling-policy)"
+    if annotation is ModelRuntime:
+        return "object: the [model runtime](#model-runtime)"
     if annotation is bool:
         return "boolean"
     if annotation is Path:
@@ -374,7 +405,7 @@ def default_text(name: str, value: object) -> str:
         return "unset"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
-    if isinstance(value, ScalingPolicy):
+    if isinstance(value, ScalingPolicy | ModelRuntime):
         return "each knob's default"
     if isinstance(value, list):
         if all(isinstance(item, ModelSpec) for item in value):

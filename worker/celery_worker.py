@@ -80,8 +80,10 @@ def build_worker_app(
         if markers:
             markers.ready()
         log.info(
-            "ready: %s loaded, worker %s consuming (%.1f s after start)",
+            "ready: %s loaded in %.1f s, warm-up %.1f s, worker %s consuming (%.1f s after start)",
             model_id,
+            _runtime.timings.load_s,
+            _runtime.timings.warmup_s,
             _runtime.worker_id,
             time.time() - started_at,
         )
@@ -100,6 +102,7 @@ def record_ready(runtime: WorkerRuntime, model_id: str, cold_start_s: float) -> 
     """Remember how long this worker took to become ready (for Retry-After and ETAs); a Redis
     hiccup here costs the figure, never the worker."""
     metrics.cold_start(model_id, cold_start_s)
+    metrics.model_load(model_id, runtime.timings.load_s, runtime.timings.warmup_s)
     try:
         runtime.store.run(record_cold_start(model_id, cold_start_s))
     except (redis.ConnectionError, redis.TimeoutError) as error:

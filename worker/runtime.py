@@ -8,7 +8,7 @@ import secrets
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 
@@ -22,7 +22,7 @@ from sdq.store.ops import OpRunner
 from worker.disk_guard import DiskGuard
 from worker.engines.base import Engine
 from worker.engines.load_errors import ModelLoadError
-from worker.engines.loader import load_engine
+from worker.engines.loader import LoadTimings, load_engine_timed
 from worker.heartbeat_thread import HeartbeatPublisher
 from worker.load_report import report_load_failure
 
@@ -38,6 +38,7 @@ class WorkerRuntime:
     storage: OutputStorage
     heartbeat: HeartbeatPublisher
     disk: DiskGuard | None = None  # local storage with a free-space floor
+    timings: LoadTimings = field(default_factory=LoadTimings)  # the model load and warm-up
 
     def close(self) -> None:
         self.heartbeat.stop()
@@ -77,7 +78,7 @@ def start_runtime(
         raise ValueError(f"model {model_id!r} is not among the served models")
     store = OpRunner(sync_redis(redis_url, decode_responses=True))
     try:
-        engine = load_engine(spec, settings)
+        engine, timings = load_engine_timed(spec, settings)
     except ModelLoadError as error:
         record_load_failure(store, settings, spec.id, error)
         store.redis.close()
@@ -105,6 +106,7 @@ def start_runtime(
         storage=make_storage(settings),
         heartbeat=beat,
         disk=disk_guard(settings),
+        timings=timings,
     )
 
 

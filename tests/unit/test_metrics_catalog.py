@@ -22,6 +22,8 @@ CONTRACT: dict[str, tuple[str, tuple[str, ...]]] = {
     "sdq_job_predict_seconds": ("histogram", ("model",)),
     "sdq_job_end_to_end_seconds": ("histogram", ("model",)),
     "sdq_worker_cold_start_seconds": ("histogram", ("model",)),
+    "sdq_worker_model_load_seconds": ("histogram", ("model",)),
+    "sdq_worker_warmup_seconds": ("histogram", ("model",)),
     "sdq_queued_jobs": ("gauge", ("model",)),
     "sdq_in_flight_jobs": ("gauge", ("model",)),
     "sdq_workers": ("gauge", ("model", "state")),

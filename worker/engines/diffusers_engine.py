@@ -1,9 +1,11 @@
-"""The diffusers engine: load a model's pipeline once (source, device, dtype, threads), pick the
-sampler per job, generate with seeds per image, stop between steps, and preview latents."""
+"""The diffusers engine: load a model's pipeline once (source, device, runtime plan, threads,
+warm-up), pick the sampler per job, generate with seeds per image, stop between steps, and
+preview latents."""
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,12 +17,14 @@ from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image, Dif
 from diffusers.utils import logging as diffusers_logging
 from PIL.Image import Image
 
-from sdq.inputs import GenerationInput
+from sdq.inputs import GenerationInput, InputLimits, parse_input
 from sdq.schedulers import find_scheduler
 from sdq.settings import TINY_MODEL_ID, ModelSpec, Settings
 from worker.engines.base import GenerationCanceled, StepCallback
 from worker.engines.load_errors import ModelLoadError, local_folder_problem
 from worker.engines.previews import latent_space, preview_data_url
+from worker.engines.runtime_apply import DTYPES, apply_steps
+from worker.engines.runtime_plan import Device, RuntimePlan, plan_runtime
 from worker.engines.tiny_model import make_tiny
 
 log = logging.getLogger(__name__)
@@ -31,6 +35,7 @@ class LoadedModel:
     spec: ModelSpec
     pipeline: DiffusionPipeline
     device: str
+    plan: RuntimePlan | None = None
     _image_to_image: DiffusionPipeline | None = None
 
     def image_to_image(self) -> DiffusionPipeline:
@@ -51,17 +56,18 @@ def resolve_source(spec: ModelSpec, settings: Settings) -> str:
     return spec.id
 
 
-def choose_device(preference: str) -> tuple[str, torch.dtype]:
-    """CUDA with fp16 when present (or asked for), CPU with fp32 otherwise."""
+def choose_device(preference: str) -> Device:
+    """CUDA when present (or asked for), CPU otherwise."""
     if preference == "cuda" or (preference == "auto" and torch.cuda.is_available()):
-        return "cuda", torch.float16
-    return "cpu", torch.float32
+        return "cuda"
+    return "cpu"
 
 
 def load_model(spec: ModelSpec, settings: Settings) -> LoadedModel:
     if settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)
-    device, dtype = choose_device(settings.device)
+    device = choose_device(settings.device)
+    plan = plan_runtime(spec.runtime, device)
     # Before the tiny model is written too: its shards' progress bars are no use in a log.
     diffusers_logging.disable_progress_bar()
     transformers.utils.logging.disable_progress_bar()
@@ -70,13 +76,38 @@ def load_model(spec: ModelSpec, settings: Settings) -> LoadedModel:
     if problem is not None:
         raise ModelLoadError(problem)
     local = Path(source).is_dir()
-    log.info("loading %s from %s on %s (%s)", spec.id, source, device, dtype)
+    log.info("loading %s from %s on %s (%s)", spec.id, source, device, plan.describe())
+    for note in plan.notes:
+        log.warning("%s: %s", spec.id, note)
     pipeline = AutoPipelineForText2Image.from_pretrained(
-        source, torch_dtype=dtype, local_files_only=local
+        source, torch_dtype=DTYPES[plan.dtype], local_files_only=local
     )
-    pipeline = pipeline.to(device)
+    apply_steps(pipeline, plan.steps, device, plan.compile_mode)
     pipeline.set_progress_bar_config(disable=True)
-    return LoadedModel(spec, pipeline, device)
+    return LoadedModel(spec, pipeline, device, plan)
+
+
+def default_size(pipeline: Any) -> int:
+    """The image size the model was trained at (512 for SD 1.5, 1024 for SDXL)."""
+    sample = getattr(pipeline, "default_sample_size", None)
+    scale = getattr(pipeline, "vae_scale_factor", None)
+    return int(sample * scale) if sample and scale else 512
+
+
+def warm_up(model: LoadedModel, schedulers: SchedulerCache) -> float:
+    """Run the plan's warm-up generation (compiling what is compiled); its seconds, 0 if none."""
+    if model.plan is None or model.plan.warmup_steps == 0:
+        return 0.0
+    size = model.plan.warmup_size or default_size(model.pipeline)
+    fields = {"width": size, "height": size, "num_inference_steps": model.plan.warmup_steps}
+    request = parse_input(
+        {"prompt": "warm-up", "seed": 0} | fields, InputLimits(min_size=8, max_size=size)
+    )
+    started = time.perf_counter()
+    generate(model, schedulers, request, on_step=lambda _step, _total, _latents: False)
+    if model.device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - started
 
 
 class SchedulerCache:
@@ -150,11 +181,15 @@ class DiffusersEngine:
     schedulers: SchedulerCache
     space: str
     notice: str | None = None
+    warmup_s: float = 0.0
 
     @classmethod
     def load(cls, spec: ModelSpec, settings: Settings) -> DiffusersEngine:
+        """Load the model and run its warm-up (timed in `warmup_s`)."""
         model = load_model(spec, settings)
-        return cls(model, SchedulerCache(model.pipeline.scheduler), latent_space(model.pipeline))
+        schedulers = SchedulerCache(model.pipeline.scheduler)
+        warmup_s = warm_up(model, schedulers)
+        return cls(model, schedulers, latent_space(model.pipeline), warmup_s=warmup_s)
 
     def generate(
         self, request: GenerationInput, on_step: StepCallback, init_image: Image | None = None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
 from sdq.settings import ModelSpec, Settings
 from worker.engines.base import Engine
 from worker.engines.load_errors import ModelLoadError, classify
@@ -20,3 +23,21 @@ def load_engine(spec: ModelSpec, settings: Settings) -> Engine:
         return DiffusersEngine.load(spec, settings)
     except Exception as error:
         raise ModelLoadError(classify(error, spec.source or spec.id)) from error
+
+
+@dataclass(frozen=True)
+class LoadTimings:
+    """How long the model took to become servable: loading (weights, device, runtime plan) and
+    its warm-up generation."""
+
+    load_s: float = 0.0
+    warmup_s: float = 0.0
+
+
+def load_engine_timed(spec: ModelSpec, settings: Settings) -> tuple[Engine, LoadTimings]:
+    """`load_engine`, timed; an engine that warms up says how long that took (`warmup_s`)."""
+    started = time.perf_counter()
+    engine = load_engine(spec, settings)
+    total_s = time.perf_counter() - started
+    warmup_s = float(getattr(engine, "warmup_s", 0.0))
+    return engine, LoadTimings(load_s=total_s - warmup_s, warmup_s=warmup_s)
