@@ -86,19 +86,28 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.durability --requests 1000
 	$(BIN)/python -m bench.request_memory
 
-# Everything bench/gpu.py needs on a GPU machine with CUDA torch and no network (docs/benchmarks.md):
-# sdq as a wheel and its worker dependencies for Linux x86_64, CPython 3.11, without torch (and the
-# nvidia and triton wheels it pulls), next to the script and run.sh.
+# bench/gpu.py for the lent GPU machine (CPython 3.12, CUDA torch, no network; docs/benchmarks.md):
+# gpu.py, run.sh, and wheels of what the script imports that the machine lacks or has at a version
+# we cannot use (bench/gpu_bundle/requirements.py picks them and says why in requirements.txt),
+# sdq's own built without dependencies. It travels with the working tree (64 MiB in all), so a
+# bundle over GPU_BUNDLE_MAX_MIB fails; the dry run proves the wheels install there.
 GPU_BUNDLE ?= .sdq/gpu-bundle
+GPU_BUNDLE_MAX_MIB ?= 60
+GPU_WHEELS := --only-binary=:all: --python-version 3.12 --implementation cp \
+	--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64
 gpu-bench-bundle: $(STAMP)
 	rm -rf $(GPU_BUNDLE) && mkdir -p $(GPU_BUNDLE)/wheels
+	$(BIN)/python -m bench.gpu_bundle.requirements > $(GPU_BUNDLE)/requirements.txt
+	$(BIN)/python -m pip download -q --no-deps $(GPU_WHEELS) -d $(GPU_BUNDLE)/wheels \
+		-r $(GPU_BUNDLE)/requirements.txt
 	$(BIN)/python -m pip wheel -q --no-deps -w $(GPU_BUNDLE)/wheels .
-	$(BIN)/python -m pip download -q --no-deps -d $(GPU_BUNDLE)/wheels --only-binary=:all: \
-		--platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 --platform linux_x86_64 \
-		--python-version 3.11 --implementation cp \
-		$$($(BIN)/python bench/gpu_bundle/requirements.py)
+	$(BIN)/python -m pip install -q --dry-run --no-index --no-deps --ignore-installed \
+		$(GPU_WHEELS) --target $(GPU_BUNDLE)/dry-run $(GPU_BUNDLE)/wheels/*.whl
 	cp bench/gpu.py bench/gpu_bundle/run.sh $(GPU_BUNDLE)/
-	du -sh $(GPU_BUNDLE)/wheels
+	@ls -s --block-size=K $(GPU_BUNDLE)/wheels
+	@bytes=$$(du -sb $(GPU_BUNDLE) | cut -f1); \
+	echo "$(GPU_BUNDLE): $$((bytes / 1048576)) MiB ($$bytes bytes; at most $(GPU_BUNDLE_MAX_MIB) MiB)"; \
+	test $$bytes -le $$(($(GPU_BUNDLE_MAX_MIB) * 1048576))
 
 # A chaos soak of `sdq up` (docs/reliability.md): jobs in every dialect while its processes are
 # SIGKILLed; fails when an accepted job is lost. Replay a failed one: make chaos CHAOS_SEED=K
