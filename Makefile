@@ -85,6 +85,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.init_image_storage
 	$(BIN)/python -m bench.durability --requests 1000
 	$(BIN)/python -m bench.request_memory
+	$(BIN)/python -m bench.batching --jobs 16 --rounds 5
 
 # bench/gpu.py for the lent GPU machine (CPython 3.12, CUDA torch, no network; docs/benchmarks.md):
 # gpu.py, run.sh, and wheels of what the script imports that the machine lacks or has at a version

@@ -23,6 +23,7 @@ class ModelCapacity:
     idle: int
     starting: int
     desired: int | None
+    in_flight: int  # the jobs the busy workers run (more than `busy` when they run batches)
 
     @property
     def workers(self) -> int:
@@ -38,10 +39,11 @@ async def read_capacity(
     found = []
     for model in models:
         count, _ = await store.run(queued_summary(model))
-        mine, busy = heartbeats.model_workers(live, model)
+        mine, in_flight = heartbeats.model_workers(live, model)
+        busy = sum(1 for beat in mine if beat.state is WorkerState.BUSY)
         idle = sum(1 for beat in mine if beat.state is WorkerState.IDLE)
         decision = await store.run(latest_decision(model))
         wanted = int(decision["desired"]) if decision else None
         starting = heartbeats.workers_starting(wanted, len(mine))
-        found.append(ModelCapacity(model, count, busy, idle, starting, wanted))
+        found.append(ModelCapacity(model, count, busy, idle, starting, wanted, in_flight))
     return found

@@ -30,7 +30,7 @@ async def capacity_families(
     desired = _gauge(metrics.DESIRED_REPLICAS)
     for model in await read_capacity(store, models, now, heartbeat_ttl_s):
         queued.add_metric([model.model], model.queued)
-        in_flight.add_metric([model.model], model.busy)
+        in_flight.add_metric([model.model], model.in_flight)
         workers.add_metric([model.model, "busy"], model.busy)
         workers.add_metric([model.model, "idle"], model.idle)
         workers.add_metric([model.model, "starting"], model.starting)

@@ -20,7 +20,7 @@ async def sample_once(runtime: ApiRuntime, now: float) -> None:
     settings = runtime.settings
     models = [spec.id for spec in settings.models]
     for model in await read_capacity(runtime.store, models, now, settings.heartbeat_ttl_s):
-        sample = CapacitySample(now, model.queued, model.busy, model.workers, model.desired)
+        sample = CapacitySample(now, model.queued, model.in_flight, model.workers, model.desired)
         await runtime.store.run(record_sample(model.model, sample, settings.history_interval_s))
 
 

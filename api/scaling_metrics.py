@@ -17,8 +17,9 @@ router = APIRouter(tags=["scaling"])
 
 @router.get("/v1/scaling/metrics/{owner}/{name}")
 async def scaling_metrics(spec: ServedModel, runtime: Runtime) -> ScalingSignal:
-    """`work` = queued + in flight (busy workers): a queue length that does not drop to zero
-    while the last job runs. `desired` is sdq's own decision when its scaler runs (else null)."""
+    """`work` = queued + in flight (the jobs busy workers run): a queue length that does not drop
+    to zero while the last job runs. `desired` is sdq's own decision when its scaler runs (else
+    null)."""
     model_id = spec.id
     queued, oldest = await runtime.store.run(queued_summary(model_id))
     now = time.time()

@@ -34,6 +34,7 @@ class Observation:
     ready_replicas: int
     metric_error: str | None = None
     load: LoadFailures | None = None
+    busy_workers: int | None = None  # the workers running in-flight jobs (None: one per job)
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,8 @@ def decide(obs: Observation, policy: ScalingPolicy, state: ScalerState, now: flo
         desired = min(desired, obs.ready_replicas)
         reason += f"; {load.says()}; next try in {load.retry_at - now:.0f} s -> {desired}"
 
-    if desired < in_flight:
-        desired = in_flight
-        reason += f", {in_flight} busy workers are never removed -> {desired}"
+    busy = in_flight if obs.busy_workers is None else obs.busy_workers
+    if desired < busy:
+        desired = busy
+        reason += f", {busy} busy workers are never removed -> {desired}"
     return Decision(desired, reason, ScalerState(recommendations, last_work_at, 0))

@@ -92,6 +92,7 @@ class ScalerLoop:
                 replicas.current,
                 ready,
                 load=load_failures(health, self.load_retry),
+                busy_workers=len(busy),
             )
         except Exception as error:  # Redis unreachable: decide holds (or falls back), never zero
             log.warning("measuring %s failed: %s", model_id, error)

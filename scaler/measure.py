@@ -25,7 +25,7 @@ class ModelLoad:
 def measure(store: OpRunner, model_id: str, now: float, heartbeat_ttl_s: float) -> ModelLoad:
     """Queued work counts jobs in the queued state that can still run (not the broker list, which
     keeps canceled jobs' messages and misses prefetched ones; not jobs past their deadline, which
-    are aborted, never run); in-flight counts busy live workers."""
+    are aborted, never run); in-flight counts the jobs live workers run (each of a batch)."""
     queued, oldest = store.run(queued_summary(model_id, now))
     live = store.run(heartbeats.live_workers(now, heartbeat_ttl_s))
     mine, busy = heartbeats.model_workers(live, model_id)

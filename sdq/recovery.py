@@ -38,10 +38,11 @@ def lost_reason(job: Job, beat: Heartbeat | None, idle_grace_s: float) -> str | 
     worker, attempt = job.worker_id, job.attempt
     if beat is None:
         return f"worker {worker} stopped sending heartbeats during attempt {attempt}"
-    if beat.job_id == job.id or job.started_at is None:
+    current = beat.current_jobs
+    if job.id in current or job.started_at is None:
         return None
-    if beat.state is WorkerState.BUSY and beat.job_id and beat.seen_at > job.started_at:
-        moved = f"worker {worker} moved on to job {beat.job_id}"
+    if beat.state is WorkerState.BUSY and current and beat.seen_at > job.started_at:
+        moved = f"worker {worker} moved on to job {current[0]}"
         return f"{moved}; attempt {attempt}'s outcome was lost"
     if beat.state is WorkerState.IDLE and beat.seen_at > job.started_at + idle_grace_s:
         return f"worker {worker} is idle; attempt {attempt}'s outcome was lost"

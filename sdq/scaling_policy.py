@@ -7,6 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MIN_DEFAULT_DEADLINE_S = 1.0
 MAX_DEFAULT_DEADLINE_S = 24 * 3600.0
+MAX_BATCH_SIZE = 64
+MAX_BATCH_WAIT_MS = 1000
 
 
 class ScalingPolicy(BaseModel):
@@ -46,6 +48,21 @@ class ScalingPolicy(BaseModel):
         ge=1,
         description="Most jobs waiting (not running); a submit past it gets 429 with a "
         "Retry-After from the queue, the workers and the predict time (unset: unbounded)",
+    )
+    max_batch_size: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_BATCH_SIZE,
+        description="A free worker runs up to this many queued jobs of the same size, steps, "
+        "sampler and guidance as one pipeline call, each with its own seed, events, cancel "
+        "and outputs (1: one job at a time; no image-to-image jobs)",
+    )
+    batch_wait_ms: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_BATCH_WAIT_MS,
+        description="With max_batch_size above 1, how long a worker that found fewer "
+        "compatible jobs waits once for more before it starts (0: start at once)",
     )
 
     @model_validator(mode="after")

@@ -21,7 +21,7 @@ BrokerStatus = Callable[[], tuple[BrokerState, float | None]]
 
 
 class HeartbeatPublisher:
-    """Publishes idle/busy, the current job and the broker's health every `interval_s`, and
+    """Publishes idle/busy, the current jobs and the broker's health every `interval_s`, and
     promptly on each change; ticks `on_tick` (the liveness marker) only after a heartbeat reached
     Redis while the broker is healthy.
 
@@ -69,11 +69,24 @@ class HeartbeatPublisher:
         """Where each heartbeat reads the broker's health from (the broker watch's verdict)."""
         self._broker = status
 
-    def busy(self, job_id: str) -> None:
-        self._set(WorkerState.BUSY, job_id)
+    def busy(self, *job_ids: str) -> None:
+        """Busy with these jobs: one, or every job of a batch."""
+        self._set(WorkerState.BUSY, list(job_ids))
+
+    def busy_with_more(self, claim: Callable[[], list[str]]) -> list[str]:
+        """Run `claim` (which starts more jobs: a batch's) and add the jobs it returns to the
+        current ones, with no heartbeat published in between: none that is newer than their
+        start may leave them out (recovery would take them for lost)."""
+        with self._lock:
+            more = claim()
+            job_ids = [*self._beat.job_ids, *more]
+            update = {"state": WorkerState.BUSY, "job_id": job_ids[0], "job_ids": job_ids}
+            self._beat = self._beat.model_copy(update=update)
+        self._wake.set()
+        return more
 
     def idle(self) -> None:
-        self._set(WorkerState.IDLE, None)
+        self._set(WorkerState.IDLE, [])
 
     def stop(self) -> None:
         self._stop.set()
@@ -85,9 +98,10 @@ class HeartbeatPublisher:
         except Exception as error:  # the TTL removes it anyway
             log.warning("could not remove the heartbeat: %s", error)
 
-    def _set(self, state: WorkerState, job_id: str | None) -> None:
+    def _set(self, state: WorkerState, job_ids: list[str]) -> None:
+        update = {"state": state, "job_id": job_ids[0] if job_ids else None, "job_ids": job_ids}
         with self._lock:
-            self._beat = self._beat.model_copy(update={"state": state, "job_id": job_id})
+            self._beat = self._beat.model_copy(update=update)
         self._wake.set()
 
     def _publish(self) -> None:

@@ -1,4 +1,5 @@
-"""One delivery of a generation token: claim the next job, generate, store outputs, finish it."""
+"""One delivery of a generation token: claim the next job (and its batch partners), generate,
+store outputs, finish it."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from sdq import metrics
 from sdq.inputs import GenerationInput
-from sdq.job import Job, JobMetrics, JobStatus, Transition
+from sdq.job import Job, JobStatus
 from sdq.logs import current_job_id
-from sdq.storage import StorageFull, output_key
-from sdq.store.job_files import note_files
-from sdq.store.jobs import claim_next, transition
+from sdq.storage import StorageFull
+from sdq.store.jobs import claim_next
+from worker.batch_claim import claim_partners
+from worker.batch_runner import run_batch
 from worker.engines.base import GenerationCanceled
 from worker.init_image import load_init_image
-from worker.png import encode_png
+from worker.job_finish import finish, store_outputs
 from worker.progress import ProgressReporter
 from worker.runtime import WorkerRuntime
 
@@ -28,15 +30,17 @@ log = logging.getLogger(__name__)
 def run_next(
     runtime: WorkerRuntime, model_id: str, token: str, delivery_id: str | None = None
 ) -> JobStatus | None:
-    """Take and run the job the scheduler picks for this free worker (`sdq.scheduling`); a
+    """Take and run the job the scheduler picks for this free worker (`sdq.scheduling`), with
+    the queued jobs that may share its pipeline call when the model's policy batches; a
     delivery is a token "run the next job of the model", whichever job sent it (`token`);
     `delivery_id` (the Celery task id) keeps a retried claim call to the job it claimed.
 
-    Returns the terminal status written, or None when nothing was queued any more (a duplicate
-    or superseded token: its job was taken by another, canceled or aborted) or the attempt lost
-    its claim to recovery meanwhile (its outputs are removed again), or the worker's output
-    storage is short of space: then nothing is claimed and the job waits for a worker that can
-    save it (this one too, once space is freed; its token comes back through re-delivery).
+    Returns the terminal status written (the first job's, for a batch), or None when nothing
+    was queued any more (a duplicate or superseded token: its job was taken by another, canceled
+    or aborted) or the attempt lost its claim to recovery meanwhile (its outputs are removed
+    again), or the worker's output storage is short of space: then nothing is claimed and the
+    job waits for a worker that can save it (this one too, once space is freed; its token comes
+    back through re-delivery).
     """
     if runtime.disk is not None and not runtime.disk.check().ok:
         return None
@@ -62,6 +66,9 @@ def run_next(
     try:
         runtime.heartbeat.busy(job.id)
         try:
+            partners = claim_partners(runtime, model_id, job)
+            if partners:
+                return run_batch(runtime, [job, *partners])[0]
             return _execute(runtime, job)
         finally:
             runtime.heartbeat.idle()
@@ -82,12 +89,7 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
         init_image = load_init_image(runtime.storage, request)
         images = runtime.engine.generate(request, on_step=reporter, init_image=init_image)
         predict_time = time.perf_counter() - started
-        runtime.store.run(note_files(job.id, time.time()))  # before any file: never orphaned
-        for index, image in enumerate(images):
-            key = output_key(job.id, f"out-{job.attempt}-{index}.png")
-            data = encode_png(image, request, job.model, request.seed + index)
-            runtime.storage.put(key, data, "image/png")
-            keys.append(key)
+        store_outputs(runtime, job, request, images, keys)
         reporter.output(keys)
         status, fields = JobStatus.SUCCEEDED, {"output": keys}
     except GenerationCanceled:
@@ -113,69 +115,4 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
         predict_time = time.perf_counter() - started
         log.exception("generation failed")
         status, fields = JobStatus.FAILED, {"error": f"{type(error).__name__}: {error}"}
-    if status is not JobStatus.SUCCEEDED:
-        _discard(runtime, keys)  # the images stored before the failure belong to no output
-        keys = []
-    completed_at = time.time()
-    timings = JobMetrics(
-        queue_wait=round(job.started_at - job.created_at, 6),
-        predict_time=round(predict_time, 6),
-        total_time=round(completed_at - job.created_at, 6),
-    )
-    settings = runtime.settings
-    finished = runtime.store.run_replicated(
-        transition(
-            Transition.FINISH,
-            job.id,
-            to=status,
-            attempt=job.attempt,
-            worker_id=runtime.worker_id,
-            retention_s=settings.job_retention_s,
-            fields=fields | {"completed_at": completed_at, "metrics": timings},
-            now=completed_at,
-        ),
-        settings.redis_replica_acks,
-        settings.redis_replica_ack_timeout_ms,
-    )
-    done = finished.value
-    if done is not None and finished.replicas < settings.redis_replica_acks:
-        log.warning(
-            "the outcome was confirmed by %d of %d Redis replica(s): a failover now would "
-            "run the job again",
-            finished.replicas,
-            settings.redis_replica_acks,
-        )
-    if done is None:
-        log.warning("attempt %d was superseded (the job was recovered elsewhere)", job.attempt)
-        _discard(runtime, keys)
-        return None
-    if status is JobStatus.SUCCEEDED:
-        remove_strays(runtime, job.id, keep={*keys, *([request.image] if request.image else [])})
-    log.info("%s in %.3f s (queue wait %.3f s)", status.value, predict_time, timings.queue_wait)
-    metrics.job_finished(job.model, status)
-    queue_wait, end_to_end = job.started_at - job.created_at, completed_at - job.created_at
-    metrics.job_timings(job.model, queue_wait, predict_time, end_to_end)
-    return status
-
-
-def remove_strays(runtime: WorkerRuntime, job_id: str, keep: set[str]) -> None:
-    """Remove the files an earlier attempt wrote before its worker was lost (this attempt's
-    outputs and the starting image stay). Best effort: what stays goes when the record expires."""
-    try:
-        strays = [key for key in runtime.storage.job_keys(job_id) if key not in keep]
-        for key in strays:
-            runtime.storage.delete(key)
-    except Exception:
-        log.warning("could not remove the files of earlier attempts", exc_info=True)
-        return
-    if strays:
-        log.info("removed %d files of earlier attempts", len(strays))
-
-
-def _discard(runtime: WorkerRuntime, keys: list[str]) -> None:
-    """Remove outputs no job record points to; a failing removal costs only the space."""
-    for key in keys:
-        try:
-            runtime.storage.delete(key)
-        except Exception as error:
-            log.warning("could not remove the unused output %s: %s", key, error)
+    return finish(runtime, job, request, status, fields, keys, predict_time)

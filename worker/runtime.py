@@ -1,4 +1,5 @@
-"""All one worker process holds while it serves: settings, model, store, storage, heartbeat."""
+"""All one worker process holds while it serves: settings, model, store, storage, heartbeat,
+the batching policy."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from dataclasses import dataclass, field
 import redis
 
 from sdq.redis_connect import sync_redis
+from sdq.scaling_policy import ScalingPolicy
 from sdq.settings import Settings
 from sdq.storage import OutputStorage
 from sdq.storage_factory import make_storage
 from sdq.store import model_health
 from sdq.store.model_health import LoadRetry
 from sdq.store.ops import OpRunner
+from worker.batch_policy import BatchPolicyReader
 from worker.disk_guard import DiskGuard
 from worker.engines.base import Engine
 from worker.engines.load_errors import ModelLoadError
@@ -39,6 +42,7 @@ class WorkerRuntime:
     heartbeat: HeartbeatPublisher
     disk: DiskGuard | None = None  # local storage with a free-space floor
     timings: LoadTimings = field(default_factory=LoadTimings)  # the model load and warm-up
+    batching: BatchPolicyReader = field(default_factory=lambda: BatchPolicyReader(ScalingPolicy()))
 
     def close(self) -> None:
         self.heartbeat.stop()
@@ -107,6 +111,7 @@ def start_runtime(
         heartbeat=beat,
         disk=disk_guard(settings),
         timings=timings,
+        batching=BatchPolicyReader(spec.scaling),
     )
 
 

@@ -28,7 +28,7 @@ class Model(BaseModel):
     kind: ModelKind
     description: str | None
     queued: int = Field(description="Jobs waiting")
-    in_flight: int = Field(description="Busy workers")
+    in_flight: int = Field(description="Jobs running (each job of a batch counts)")
     workers: int = Field(description="Live workers (by heartbeat)")
     desired: int | None = Field(description="The scaler's latest decision (null: none yet)")
     scaling_reason: str | None = Field(description="Why it decided so")
@@ -52,7 +52,7 @@ class ScalingSignal(BaseModel):
 
     model: str
     queued: int = Field(description="Jobs waiting")
-    in_flight: int = Field(description="Jobs running (busy workers)")
+    in_flight: int = Field(description="Jobs running (each job of a batch counts)")
     work: int = Field(description="queued + in_flight: does not drop to zero while a job runs")
     workers: int = Field(description="Live workers")
     oldest_queued_age_s: float | None = Field(description="Seconds the oldest queued job waited")

@@ -34,11 +34,22 @@ class Heartbeat(BaseModel):
     pid: int
     model: str
     state: WorkerState = WorkerState.IDLE
-    job_id: str | None = None
+    job_id: str | None = None  # the first of `job_ids` (what readers before batching read)
+    job_ids: list[str] = []  # every job it runs now: one, or a batch's
     started_at: float
     seen_at: float
     broker: BrokerState = BrokerState.OK
     broker_since: float | None = None  # when `broker` stopped being ok
+
+    @property
+    def current_jobs(self) -> list[str]:
+        """The jobs it runs now (a heartbeat from before batching names one in `job_id`)."""
+        return self.job_ids or ([self.job_id] if self.job_id else [])
+
+    @property
+    def jobs_in_flight(self) -> int:
+        """The jobs it runs now: a busy worker counts at least one."""
+        return max(1, len(self.current_jobs)) if self.state is WorkerState.BUSY else 0
 
 
 _PUBLISH = lua("heartbeats_publish.lua")
@@ -80,9 +91,10 @@ def live_workers(now: float, ttl_s: float) -> Op[list[Heartbeat]]:
 
 
 def model_workers(beats: list[Heartbeat], model_id: str) -> tuple[list[Heartbeat], int]:
-    """One model's live workers, and how many of them are busy (its in-flight work)."""
+    """One model's live workers, and its in-flight work: the jobs its busy workers run (each job
+    of a batch counts)."""
     mine = [beat for beat in beats if beat.model == model_id]
-    return mine, sum(1 for beat in mine if beat.state is WorkerState.BUSY)
+    return mine, sum(beat.jobs_in_flight for beat in mine)
 
 
 def workers_starting(desired: int | None, ready: int) -> int:

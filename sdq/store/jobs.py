@@ -56,6 +56,7 @@ _APPLY = _lua_rules() + _SCHEDULE + lua("webhooks_schedule.lua", "jobs_apply.lua
 _CREATE = _SCHEDULE + lua("jobs_create.lua")
 _TRANSITION = _APPLY + lua("jobs_transition.lua")
 _CLAIM_NEXT = _APPLY + lua("jobs_claim_next.lua")
+_CLAIM_COMPATIBLE = _APPLY + lua("jobs_claim_compatible.lua")
 _QUEUE_POSITION = _SCHEDULE + lua("jobs_queue_position.lua")
 _PROGRESS = lua("webhooks_schedule.lua", "jobs_progress.lua")
 _REQUEST_CANCEL = lua("jobs_request_cancel.lua")
@@ -66,6 +67,8 @@ _DELETE = _SCHEDULE + lua("jobs_delete.lua")
 CLAIM_PASS_LIMIT = 100
 # How long a delivery's claim is remembered, so that a retried claim call gets the same job.
 DELIVERY_CLAIM_TTL_S = 3600
+# The most queued inputs one batch claim reads in search of jobs compatible with the first.
+BATCH_SCAN_LIMIT = 200
 _QUEUED_SUMMARY = lua("jobs_queued_summary.lua")
 
 
@@ -230,35 +233,90 @@ def claim_next(
             return Claimed(decode_job(pairs(raw[2:])), int(raw[1]))
         return Claimed(None, int(raw[1]))
 
-    job_prefix = keys.job("")
     return Op(
-        keys=(
-            keys.running_jobs(),
-            keys.webhooks_due(),
-            keys.webhooks_wake(),
-            keys.webhooks_keep(),
-            keys.deadlines(),
-            keys.queued_jobs(model_id),
-        ),
+        keys=_claim_keys(model_id),
         args=(
-            model_id,
-            str(retention_s),
-            json.dumps({"worker_id": worker_id}),
-            repr(now),
-            job_prefix,
-            keys.job_events("")[len(job_prefix) :],
-            keys.job_webhooks("")[len(job_prefix) :],
-            keys.QUEUED_PREFIX,
-            keys.DEADLINES_PREFIX,
-            keys.SCHED_PREFIX,
+            *_claim_args(model_id, retention_s, worker_id, now),
             str(pass_limit),
             keys.delivery_claim(delivery_id) if delivery_id else "",
             str(DELIVERY_CLAIM_TTL_S),
             worker_id,
-            *encode_fields({"worker_id": worker_id, "started_at": now, "cancel_requested": False}),
+            *_claimed_fields(worker_id, now),
         ),
         decode=decode,
         script=_CLAIM_NEXT,
+    )
+
+
+def _claim_keys(model_id: str) -> tuple[str, ...]:
+    return (
+        keys.running_jobs(),
+        keys.webhooks_due(),
+        keys.webhooks_wake(),
+        keys.webhooks_keep(),
+        keys.deadlines(),
+        keys.queued_jobs(model_id),
+    )
+
+
+def _claim_args(model_id: str, retention_s: int, worker_id: str, now: float) -> tuple[str, ...]:
+    job_prefix = keys.job("")
+    return (
+        model_id,
+        str(retention_s),
+        json.dumps({"worker_id": worker_id}),
+        repr(now),
+        job_prefix,
+        keys.job_events("")[len(job_prefix) :],
+        keys.job_webhooks("")[len(job_prefix) :],
+        keys.QUEUED_PREFIX,
+        keys.DEADLINES_PREFIX,
+        keys.SCHED_PREFIX,
+    )
+
+
+def _claimed_fields(worker_id: str, now: float) -> list[str]:
+    return encode_fields({"worker_id": worker_id, "started_at": now, "cancel_requested": False})
+
+
+@dataclass(frozen=True)
+class BatchClaimed:
+    """What a batch claim found: the jobs it started, and how many expired jobs it aborted."""
+
+    jobs: list[Job]
+    aborted: int
+
+
+def claim_compatible(
+    model_id: str,
+    batch_key: dict[str, Any],
+    defaults: dict[str, Any],
+    count: int,
+    *,
+    worker_id: str,
+    retention_s: int,
+    now: float,
+    scan_limit: int = BATCH_SCAN_LIMIT,
+) -> Op[BatchClaimed]:
+    """Start up to `count` queued jobs of the model whose input holds `batch_key` (a missing field
+    counts as its value in `defaults`), taken in the order a free worker takes jobs
+    (`sdq.scheduling`); incompatible jobs keep their place. At most `scan_limit` inputs are read."""
+
+    def decode(raw: list[Any]) -> BatchClaimed:
+        return BatchClaimed([decode_job(pairs(flat)) for flat in raw[1:]], int(raw[0]))
+
+    return Op(
+        keys=_claim_keys(model_id),
+        args=(
+            *_claim_args(model_id, retention_s, worker_id, now),
+            str(count),
+            str(scan_limit),
+            json.dumps(batch_key),
+            json.dumps(defaults),
+            *_claimed_fields(worker_id, now),
+        ),
+        decode=decode,
+        script=_CLAIM_COMPATIBLE,
     )
 
 

@@ -25,7 +25,9 @@ def running(worker: str, attempt: int = 1, job_id: str = "j") -> Job:
     )
 
 
-def beat(worker: str, job_id: str | None = "j", seen_at: float = STARTED + 1) -> Heartbeat:
+def beat(
+    worker: str, job_id: str | None = "j", seen_at: float = STARTED + 1, batch: tuple[str, ...] = ()
+) -> Heartbeat:
     state = WorkerState.IDLE if job_id is None else WorkerState.BUSY
     return Heartbeat(
         worker_id=worker,
@@ -34,6 +36,7 @@ def beat(worker: str, job_id: str | None = "j", seen_at: float = STARTED + 1) ->
         model="sdq/tiny",
         state=state,
         job_id=job_id,
+        job_ids=[job_id, *batch] if batch and job_id else [],
         started_at=0,
         seen_at=seen_at,
     )
@@ -53,6 +56,10 @@ def beat(worker: str, job_id: str | None = "j", seen_at: float = STARTED + 1) ->
         # a heartbeat from before the claim, or idle only as long as a claim may take: it holds
         (running("w1"), [beat("w1", "other", STARTED - 1)], 3, None, None),
         (running("w1"), [beat("w1", None, STARTED + GRACE - 1)], 3, None, None),
+        # a batch: the worker runs every job its heartbeat names, the first or not
+        (running("w1"), [beat("w1", "other", batch=("j", "third"))], 3, None, None),
+        (running("w1"), [beat("w1", "other", batch=("third",))], 3, Recovery.REQUEUE, "moved on"),
+        (running("w1"), [], 3, Recovery.REQUEUE, "stopped sending heartbeats"),
     ],
 )
 def test_recovery_table(

@@ -22,6 +22,7 @@ def seen(
     ready: int | None = None,
     error: str | None = None,
     load: LoadFailures | None = None,
+    busy: int | None = None,
 ) -> Observation:
     return Observation(
         queued=queued,
@@ -31,6 +32,7 @@ def seen(
         ready_replicas=current if ready is None else ready,
         metric_error=error,
         load=load,
+        busy_workers=busy,
     )
 
 
@@ -59,6 +61,11 @@ CASES = [
     Case("in-flight protects busy workers", seen(0, 3, 5), 3, "0 queued + 3 in flight -> 3"),
     Case("busy workers beyond max are kept", seen(0, 4, 4), 4, "never removed",
          {"max_replicas": 2}),
+    Case("each job of a batch counts as in flight", seen(0, 8, 2, busy=2), 8, "8 in flight -> 8"),
+    Case("batches: busy workers, not their jobs, are the floor", seen(0, 8, 2, busy=2), 2,
+         "0 queued + 8 in flight -> 2", {"jobs_per_replica": 4}),
+    Case("batches beyond max keep the busy workers only", seen(0, 8, 3, busy=3), 3,
+         "3 busy workers are never removed -> 3", {"max_replicas": 2, "jobs_per_replica": 4}),
     Case("stabilization on the way down", seen(1, 1, 4), 4, "stabilizing (60 s window) -> 4",
          state=ScalerState(recommendations=((NOW - 30, 4),), last_work_at=NOW)),
     Case("down after the window passed", seen(1, 1, 4), 2, "-> 2",
@@ -145,6 +152,10 @@ def test_time_is_an_input_not_read_inside() -> None:
         ({"fallback_replicas": 20}, "fallback_replicas must lie between"),
         ({"max_queue_wait_s": 0}, "greater than 0"),
         ({"surprise": 1}, "Extra inputs are not permitted"),
+        ({"max_batch_size": 0}, "greater than or equal to 1"),
+        ({"max_batch_size": 65}, "less than or equal to 64"),
+        ({"batch_wait_ms": -1}, "greater than or equal to 0"),
+        ({"batch_wait_ms": 1001}, "less than or equal to 1000"),
     ],
 )
 def test_policy_validation(fields: dict[str, object], message: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -79,3 +80,21 @@ def test_a_synthetic_worker_never_imports_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_batch_steps_once_for_all_and_a_stopped_job_gets_nothing() -> None:
+    asked: list[tuple[str, int]] = []
+
+    def job(name: str, stop_at: int | None) -> Callable[[int, int, object], bool]:
+        def on_step(step: int, total: int, latents: object) -> bool:
+            asked.append((name, step))
+            return step == stop_at
+
+        return on_step
+
+    requests = [request(num_inference_steps=3), request(num_inference_steps=3, num_outputs=2)]
+    images = ENGINE.generate_batch(requests, [job("a", 2), job("b", None)])
+    assert images[0] is None and images[1] is not None and len(images[1]) == 2
+    assert asked == [("a", 1), ("b", 1), ("a", 2), ("b", 2), ("b", 3)]
+    with pytest.raises(GenerationCanceled):
+        ENGINE.generate_batch(requests, [job("a", 1), job("b", 1)])

@@ -18,7 +18,7 @@ class GenerationCanceled(Exception):
 
 
 class Engine(Protocol):
-    """One loaded model, ready to generate; one job at a time."""
+    """One loaded model, ready to generate; one job (or one batch of jobs) at a time."""
 
     @property
     def notice(self) -> str | None:
@@ -30,6 +30,15 @@ class Engine(Protocol):
     ) -> list[Image]:
         """`num_outputs` images (from `init_image` when given: image-to-image); raises
         GenerationCanceled when `on_step` says stop."""
+        ...
+
+    def generate_batch(
+        self, requests: list[GenerationInput], on_steps: list[StepCallback]
+    ) -> list[list[Image] | None]:
+        """Compatible text-to-image jobs (`sdq.batching`) in one pipeline call, each with its own
+        seeds and step callback (given its own latents): each job's images, or None for a job
+        whose callback said stop (it is not called again); raises GenerationCanceled once every
+        job stopped."""
         ...
 
     def preview(self, latents: Any) -> str | None:

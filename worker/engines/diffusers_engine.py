@@ -1,6 +1,6 @@
 """The diffusers engine: load a model's pipeline once (source, device, runtime plan, threads,
-warm-up), pick the sampler per job, generate with seeds per image, stop between steps, and
-preview latents."""
+warm-up), pick the sampler per job, generate with seeds per image (one job, or a batch of
+compatible jobs), stop between steps, and preview latents."""
 
 from __future__ import annotations
 
@@ -175,6 +175,62 @@ def generate(
     return list(result.images)
 
 
+def generate_batch(
+    model: LoadedModel,
+    schedulers: SchedulerCache,
+    requests: list[GenerationInput],
+    on_steps: list[StepCallback],
+) -> list[list[Image] | None]:
+    """Compatible text-to-image jobs (`sdq.batching`) in one pipeline call: one prompt per image,
+    each image with its job's generator (seed + i), so each job draws its own noise; a job whose
+    callback says stop is asked no more and gets None; GenerationCanceled once all stopped."""
+    first = requests[0]
+    prompts: list[str] = []
+    negatives: list[str] = []
+    seeded: list[torch.Generator] = []
+    spans: list[tuple[int, int]] = []
+    for request in requests:
+        assert request.seed is not None, "the API fixes the seed before enqueue"
+        start = len(prompts)
+        prompts += [request.prompt] * request.num_outputs
+        negatives += [request.negative_prompt] * request.num_outputs
+        seeded += generators(request.seed, request.num_outputs)
+        spans.append((start, len(prompts)))
+    stopped = [False] * len(requests)
+
+    def on_step_end(
+        pipeline: Any, step: int, _timestep: Any, callback_kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        total = getattr(pipeline, "num_timesteps", None) or first.num_inference_steps
+        latents = callback_kwargs["latents"]
+        for index, (start, end) in enumerate(spans):
+            if not stopped[index] and on_steps[index](step + 1, total, latents[start:end]):
+                stopped[index] = True  # its images still compute; nobody receives them
+        if all(stopped):
+            raise GenerationCanceled()
+        return callback_kwargs
+
+    pipe = model.pipeline
+    pipe.scheduler = schedulers.get(first.scheduler)
+    with torch.inference_mode():
+        result = pipe(
+            prompt=prompts,
+            # An empty negative prompt is what diffusers uses for none.
+            negative_prompt=negatives if any(negatives) else None,
+            num_inference_steps=first.num_inference_steps,
+            guidance_scale=first.guidance_scale,
+            num_images_per_prompt=1,
+            generator=seeded,
+            width=first.width,
+            height=first.height,
+            callback_on_step_end=on_step_end,
+        )
+    images = list(result.images)
+    return [
+        None if stopped[index] else images[start:end] for index, (start, end) in enumerate(spans)
+    ]
+
+
 @dataclass
 class DiffusersEngine:
     model: LoadedModel
@@ -195,6 +251,11 @@ class DiffusersEngine:
         self, request: GenerationInput, on_step: StepCallback, init_image: Image | None = None
     ) -> list[Image]:
         return generate(self.model, self.schedulers, request, on_step, init_image)
+
+    def generate_batch(
+        self, requests: list[GenerationInput], on_steps: list[StepCallback]
+    ) -> list[list[Image] | None]:
+        return generate_batch(self.model, self.schedulers, requests, on_steps)
 
     def preview(self, latents: Any) -> str:
         return preview_data_url(latents, self.space)

@@ -50,5 +50,28 @@ class SyntheticEngine:
             for i in range(request.num_outputs)
         ]
 
+    def generate_batch(
+        self, requests: list[GenerationInput], on_steps: list[StepCallback]
+    ) -> list[list[Image.Image] | None]:
+        """One step's sleep serves every job of the batch, like a GPU's batched step."""
+        total = requests[0].num_inference_steps
+        stopped = [False] * len(requests)
+        for step in range(1, total + 1):
+            time.sleep(self.step_seconds)
+            for index, on_step in enumerate(on_steps):
+                if not stopped[index] and on_step(step, total, None):
+                    stopped[index] = True
+            if all(stopped):
+                raise GenerationCanceled()
+        return [
+            None
+            if stopped[index]
+            else [
+                placeholder(r.width, r.height, (r.seed or 0) + i, f"synthetic {i}")
+                for i in range(r.num_outputs)
+            ]
+            for index, r in enumerate(requests)
+        ]
+
     def preview(self, latents: object) -> None:
         return None

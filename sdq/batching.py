@@ -1,0 +1,28 @@
+"""Micro-batching's compatibility rule: which queued jobs may share one pipeline call."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sdq.inputs import GenerationInput
+
+# The input fields that must be equal for jobs to share a pipeline call (adapters join them when
+# jobs can ask for adapters). `image` is always None in a batch: image-to-image jobs run alone.
+BATCH_FIELDS = ("width", "height", "num_inference_steps", "scheduler", "guidance_scale", "image")
+
+
+def batch_defaults() -> dict[str, Any]:
+    """Each batch field's default, for a stored input that lacks it (written by an older API)."""
+    return {name: GenerationInput.model_fields[name].default for name in BATCH_FIELDS}
+
+
+def batch_key(job_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The values a job's batch partners must share with it; equal keys may share a call."""
+    defaults = batch_defaults()
+    return {name: job_input.get(name, defaults[name]) for name in BATCH_FIELDS}
+
+
+def batchable(job_input: Mapping[str, Any]) -> bool:
+    """Whether the job may run in a batch at all: not image-to-image."""
+    return not job_input.get("image")

@@ -1,0 +1,98 @@
+-- Claims up to COUNT more queued jobs of a model that may share a pipeline call with a job the
+-- worker already runs (micro-batching), and marks each running, in one step. The jobs are taken
+-- in the order a free worker would take them (sdq/scheduling.py: priority, then the tenant served
+-- least recently, then FIFO; each claim serves its tenant, as claim_next does); an incompatible
+-- job is passed over and keeps its place. An expired job met on the way is aborted, an entry
+-- whose record is gone is dropped.
+-- Needs RULES, TERMINAL, PRIORITIES, DEFAULT_PRIORITY, webhooks_schedule.lua,
+-- jobs_schedule.lua and jobs_apply.lua above it.
+-- KEYS: running set, webhooks due, webhooks wake, webhooks keep_s, the deadlines set, the
+--       model's queued set
+-- ARGV: model id, retention_s, event data (JSON), now, job key prefix, events key suffix, job
+--       webhooks key suffix, queued prefix, queued deadlines prefix, scheduling prefix, COUNT,
+--       the most inputs to read in this call, the batch key (JSON object: field -> value the
+--       input must hold), the fields' defaults (JSON object), then field/value pairs for each
+--       claimed job.
+-- Returns {aborted count, {HGETALL...} of each claimed job...}.
+local model, sched = ARGV[1], ARGV[10]
+local want, budget = tonumber(ARGV[11]), tonumber(ARGV[12])
+local key, defaults = cjson.decode(ARGV[13]), cjson.decode(ARGV[14])
+local FIRST_FIELD = 15
+
+local fields = {}
+for i = FIRST_FIELD, #ARGV do fields[#fields + 1] = ARGV[i] end
+
+local passed = {}  -- ids read and found incompatible: not read again
+local passed_count = 0
+
+-- Whether the job's input holds the batch key (a job whose record is gone counts as a match:
+-- the claim drops it).
+local function compatible(job_id)
+  local raw = redis.call('HGET', ARGV[5] .. job_id, 'input')
+  if not raw then return true end
+  local ok, input = pcall(cjson.decode, raw)
+  if not ok or type(input) ~= 'table' then return false end
+  for field, value in pairs(key) do
+    local own = input[field]
+    if own == nil then own = defaults[field] end
+    if own ~= value then return false end
+  end
+  return true
+end
+
+-- The first compatible job in the scheduler's order, {job id, priority, tenant}, or nil (none,
+-- or the reading budget is spent).
+local function next_compatible()
+  for _, priority in ipairs(PRIORITIES) do
+    local tenants = redis.call('ZRANGE', sched_tenants_key(sched, model, priority), 0, budget)
+    for _, tenant in ipairs(tenants) do
+      local jobs_key = sched_jobs_key(sched, model, priority, tenant)
+      for _, job_id in ipairs(redis.call('ZRANGE', jobs_key, 0, budget + passed_count)) do
+        if not passed[job_id] then
+          if budget <= 0 then return nil end
+          budget = budget - 1
+          if compatible(job_id) then return {job_id, priority, tenant} end
+          passed[job_id] = true
+          passed_count = passed_count + 1
+        end
+      end
+    end
+  end
+  return nil
+end
+
+local claimed, aborted = {}, 0
+while #claimed < want do
+  local picked = next_compatible()
+  if not picked then break end
+  local job_id = picked[1]
+  local job_key = ARGV[5] .. job_id
+  local args = {'claim', 'running', '', '', ARGV[2], ARGV[3], ARGV[4], ARGV[8], ARGV[9], sched}
+  for _, value in ipairs(fields) do args[#args + 1] = value end
+  local reply = apply_transition(
+    {job_key, job_key .. ARGV[6], KEYS[1], job_key .. ARGV[7], KEYS[2], KEYS[3], KEYS[4], KEYS[5]},
+    args)
+  if reply[1] == 1 then
+    local status, tenant = nil, 'default'
+    for i = 2, #reply, 2 do
+      if reply[i] == 'status' then status = reply[i + 1] end
+      if reply[i] == 'tenant' then tenant = reply[i + 1] end
+    end
+    if status == 'running' then
+      sched_served(sched, model, tenant)
+      table.remove(reply, 1)
+      claimed[#claimed + 1] = reply
+    else
+      aborted = aborted + 1
+    end
+  else
+    -- Not queued after all (its record expired or was removed): drop it from the queues.
+    redis.call('ZREM', KEYS[6], job_id)
+    sched_remove(sched, model, picked[2], picked[3], job_id)
+    passed[job_id] = true
+    passed_count = passed_count + 1
+  end
+end
+local out = {aborted}
+for _, job in ipairs(claimed) do out[#out + 1] = job end
+return out
