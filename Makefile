@@ -78,6 +78,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.latency --jobs 100
+	$(BIN)/python -m bench.submit_throughput --requests 2000 --connections 16 --rounds 3
 	$(BIN)/python -m bench.webhook_latency --jobs 50
 	$(BIN)/python -m bench.scale_from_zero -n 50 -c 5
 	$(BIN)/python -m bench.auth_overhead --requests 2000

@@ -34,8 +34,8 @@ async def put_scaling(
     body: Annotated[dict[str, Any], Body(description="The whole ScalingPolicy object")],
     caller: Admin,
 ) -> ScalingPolicy:
-    """Replace the policy; the scaler uses it from its next tick. The change is recorded with
-    the name of the admin key that made it."""
+    """Replace the policy; the scaler uses it from its next tick, submits within a second. The
+    change is recorded with the name of the admin key that made it."""
     try:
         policy = ScalingPolicy.model_validate(body)
     except ValidationError as error:
@@ -48,6 +48,7 @@ async def put_scaling(
             spec.id, policy, caller.name, time.time(), key_id=caller.key_id, default=spec.scaling
         )
     )
+    runtime.recent.forget(get_policy(spec.id, spec.scaling))  # this process's submits: at once
     return policy
 
 

@@ -1,4 +1,6 @@
-"""Typed FastAPI dependencies: the process's runtime, the base URL of links, the served model."""
+"""Typed FastAPI dependencies: the process's runtime, the base URL of links, the served model.
+(Those that do no I/O are `async def` all the same: FastAPI runs a plain `def` dependency in
+its thread pool, a hop that costs more than the function.)"""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from api.runtime import ApiRuntime
 from sdq.settings import ModelSpec
 
 
-def get_runtime(request: Request) -> ApiRuntime:
+async def get_runtime(request: Request) -> ApiRuntime:
     runtime: ApiRuntime = request.app.state.sdq
     return runtime
 
@@ -19,11 +21,11 @@ def get_runtime(request: Request) -> ApiRuntime:
 Runtime = Annotated[ApiRuntime, Depends(get_runtime)]
 
 
-def get_base_url(request: Request, runtime: Runtime) -> str:
+async def get_base_url(request: Request, runtime: Runtime) -> str:
     return (runtime.settings.public_url or str(request.base_url)).rstrip("/")
 
 
-def served_model(owner: str, name: str, runtime: Runtime) -> ModelSpec:
+async def served_model(owner: str, name: str, runtime: Runtime) -> ModelSpec:
     """The model named by the `{owner}/{name}` path, or 404 listing the served models."""
     spec = runtime.settings.model(f"{owner}/{name}")
     if spec is None:
@@ -42,7 +44,7 @@ ServedModel = Annotated[ModelSpec, Depends(served_model)]
 CLIENTS_WITHOUT_ABORTED = ("replicate-python/",)
 
 
-def knows_aborted(request: Request) -> bool:
+async def knows_aborted(request: Request) -> bool:
     return not request.headers.get("user-agent", "").startswith(CLIENTS_WITHOUT_ABORTED)
 
 

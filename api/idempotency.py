@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 _WAIT_SLICE_MS = 250  # how often a waiting request looks again whether the key was freed
 
 
-def idempotency_key(
+async def idempotency_key(
     value: Annotated[
         str | None,
         Header(

@@ -12,6 +12,7 @@ from celery import Celery
 
 from api.draining import Drain
 from api.queue_facts import QueueFacts
+from api.recent_reads import RecentReads
 from api.wait_slots import WaitSlots
 from sdq.celery_app import make_celery, send_generate
 from sdq.redis_connect import async_redis
@@ -38,12 +39,14 @@ class ApiRuntime:
     drain: Drain  # set off by SIGTERM (cli.api_server): streams end, waits answer
     link_secret: LinkSecret = field(init=False)
     queue_facts: QueueFacts = field(init=False)
+    recent: RecentReads = field(init=False)  # policy and model health on the submit path
     waits: WaitSlots = field(init=False)
     replicated_writes: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
         self.link_secret = LinkSecret(self.settings)
         self.queue_facts = QueueFacts(self.settings.heartbeat_ttl_s)
+        self.recent = RecentReads()
         settings = self.settings
         self.waits = WaitSlots(settings.max_open_waits, settings.max_open_waits_per_tenant)
         self.replicated_writes = asyncio.Semaphore(REPLICATED_WRITES_MOST)
@@ -64,6 +67,8 @@ class ApiRuntime:
         return output_links(self.storage, base_url, signer, time.time())
 
     async def enqueue(self, job_id: str, model_id: str) -> None:
+        """Send a token through Celery's producer (recovery's requeues; submits push theirs
+        from the create script)."""
         await to_thread.run_sync(send_generate, self.celery, job_id, model_id)
 
     async def close(self) -> None:

@@ -1,5 +1,6 @@
-"""Submitting and canceling jobs, shared by every API dialect: store the init image, create the
-job, enqueue it, and undo both if enqueueing fails; cancel queued or running."""
+"""Submitting and canceling jobs, shared by every API dialect: store the init image, then create
+the job with its Celery token in one step (and undo the image if that fails); cancel queued or
+running."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import base64
 import logging
 import math
 import time
+from collections.abc import Callable
 
 from anyio import to_thread
 from fastapi import Request
@@ -28,14 +30,17 @@ from sdq.store.job_files import note_files
 from sdq.store.jobs import (
     Admission,
     Created,
+    QueuePlace,
     create_job,
     delete_job,
+    queue_token,
     request_cancel,
     transition,
 )
 from sdq.store.model_health import LoadRetry, get_health
 from sdq.store.ops import Replicated
 from sdq.store.scaling import get_policy
+from sdq.task_message import generate_token
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +61,7 @@ async def submit(
     key_max_queued: int | None = None,
     priority: int = DEFAULT_PRIORITY,
     dialect: str = "native",
+    placed: Callable[[QueuePlace], None] | None = None,
 ) -> Job:
     """Create and enqueue the job; `request.image` (data URL or base64) is checked and stored,
     as sent, and the job keeps its storage key instead (`init_image`: one checked before, such as
@@ -63,10 +69,12 @@ async def submit(
 
     `deadline_s` (Cancel-After) overrides the model's default deadline; a submit past the model's
     `max_queued` or the key's `key_max_queued` is refused with 429 and leaves nothing written
-    (checked where the job is created: racing submits cannot both take the last place)."""
+    (checked where the job is created: racing submits cannot both take the last place).
+    `placed` hears where the new job stands in its model's queue. The policy and the model's
+    load health are read at most `api.recent_reads.RECENT_S` ago."""
     settings = runtime.settings
     await refuse_if_unloadable(runtime, spec)
-    policy = await runtime.store.run(get_policy(spec.id, spec.scaling))
+    policy = await runtime.recent.run(runtime.store, get_policy(spec.id, spec.scaling))
     if deadline_s is None:
         deadline_s = policy.default_deadline_s
     job_id = job_id or new_job_id()
@@ -113,38 +121,52 @@ async def submit(
             raise await too_many_requests(
                 runtime, spec.id, created, policy.max_queued, key_max_queued
             )
-        if replicated.replicas < settings.redis_replica_acks:
-            await withdraw_unreplicated(runtime, job, replicated.replicas)
-        try:
-            await runtime.enqueue(job.id, spec.id)
-        except Exception as error:
-            if await runtime.store.run(delete_job(job)):
-                raise Unavailable(f"could not enqueue the job: {type(error).__name__}") from error
-            # A worker with a spare token (a canceled job's) took it meanwhile: it runs.
-            log.warning("could not send a token for %s, but it started: %s", job.id, error)
+        if settings.redis_replica_acks > 0:
+            if replicated.replicas < settings.redis_replica_acks:
+                await withdraw_unreplicated(runtime, job, replicated.replicas)
+            await queue_token_after_replication(runtime, job)
     except BaseException:
         if stored is not None:
             await to_thread.run_sync(runtime.storage.delete, stored)
         raise
     metrics.job_submitted(spec.id, dialect)
+    if placed is not None and created.place is not None:
+        placed(created.place)
     return job
 
 
 async def create_replicated(
     runtime: ApiRuntime, job: Job, max_queued: int | None, key_max_queued: int | None
 ) -> Replicated[Created]:
-    """Create the job; with `SDQ_REDIS_REPLICA_ACKS`, wait for that many replicas to hold it
-    (at most `REPLICATED_WRITES_MOST` such waits at once, so that they never take the whole
-    connection pool that reads and `/readyz` share)."""
+    """Create the job and queue its token in one step; with `SDQ_REDIS_REPLICA_ACKS`, create it
+    without the token and wait for that many replicas to hold it (at most
+    `REPLICATED_WRITES_MOST` such waits at once, so that they never take the whole connection
+    pool that reads and `/readyz` share): no worker can start a job that may yet be withdrawn."""
     settings = runtime.settings
-    op = create_job(
-        job, settings.job_retention_s, max_queued=max_queued, tenant_max_queued=key_max_queued
-    )
     acks, timeout_ms = settings.redis_replica_acks, settings.redis_replica_ack_timeout_ms
+    op = create_job(
+        job,
+        settings.job_retention_s,
+        max_queued=max_queued,
+        tenant_max_queued=key_max_queued,
+        token=generate_token(job.id, job.model) if acks <= 0 else None,
+    )
     if acks <= 0:
         return Replicated(await runtime.store.run(op), 0)
     async with runtime.replicated_writes:
         return await runtime.store.run_replicated(op, acks, timeout_ms)
+
+
+async def queue_token_after_replication(runtime: ApiRuntime, job: Job) -> None:
+    """The token of a job that replicas confirmed (`SDQ_REDIS_REPLICA_ACKS`); when it cannot be
+    sent, the job is removed again and the caller told to retry (503), unless a worker with a
+    spare token (a canceled job's) started it meanwhile: then it runs."""
+    try:
+        await runtime.store.run(queue_token(job.model, generate_token(job.id, job.model)))
+    except Exception as error:
+        if await runtime.store.run(delete_job(job)):
+            raise Unavailable(f"could not enqueue the job: {type(error).__name__}") from error
+        log.warning("could not send a token for %s, but it started: %s", job.id, error)
 
 
 async def forget_if_written(runtime: ApiRuntime, job: Job) -> bool:
@@ -175,7 +197,7 @@ async def withdraw_unreplicated(runtime: ApiRuntime, job: Job, acknowledged: int
 async def refuse_if_unloadable(runtime: ApiRuntime, spec: ModelSpec) -> None:
     """503 naming the cause while the model has failed to load too many times in a row, with a
     Retry-After of the time left before its next load is tried."""
-    health = await runtime.store.run(get_health(spec.id))
+    health = await runtime.recent.run(runtime.store, get_health(spec.id))
     retry = LoadRetry.from_settings(runtime.settings)
     if not health.refuses_jobs(retry):
         return

@@ -129,7 +129,14 @@ def main() -> None:
     parser.add_argument("--preview-every", type=int, default=None)
     parser.add_argument("--out", type=Path, default=Path("bench/results/latency.json"))
     args = parser.parse_args()
-    result = run(args.jobs, args.warmup, args.size, args.steps, args.preview_every)
+    command = f"python -m bench.latency --jobs {args.jobs} --warmup {args.warmup} --size "
+    command += f"{args.size} --steps {args.steps}"
+    if args.preview_every is not None:
+        command += f" --preview-every {args.preview_every}"
+    result = {"command": command} | run(
+        args.jobs, args.warmup, args.size, args.steps, args.preview_every
+    )
+    result["goal"] = "overhead p50 <= 5 ms, p99 <= 15 ms"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -7,8 +7,9 @@ from celery import Celery
 from sdq.redis_connect import celery_broker
 from sdq.settings import Settings
 from sdq.store import redis_keys as keys
+from sdq.task_message import GENERATE_TASK
 
-GENERATE_TASK = "sdq.generate"
+__all__ = ["GENERATE_TASK", "make_celery", "send_generate"]
 
 
 def make_celery(settings: Settings, redis_url: str) -> Celery:
@@ -56,7 +57,8 @@ def make_celery(settings: Settings, redis_url: str) -> Celery:
 
 
 def send_generate(app: Celery, job_id: str, model_id: str) -> None:
-    """Put one generation token on the model's queue for `job_id` (blocking; the API runs it in
-    a thread). The worker that takes it runs the job the scheduler picks then, which may be
+    """Put one generation token on the model's queue for `job_id` (blocking: recovery and the
+    broker watch; the API's submits push `sdq.task_message.generate_token` from the create
+    script instead). The worker that takes it runs the job the scheduler picks then, which may be
     another of the model's queued jobs: one token per queued job keeps every job served."""
     app.send_task(GENERATE_TASK, args=[job_id], queue=keys.queue(model_id), ignore_result=True)

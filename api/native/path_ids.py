@@ -11,7 +11,7 @@ from api.errors import NotFound
 from sdq.job import is_job_id
 
 
-def checked_prediction_id(prediction_id: str) -> str:
+async def checked_prediction_id(prediction_id: str) -> str:
     if not is_job_id(prediction_id):
         raise NotFound(f"prediction {prediction_id} not found")
     return prediction_id

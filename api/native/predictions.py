@@ -35,7 +35,7 @@ from sdq.prediction import prediction
 from sdq.scheduling import DEFAULT_PRIORITY, LEAST_URGENT, MOST_URGENT
 from sdq.settings import ModelSpec, Settings
 from sdq.ssrf import UnsafeUrl, check_webhook_url
-from sdq.store.jobs import get_job, list_jobs
+from sdq.store.jobs import QueuePlace, get_job, list_jobs
 from sdq.store.webhooks import list_deliveries
 
 router = APIRouter(tags=["predictions"], route_class=StrictJsonRoute)
@@ -94,11 +94,12 @@ async def present(
     base_url: str,
     wait_expired: bool = False,
     knows_aborted: bool = True,
+    place: QueuePlace | None = None,
 ) -> dict[str, Any]:
     """The prediction object, with output links handed out now (signed, expiring; presigned
-    on S3), and a queued job's queue position and ETA."""
+    on S3), and a queued job's queue position and ETA (at `place`, when known)."""
     link = await runtime.output_links(base_url)
-    queue = await queue_info(runtime, job)
+    queue = await queue_info(runtime, job, place)
     return prediction(
         job,
         base_url,
@@ -154,17 +155,24 @@ async def _create(
         body.webhook_events_filter if body.webhook_events_filter is not None else WEBHOOK_EVENTS
     )
     webhook_events = list(dict.fromkeys(events)) if webhook else None
-    wanted = request_hash(
-        {
-            "model": spec.id,
-            "input": input_as_sent(request, body.input),
-            "webhook": webhook,
-            "webhook_events_filter": webhook_events,
-            "cancel_after_s": deadline_s,
-            # Only when asked for: repeats of requests hashed before priorities keep matching.
-            **({"priority": priority} if priority != DEFAULT_PRIORITY else {}),
-        }
+    # The request's hash matters only to a call with an Idempotency-Key.
+    wanted = (
+        ""
+        if key is None
+        else request_hash(
+            {
+                "model": spec.id,
+                "input": input_as_sent(request, body.input),
+                "webhook": webhook,
+                "webhook_events_filter": webhook_events,
+                "cancel_after_s": deadline_s,
+                # Only when asked for: repeats of requests hashed before priorities keep matching.
+                **({"priority": priority} if priority != DEFAULT_PRIORITY else {}),
+            }
+        )
     )
+
+    places: list[QueuePlace] = []  # the new job's, from its create
 
     async def create(job_id: str) -> Job:
         return await submit(
@@ -178,6 +186,7 @@ async def _create(
             deadline_s=deadline_s,
             key_max_queued=caller.max_queued,
             priority=priority,
+            placed=places.append,
         )
 
     submitted = await submit_once(runtime, caller.tenant, key, wanted, create)
@@ -198,7 +207,8 @@ async def _create(
                 slot.release()
         expired = not job.status.is_terminal
         return await present(runtime, job, base_url, expired, knows_aborted)
-    return await present(runtime, job, base_url, knows_aborted=knows_aborted)
+    place = places[0] if places else None
+    return await present(runtime, job, base_url, knows_aborted=knows_aborted, place=place)
 
 
 @router.post("/v1/models/{owner}/{name}/predictions", status_code=201, response_model=Prediction)

@@ -92,11 +92,20 @@ class Admission(IntEnum):
 @dataclass(frozen=True)
 class Created:
     """The outcome of `create_job`, with the queue counts admission saw before this job: the
-    model's queued jobs, and the tenant's among them (counted only when it has a limit)."""
+    model's queued jobs, and the tenant's among them (counted only when it has a limit); and,
+    once created, the job's place in the queue."""
 
     outcome: Admission
     queued: int
     tenant_queued: int
+    position: int = -1
+
+    @property
+    def place(self) -> QueuePlace | None:
+        """Where the new job stands in its model's queue (None when it was not created)."""
+        if not self.created:
+            return None
+        return QueuePlace(self.position, self.queued + 1)
 
     @property
     def created(self) -> bool:
@@ -109,10 +118,12 @@ def create_job(
     *,
     max_queued: int | None = None,
     tenant_max_queued: int | None = None,
+    token: str | None = None,
 ) -> Op[Created]:
     """Create the job and queue it, unless the model already has `max_queued` jobs queued or the
     tenant `tenant_max_queued` of them (checked in the same step: two racing submits cannot both
-    take the last place)."""
+    take the last place). `token` (`sdq.task_message.generate_token`) goes onto the model's
+    Celery queue in that step too: the job is never there without it, nor it without the job."""
     record = job.model_dump(exclude={"metrics"}) | {"metrics": job.metrics}
     return Op(
         keys=(
@@ -125,6 +136,7 @@ def create_job(
             keys.tenant_jobs(job.tenant),
             keys.deadlines(),
             keys.queued_deadlines(job.model),
+            keys.queue(job.model),
         ),
         args=(
             str(retention_s),
@@ -138,9 +150,10 @@ def create_job(
             str(job.priority),
             "" if max_queued is None else str(max_queued),
             "" if tenant_max_queued is None else str(tenant_max_queued),
+            token or "",
             *encode_fields(record),
         ),
-        decode=lambda raw: Created(Admission(int(raw[0])), int(raw[1]), int(raw[2])),
+        decode=lambda raw: Created(Admission(int(raw[0])), int(raw[1]), int(raw[2]), int(raw[3])),
         script=_CREATE,
     )
 
@@ -450,6 +463,12 @@ def list_jobs(
     )
 
 
+def queue_token(model_id: str, token: str) -> Op[int]:
+    """Put a job's Celery token (`sdq.task_message.generate_token`) on the model's queue on its
+    own, for a job created without one."""
+    return Op(keys=(), args=("LPUSH", keys.queue(model_id), token), decode=int)
+
+
 def delete_job(job: Job) -> Op[bool]:
     """Remove every trace of a job never started (used when an accepted request could not be
     enqueued); False when a worker has claimed it meanwhile (it is left to run)."""
@@ -463,6 +482,7 @@ def delete_job(job: Job) -> Op[bool]:
             keys.tenant_jobs(job.tenant),
             keys.deadlines(),
             keys.queued_deadlines(job.model),
+            keys.queue(job.model),
         ),
         args=(job.id, job.model, keys.SCHED_PREFIX),
         decode=lambda raw: int(raw) == 1,
