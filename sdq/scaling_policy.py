@@ -53,9 +53,10 @@ class ScalingPolicy(BaseModel):
         default=1,
         ge=1,
         le=MAX_BATCH_SIZE,
-        description="A free worker runs up to this many queued jobs of the same size, steps, "
-        "sampler and guidance as one pipeline call, each with its own seed, events, cancel "
-        "and outputs (1: one job at a time; no image-to-image jobs)",
+        description="A free worker runs queued jobs of the same size, steps, sampler and "
+        "guidance (and negative prompt given or not) as one pipeline call of at most this many "
+        "images (num_outputs summed), each job with its own seed, events, cancel and outputs "
+        "(1: one job at a time; a job asking for more images runs alone; no image-to-image jobs)",
     )
     batch_wait_ms: int = Field(
         default=0,

@@ -6,7 +6,7 @@ import logging
 import time
 
 from sdq import metrics
-from sdq.batching import batch_defaults, batch_key, batchable
+from sdq.batching import batch_defaults, batch_key, batchable, image_count
 from sdq.job import Job, JobStatus
 from sdq.store.jobs import claim_compatible
 from worker.runtime import WorkerRuntime
@@ -15,17 +15,19 @@ log = logging.getLogger(__name__)
 
 
 def claim_partners(runtime: WorkerRuntime, model_id: str, first: Job) -> list[Job]:
-    """Up to `max_batch_size` - 1 queued jobs compatible with `first` (`sdq.batching`), started
-    for this worker in the scheduler's order; with fewer found and `batch_wait_ms` set, wait
-    that long once for more. None when the policy does not batch or `first` runs alone."""
+    """Queued jobs compatible with `first` (`sdq.batching`), started for this worker in the
+    scheduler's order, so that the call draws at most `max_batch_size` images; with room left and
+    `batch_wait_ms` set, wait that long once for more. None when the policy does not batch or
+    `first` runs alone."""
     policy = runtime.batching.get(runtime.store, model_id)
-    wanted = policy.max_batch_size - 1
-    if wanted <= 0 or not batchable(first.input):
+    room = policy.max_batch_size - image_count(first.input)
+    if room <= 0 or not batchable(first.input):
         return []
-    partners = _claim(runtime, model_id, first, wanted)
-    if len(partners) < wanted and policy.batch_wait_s > 0:
+    partners = _claim(runtime, model_id, first, room)
+    room -= sum(image_count(job.input) for job in partners)
+    if room > 0 and policy.batch_wait_s > 0:
         time.sleep(policy.batch_wait_s)
-        partners += _claim(runtime, model_id, first, wanted - len(partners))
+        partners += _claim(runtime, model_id, first, room)
     if partners:
         log.info(
             "batched with %d more job(s): %s", len(partners), ", ".join(j.id for j in partners)
@@ -33,7 +35,7 @@ def claim_partners(runtime: WorkerRuntime, model_id: str, first: Job) -> list[Jo
     return partners
 
 
-def _claim(runtime: WorkerRuntime, model_id: str, first: Job, count: int) -> list[Job]:
+def _claim(runtime: WorkerRuntime, model_id: str, first: Job, images: int) -> list[Job]:
     found: list[Job] = []
 
     def claim() -> list[str]:
@@ -42,7 +44,7 @@ def _claim(runtime: WorkerRuntime, model_id: str, first: Job, count: int) -> lis
                 model_id,
                 batch_key(first.input),
                 batch_defaults(),
-                count,
+                images,
                 worker_id=runtime.worker_id,
                 retention_s=runtime.settings.job_retention_s,
                 now=time.time(),

@@ -304,16 +304,18 @@ def claim_compatible(
     model_id: str,
     batch_key: dict[str, Any],
     defaults: dict[str, Any],
-    count: int,
+    images: int,
     *,
     worker_id: str,
     retention_s: int,
     now: float,
     scan_limit: int = BATCH_SCAN_LIMIT,
 ) -> Op[BatchClaimed]:
-    """Start up to `count` queued jobs of the model whose input holds `batch_key` (a missing field
-    counts as its value in `defaults`), taken in the order a free worker takes jobs
-    (`sdq.scheduling`); incompatible jobs keep their place. At most `scan_limit` inputs are read."""
+    """Start queued jobs of the model whose input holds `batch_key` (a missing field counts as its
+    value in `defaults`; `negative_prompt_empty` is derived), asking for `images` images in all at
+    most, taken in the order a free worker takes jobs (`sdq.scheduling`); incompatible jobs, and
+    jobs asking for more images than are left, keep their place. At most `scan_limit` inputs are
+    read."""
 
     def decode(raw: list[Any]) -> BatchClaimed:
         return BatchClaimed([decode_job(pairs(flat)) for flat in raw[1:]], int(raw[0]))
@@ -322,7 +324,7 @@ def claim_compatible(
         keys=_claim_keys(model_id),
         args=(
             *_claim_args(model_id, retention_s, worker_id, now),
-            str(count),
+            str(images),
             str(scan_limit),
             json.dumps(batch_key),
             json.dumps(defaults),

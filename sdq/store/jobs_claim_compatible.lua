@@ -1,4 +1,4 @@
--- Claims up to COUNT more queued jobs of a model that may share a pipeline call with a job the
+-- Claims more queued jobs, up to IMAGES images in all, of a model that may share a pipeline call with a job the
 -- worker already runs (micro-batching), and marks each running, in one step. The jobs are taken
 -- in the order a free worker would take them (sdq/scheduling.py: priority, then the tenant served
 -- least recently, then FIFO; each claim serves its tenant, as claim_next does); an incompatible
@@ -9,13 +9,15 @@
 -- KEYS: running set, webhooks due, webhooks wake, webhooks keep_s, the deadlines set, the
 --       model's queued set
 -- ARGV: model id, retention_s, event data (JSON), now, job key prefix, events key suffix, job
---       webhooks key suffix, queued prefix, queued deadlines prefix, scheduling prefix, COUNT,
---       the most inputs to read in this call, the batch key (JSON object: field -> value the
---       input must hold), the fields' defaults (JSON object), then field/value pairs for each
---       claimed job.
+--       webhooks key suffix, queued prefix, queued deadlines prefix, scheduling prefix, IMAGES
+--       (the most images, num_outputs summed, the claimed jobs may ask for; a job asking for
+--       more than are left is passed over), the most inputs to read in this call, the batch key
+--       (JSON object: field -> value the input must hold; the derived negative_prompt_empty:
+--       whether its negative prompt is empty), the fields' defaults (JSON object), then
+--       field/value pairs for each claimed job.
 -- Returns {aborted count, {HGETALL...} of each claimed job...}.
 local model, sched = ARGV[1], ARGV[10]
-local want, budget = tonumber(ARGV[11]), tonumber(ARGV[12])
+local images_left, budget = tonumber(ARGV[11]), tonumber(ARGV[12])
 local key, defaults = cjson.decode(ARGV[13]), cjson.decode(ARGV[14])
 local FIRST_FIELD = 15
 
@@ -25,19 +27,29 @@ for i = FIRST_FIELD, #ARGV do fields[#fields + 1] = ARGV[i] end
 local passed = {}  -- ids read and found incompatible: not read again
 local passed_count = 0
 
--- Whether the job's input holds the batch key (a job whose record is gone counts as a match:
--- the claim drops it).
+local function blank(value)
+  return value == nil or value == cjson.null or value == ''
+end
+
+-- Whether the job's input holds the batch key and asks for no more images than are left, and
+-- how many it asks for (a job whose record is gone counts as a match: the claim drops it).
 local function compatible(job_id)
   local raw = redis.call('HGET', ARGV[5] .. job_id, 'input')
-  if not raw then return true end
+  if not raw then return true, 0 end
   local ok, input = pcall(cjson.decode, raw)
-  if not ok or type(input) ~= 'table' then return false end
+  if not ok or type(input) ~= 'table' then return false, 0 end
   for field, value in pairs(key) do
-    local own = input[field]
-    if own == nil then own = defaults[field] end
-    if own ~= value then return false end
+    local own
+    if field == 'negative_prompt_empty' then
+      own = blank(input['negative_prompt'])
+    else
+      own = input[field]
+      if own == nil then own = defaults[field] end
+    end
+    if own ~= value then return false, 0 end
   end
-  return true
+  local images = tonumber(input['num_outputs']) or 1
+  return images <= images_left, images
 end
 
 -- The first compatible job in the scheduler's order, {job id, priority, tenant}, or nil (none,
@@ -51,7 +63,8 @@ local function next_compatible()
         if not passed[job_id] then
           if budget <= 0 then return nil end
           budget = budget - 1
-          if compatible(job_id) then return {job_id, priority, tenant} end
+          local fits, images = compatible(job_id)
+          if fits then return {job_id, priority, tenant, images} end
           passed[job_id] = true
           passed_count = passed_count + 1
         end
@@ -62,7 +75,7 @@ local function next_compatible()
 end
 
 local claimed, aborted = {}, 0
-while #claimed < want do
+while images_left > 0 do
   local picked = next_compatible()
   if not picked then break end
   local job_id = picked[1]
@@ -80,6 +93,7 @@ while #claimed < want do
     end
     if status == 'running' then
       sched_served(sched, model, tenant)
+      images_left = images_left - picked[4]
       table.remove(reply, 1)
       claimed[#claimed + 1] = reply
     else

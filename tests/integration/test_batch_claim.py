@@ -48,13 +48,13 @@ def first(store: OpRunner, model: str) -> Job:
     return job
 
 
-def partners(store: OpRunner, model: str, of: Job, count: int) -> BatchClaimed:
+def partners(store: OpRunner, model: str, of: Job, images: int) -> BatchClaimed:
     return store.run(
         claim_compatible(
             model,
             batch_key(of.input),
             batch_defaults(),
-            count,
+            images,
             worker_id="w1",
             retention_s=RETENTION,
             now=time.time(),
@@ -98,8 +98,10 @@ def test_a_batch_takes_jobs_in_the_order_single_claims_would(
 # Each case: the first job's input, then the queued jobs' inputs (those marked "+" join it).
 IMAGE = "data:image/png;base64,AAAA"
 COMPATIBILITY = [
-    pytest.param({}, [("+", {"prompt": "cat", "seed": 3}), ("+", {"negative_prompt": "x"})],
+    pytest.param({}, [("+", {"prompt": "cat", "seed": 3}), ("-", {"negative_prompt": "x"})],
                  id="prompt-seed-free"),
+    pytest.param({"negative_prompt": "a"}, [("+", {"negative_prompt": "b"}), ("-", {})],
+                 id="negative-prompt-given-or-not"),
     pytest.param({}, [("-", {"width": 128}), ("+", {}), ("-", {"num_inference_steps": 5})],
                  id="size-steps"),
     pytest.param({}, [("-", {"scheduler": "DDIM"}), ("-", {"guidance_scale": 3.0}), ("+", {})],
@@ -123,6 +125,18 @@ def test_incompatible_jobs_are_passed_over_and_keep_their_place(
     assert [job.id for job in batch.jobs] == [job.id for mark, job in jobs if mark == "+"]
     left = [job.id for mark, job in jobs if mark == "-"]
     assert [first(store, model).id for _ in left] == left, "the rest in their order"
+
+
+def test_a_batch_holds_at_most_its_images_and_passes_over_a_job_too_large(
+    redis_client: redis.Redis,
+) -> None:
+    store, model = OpRunner(redis_client), new_model()
+    submit(store, model)
+    too_large, two, one, left = (submit(store, model, num_outputs=n) for n in (4, 2, 1, 1))
+    head = first(store, model)
+    batch = partners(store, model, head, 3)  # max_batch_size 4, the head draws one
+    assert [job.id for job in batch.jobs] == [two.id, one.id]
+    assert [first(store, model).id for _ in range(2)] == [too_large.id, left.id]
 
 
 def test_a_stored_input_without_a_batch_field_counts_as_its_default(

@@ -22,7 +22,8 @@ def stored(**fields: Any) -> dict[str, Any]:
     ("other", "shares"),
     [
         ({"prompt": "cat"}, True),
-        ({"negative_prompt": "blurry"}, True),
+        ({"negative_prompt": "blurry"}, False),
+        ({"negative_prompt": ""}, True),
         ({"seed": 99}, True),
         ({"num_outputs": 3}, True),
         ({"preview_every": 2}, True),
