@@ -14,8 +14,9 @@ import kubernetes_validate
 import pytest
 
 from scaler.kubernetes_names import worker_deployment
+from sdq.model_runtime import ModelRuntime
 from sdq.scaling_policy import ScalingPolicy
-from sdq.settings import Settings
+from sdq.settings import ModelSpec, Settings
 from tests.chart.render import (
     CHART,
     EXAMPLES,
@@ -537,3 +538,22 @@ def test_the_values_schema_knows_every_scaling_knob_and_no_other() -> None:
     schema = json.loads((CHART / "values.schema.json").read_text())
     knobs = schema["definitions"]["scaling"]["properties"]
     assert set(knobs) == set(ScalingPolicy.model_fields)
+
+
+def test_the_values_schema_knows_every_runtime_knob_and_no_other() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert set(schema["definitions"]["runtime"]["properties"]) == set(ModelRuntime.model_fields)
+
+
+def test_a_models_runtime_reaches_its_workers_settings() -> None:
+    runtime = {"dtype": "bf16", "compile": "denoiser", "channels_last": True}
+    args = (
+        "--set", "models[0].id=acme/xl",
+        "--set", "models[0].runtime.dtype=bf16",
+        "--set", "models[0].runtime.compile=denoiser",
+        "--set", "models[0].runtime.channels_last=true",
+    )  # fmt: skip
+    config = named(render(args), "ConfigMap", f"{RELEASE}-config")["data"]
+    (model,) = json.loads(config["SDQ_MODELS"])
+    assert model["runtime"] == runtime
+    assert ModelSpec.model_validate(model).runtime.compile == "denoiser"

@@ -105,6 +105,7 @@ port-forward`): a web page cannot make a browser send those, so DNS rebinding st
 {{- range .Values.models -}}
 {{- $model := dict "id" .id "kind" (.kind | default "diffusers") "min_size" (.minSize | default 64) "max_size" (.maxSize | default 2048) "scaling" (.scaling | default dict) -}}
 {{- if .source }}{{ $_ := set $model "source" .source }}{{ end -}}
+{{- if .runtime }}{{ $_ := set $model "runtime" .runtime }}{{ end -}}
 {{- $models = append $models $model -}}
 {{- end -}}
 {{- toJson $models -}}
