@@ -4,9 +4,11 @@ its thread pool, a hop that costs more than the function.)"""
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.datastructures import URL
 
 from api.errors import NotFound
 from api.runtime import ApiRuntime
@@ -14,6 +16,10 @@ from sdq.settings import ModelSpec
 
 
 async def get_runtime(request: Request) -> ApiRuntime:
+    return runtime_of(request)
+
+
+def runtime_of(request: Request) -> ApiRuntime:
     runtime: ApiRuntime = request.app.state.sdq
     return runtime
 
@@ -22,10 +28,37 @@ Runtime = Annotated[ApiRuntime, Depends(get_runtime)]
 
 
 async def get_base_url(request: Request, runtime: Runtime) -> str:
-    return (runtime.settings.public_url or str(request.base_url)).rstrip("/")
+    return base_url_of(request, runtime)
+
+
+def base_url_of(request: Request, runtime: ApiRuntime) -> str:
+    """The base of the links in answers: SDQ_PUBLIC_URL, else the URL the request came to."""
+    if runtime.settings.public_url:
+        return runtime.settings.public_url.rstrip("/")
+    scope = request.scope
+    host = next((value for name, value in scope["headers"] if name == b"host"), None)
+    server = scope.get("server")
+    root_path = scope.get("app_root_path", scope.get("root_path", ""))
+    return _base_url(scope.get("scheme", "http"), host, server and tuple(server), root_path)
+
+
+@functools.lru_cache(maxsize=256)
+def _base_url(
+    scheme: str, host: bytes | None, server: tuple[str, int] | None, root_path: str
+) -> str:
+    """`str(request.base_url)` without its trailing `/`, built once per distinct origin (a URL
+    object per request costs more than the rest of the dependency)."""
+    headers = [] if host is None else [(b"host", host)]
+    path = root_path if root_path.endswith("/") else root_path + "/"
+    scope = {"type": "http", "scheme": scheme, "server": server, "headers": headers, "path": path}
+    return str(URL(scope=scope | {"root_path": root_path, "query_string": b""})).rstrip("/")
 
 
 async def served_model(owner: str, name: str, runtime: Runtime) -> ModelSpec:
+    return spec_or_404(runtime, owner, name)
+
+
+def spec_or_404(runtime: ApiRuntime, owner: str, name: str) -> ModelSpec:
     """The model named by the `{owner}/{name}` path, or 404 listing the served models."""
     spec = runtime.settings.model(f"{owner}/{name}")
     if spec is None:
@@ -45,6 +78,10 @@ CLIENTS_WITHOUT_ABORTED = ("replicate-python/",)
 
 
 async def knows_aborted(request: Request) -> bool:
+    return speaks_aborted(request)
+
+
+def speaks_aborted(request: Request) -> bool:
     return not request.headers.get("user-agent", "").startswith(CLIENTS_WITHOUT_ABORTED)
 
 

@@ -33,16 +33,18 @@ log = logging.getLogger(__name__)
 _WAIT_SLICE_MS = 250  # how often a waiting request looks again whether the key was freed
 
 
-async def idempotency_key(
-    value: Annotated[
-        str | None,
-        Header(
-            alias=HEADER,
-            description="Repeat the request safely: the same key (1 to 255 visible ASCII "
-            "characters) within 24 h answers with the prediction it made first",
-        ),
-    ] = None,
-) -> str | None:
+# The header as a route or dependency parameter declares it (the OpenAPI document says it).
+IdempotencyHeader = Annotated[
+    str | None,
+    Header(
+        alias=HEADER,
+        description="Repeat the request safely: the same key (1 to 255 visible ASCII "
+        "characters) within 24 h answers with the prediction it made first",
+    ),
+]
+
+
+async def idempotency_key(value: IdempotencyHeader = None) -> str | None:
     return check_key(value)
 
 

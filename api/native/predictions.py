@@ -12,12 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Caller
 from api.client_ids import is_page_cursor
-from api.deps import BaseUrl, KnowsAborted, Runtime, ServedModel
+from api.deps import BaseUrl, KnowsAborted, Runtime
 from api.errors import NotFound
 from api.idempotency import IdempotencyKey, submit_once
 from api.idempotency_key import input_as_sent, request_hash
 from api.json_route import StrictJsonRoute
 from api.native.cancel_after import parse_cancel_after
+from api.native.create_call import CreateCall, CreateCallOf, ModelCreateCall
 from api.native.path_ids import PredictionId
 from api.native.prediction_shapes import Prediction, PredictionPage, WebhookDeliveries
 from api.native.prefer import parse_prefer_wait
@@ -133,17 +134,16 @@ async def _checked_webhook(body: PredictionRequest, allow_private: bool) -> str 
 
 
 async def _create(
-    runtime: Runtime,
+    call: CreateCall,
     caller: Principal,
-    base_url: str,
     spec: ModelSpec,
     body: PredictionRequest,
     prefer: str | None,
-    key: str | None,
     response: Response,
     cancel_after: str | None,
-    knows_aborted: bool,
 ) -> dict[str, Any]:
+    runtime, base_url, key = call.runtime, call.base_url, call.key
+    knows_aborted = call.knows_aborted
     settings = runtime.settings
     wait_s = parse_prefer_wait(prefer, settings.max_wait_s)
     deadline_s = parse_cancel_after(cancel_after)
@@ -213,43 +213,33 @@ async def _create(
 
 @router.post("/v1/models/{owner}/{name}/predictions", status_code=201, response_model=Prediction)
 async def create_model_prediction(
-    spec: ServedModel,
+    call: ModelCreateCall,
     body: PredictionRequest,
-    runtime: Runtime,
     caller: Caller,
-    base_url: BaseUrl,
     response: Response,
-    key: IdempotencyKey,
-    knows_aborted: KnowsAborted,
     prefer: Annotated[str | None, Header()] = None,
     cancel_after: CancelAfter = None,
 ) -> dict[str, Any]:
     """A repeat with the same `Idempotency-Key` answers 201 with the first prediction and
     `Idempotent-Replayed: true`."""
-    return await _create(
-        runtime, caller, base_url, spec, body, prefer, key, response, cancel_after, knows_aborted
-    )
+    assert call.spec is not None  # the path named it
+    return await _create(call, caller, call.spec, body, prefer, response, cancel_after)
 
 
 @router.post("/v1/predictions", status_code=201, response_model=Prediction)
 async def create_prediction(
+    call: CreateCallOf,
     body: PredictionRequest,
-    runtime: Runtime,
     caller: Caller,
-    base_url: BaseUrl,
     response: Response,
-    key: IdempotencyKey,
-    knows_aborted: KnowsAborted,
     prefer: Annotated[str | None, Header()] = None,
     cancel_after: CancelAfter = None,
 ) -> dict[str, Any]:
     """A repeat with the same `Idempotency-Key` answers 201 with the first prediction and
     `Idempotent-Replayed: true`."""
     field = "version" if body.version and not body.model else "model"
-    spec = resolve_model(runtime.settings, body.model or body.version, field)
-    return await _create(
-        runtime, caller, base_url, spec, body, prefer, key, response, cancel_after, knows_aborted
-    )
+    spec = resolve_model(call.runtime.settings, body.model or body.version, field)
+    return await _create(call, caller, spec, body, prefer, response, cancel_after)
 
 
 async def job_or_404(runtime: ApiRuntime, caller: Principal, prediction_id: str) -> Job:
