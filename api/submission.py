@@ -122,9 +122,16 @@ async def submit(
                 runtime, spec.id, created, policy.max_queued, key_max_queued
             )
         if settings.redis_replica_acks > 0:
-            if replicated.replicas < settings.redis_replica_acks:
-                await withdraw_unreplicated(runtime, job, replicated.replicas)
-            await queue_token_after_replication(runtime, job)
+            try:
+                if replicated.replicas < settings.redis_replica_acks:
+                    await withdraw_unreplicated(runtime, job, replicated.replicas)
+                await asyncio.shield(queue_token_after_replication(runtime, job))
+            except Unavailable:
+                raise  # withdrawn: nothing of the job is left
+            except BaseException:  # cancelled or Redis gone mid-way: the job may stand
+                if not await forget_if_written(runtime, job):
+                    stored = None  # it stands (or may): its starting image stays with it
+                raise
     except BaseException:
         if stored is not None:
             await to_thread.run_sync(runtime.storage.delete, stored)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +17,7 @@ from sdq.inputs import GenerationInput
 from sdq.job import Job, JobStatus
 from sdq.logs import current_job_id
 from sdq.storage import StorageFull
+from sdq.store.ops import Op
 from worker.engines.base import GenerationCanceled, StepCallback
 from worker.job_finish import finish, store_outputs
 from worker.progress import ProgressReporter
@@ -69,13 +70,16 @@ def run_batch(runtime: WorkerRuntime, jobs: list[Job]) -> list[JobStatus | None]
         log.exception("batched generation failed")
         failure = {"error": f"{type(error).__name__}: {error}"}
     predict_time = time.perf_counter() - started
-    for member, images in zip(members, results, strict=True):
+    if failure is None and len(results) != len(members):
+        log.error("the engine returned %d results for a batch of %d", len(results), len(members))
+        failure = {"error": "the batch returned no images for this job"}
+    for member, images in zip(members, results, strict=False):
         if member.done:
             continue
         with _logging_for(member.job):
             if failure is not None or images is None:
-                failure = failure or {"error": "the batch returned no images for this job"}
-                _end(runtime, member, JobStatus.FAILED, failure, predict_time)
+                own = failure or {"error": "the batch returned no images for this job"}
+                _end(runtime, member, JobStatus.FAILED, own, predict_time)
             else:
                 _store_and_end(runtime, member, images, predict_time)
     return [member.status for member in members]
@@ -108,7 +112,6 @@ def _store_and_end(
     """Store the member's images and end it; a storage failure fails this job only."""
     try:
         store_outputs(runtime, member.job, member.request, images, member.keys)
-        member.reporter.output(member.keys)
     except (redis.ConnectionError, redis.TimeoutError):
         raise
     except StorageFull as error:
@@ -120,7 +123,8 @@ def _store_and_end(
         fields = {"error": f"{type(error).__name__}: {error}"}
         _end(runtime, member, JobStatus.FAILED, fields, predict_time)
         return
-    _end(runtime, member, JobStatus.SUCCEEDED, {"output": member.keys}, predict_time)
+    output = member.reporter.output(member.keys)  # written in the terminal write's round trip
+    _end(runtime, member, JobStatus.SUCCEEDED, {"output": member.keys}, predict_time, [output])
 
 
 def _end(
@@ -129,10 +133,11 @@ def _end(
     status: JobStatus,
     fields: dict[str, Any],
     predict_time: float,
+    before: Sequence[Op[Any]] = (),
 ) -> None:
     member.done = True
     member.status = finish(
-        runtime, member.job, member.request, status, fields, member.keys, predict_time
+        runtime, member.job, member.request, status, fields, member.keys, predict_time, before
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from PIL.Image import Image
@@ -13,8 +14,8 @@ from sdq import metrics
 from sdq.inputs import GenerationInput
 from sdq.job import Job, JobMetrics, JobStatus, Transition
 from sdq.storage import output_key
-from sdq.store.job_files import note_files
 from sdq.store.jobs import transition
+from sdq.store.ops import Op
 from worker.png import encode_png
 from worker.runtime import WorkerRuntime
 
@@ -25,9 +26,9 @@ def store_outputs(
     runtime: WorkerRuntime, job: Job, request: GenerationInput, images: list[Image], keys: list[str]
 ) -> None:
     """Encode and save the attempt's images, appending each stored key to `keys` (so a failure
-    part way leaves the ones to remove there)."""
+    part way leaves the ones to remove there). The job's claim noted it in the index of jobs
+    with files (`sdq.store.jobs.claim_next`), so none of these is ever orphaned."""
     assert request.seed is not None
-    runtime.store.run(note_files(job.id, time.time()))  # before any file: never orphaned
     for index, image in enumerate(images):
         key = output_key(job.id, f"out-{job.attempt}-{index}.png")
         data = encode_png(image, request, job.model, request.seed + index)
@@ -43,9 +44,11 @@ def finish(
     fields: dict[str, Any],
     keys: list[str],
     predict_time: float,
+    before: Sequence[Op[Any]] = (),
 ) -> JobStatus | None:
     """Write the attempt's outcome (`keys`: its stored outputs when it succeeded) and return the
-    status written, or None when the attempt was superseded (its outputs are removed again)."""
+    status written, or None when the attempt was superseded (its outputs are removed again).
+    `before` (the `output` event) runs just ahead of the terminal write, in its round trip."""
     assert job.started_at is not None
     if status is not JobStatus.SUCCEEDED:
         discard(runtime, keys)  # the images stored before the failure belong to no output
@@ -70,6 +73,7 @@ def finish(
         ),
         settings.redis_replica_acks,
         settings.redis_replica_ack_timeout_ms,
+        before,
     )
     done = finished.value
     if done is not None and finished.replicas < settings.redis_replica_acks:

@@ -16,6 +16,7 @@ from sdq.job import Job, JobStatus
 from sdq.logs import current_job_id
 from sdq.storage import StorageFull
 from sdq.store.jobs import claim_next
+from sdq.store.ops import Op
 from worker.batch_claim import claim_partners
 from worker.batch_runner import run_batch
 from worker.engines.base import GenerationCanceled
@@ -66,7 +67,7 @@ def run_next(
     try:
         runtime.heartbeat.busy(job.id)
         try:
-            partners = claim_partners(runtime, model_id, job)
+            partners = _partners_or_none(runtime, model_id, job)
             if partners:
                 return run_batch(runtime, [job, *partners])[0]
             return _execute(runtime, job)
@@ -77,12 +78,25 @@ def run_next(
         current_job_id.reset(context)
 
 
+def _partners_or_none(runtime: WorkerRuntime, model_id: str, job: Job) -> list[Job]:
+    """The job's batch partners; when claiming them fails, none: the claimed job runs alone
+    rather than waiting, `running`, for recovery (Redis being gone is left to the broker watch)."""
+    try:
+        return claim_partners(runtime, model_id, job)
+    except (redis.ConnectionError, redis.TimeoutError):
+        raise
+    except Exception:
+        log.exception("could not claim batch partners: running the job alone")
+        return []
+
+
 def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
     request = GenerationInput.model_validate(job.input)
     assert job.started_at is not None and request.seed is not None
     log.info("started attempt %d on %s", job.attempt, runtime.worker_id)
     keys: list[str] = []
     fields: dict[str, Any] = {}
+    before: list[Op[Any]] = []  # the output event, written in the terminal write's round trip
     reporter = ProgressReporter(runtime, job, request)
     started = time.perf_counter()
     try:
@@ -90,7 +104,7 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
         images = runtime.engine.generate(request, on_step=reporter, init_image=init_image)
         predict_time = time.perf_counter() - started
         store_outputs(runtime, job, request, images, keys)
-        reporter.output(keys)
+        before.append(reporter.output(keys))
         status, fields = JobStatus.SUCCEEDED, {"output": keys}
     except GenerationCanceled:
         predict_time = time.perf_counter() - started
@@ -115,4 +129,4 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
         predict_time = time.perf_counter() - started
         log.exception("generation failed")
         status, fields = JobStatus.FAILED, {"error": f"{type(error).__name__}: {error}"}
-    return finish(runtime, job, request, status, fields, keys, predict_time)
+    return finish(runtime, job, request, status, fields, keys, predict_time, before)

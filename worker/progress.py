@@ -9,6 +9,7 @@ from typing import Any
 from sdq.inputs import GenerationInput
 from sdq.job import EventType, Job, WebhookEvent
 from sdq.store.jobs import append_event
+from sdq.store.ops import Op
 from worker.runtime import WorkerRuntime
 
 
@@ -70,8 +71,10 @@ class ProgressReporter:
                 stop = self._emit(EventType.PREVIEW, preview, "")
         return stop
 
-    def output(self, keys: list[str]) -> None:
-        self._emit(EventType.OUTPUT, {"output": keys}, "", WebhookEvent.OUTPUT)
+    def output(self, keys: list[str]) -> Op[bool]:
+        """The `output` event of the stored `keys`, to run just before the terminal write (in
+        its round trip: `worker.job_finish.finish`)."""
+        return self._event(EventType.OUTPUT, {"output": keys}, "", WebhookEvent.OUTPUT)
 
     def _emit(
         self,
@@ -80,20 +83,27 @@ class ProgressReporter:
         line: str,
         webhook_event: WebhookEvent | None = None,
     ) -> bool:
+        return self._runtime.store.run(self._event(event, data, line, webhook_event))
+
+    def _event(
+        self,
+        event: EventType,
+        data: dict[str, Any],
+        line: str,
+        webhook_event: WebhookEvent | None = None,
+    ) -> Op[bool]:
         runtime, job = self._runtime, self._job
         settings = runtime.settings
         assert job.worker_id is not None
-        return runtime.store.run(
-            append_event(
-                job.id,
-                attempt=job.attempt,
-                worker_id=job.worker_id,
-                event=event,
-                data=data,
-                log_line=line,
-                webhook_event=webhook_event,
-                now=time.time(),
-                webhook_min_interval_s=settings.webhook_intermediate_interval_s,
-                retention_s=settings.job_retention_s,
-            )
+        return append_event(
+            job.id,
+            attempt=job.attempt,
+            worker_id=job.worker_id,
+            event=event,
+            data=data,
+            log_line=line,
+            webhook_event=webhook_event,
+            now=time.time(),
+            webhook_min_interval_s=settings.webhook_intermediate_interval_s,
+            retention_s=settings.job_retention_s,
         )

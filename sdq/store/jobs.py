@@ -19,6 +19,7 @@ from sdq.job import (
 from sdq.scheduling import DEFAULT_PRIORITY, PRIORITIES
 from sdq.store import redis_keys as keys
 from sdq.store.codec import decode_job, encode_fields, pairs
+from sdq.store.job_files import NOTE_GRACE_S
 from sdq.store.ops import Op, lua
 
 
@@ -239,7 +240,9 @@ def claim_next(
     """Start the job a free worker of the model takes next (`sdq.scheduling`: priority, then the
     tenant served least recently, then FIFO), in one step; expired jobs met first are aborted.
     `delivery_id` (the Celery task id) makes a repeat of the call, such as the client's retry
-    after a lost reply, answer with the job the first one claimed instead of claiming another."""
+    after a lost reply, answer with the job the first one claimed instead of claiming another.
+    The claimed job is noted in the index of jobs with files (`sdq.store.job_files.note_files`)
+    in the same step, before any of its files is written."""
 
     def decode(raw: list[Any]) -> Claimed:
         if int(raw[0]) == 1:
@@ -254,6 +257,7 @@ def claim_next(
             keys.delivery_claim(delivery_id) if delivery_id else "",
             str(DELIVERY_CLAIM_TTL_S),
             worker_id,
+            repr(now + NOTE_GRACE_S),
             *_claimed_fields(worker_id, now),
         ),
         decode=decode,
@@ -269,6 +273,7 @@ def _claim_keys(model_id: str) -> tuple[str, ...]:
         keys.webhooks_keep(),
         keys.deadlines(),
         keys.queued_jobs(model_id),
+        keys.job_files(),
     )
 
 
@@ -315,7 +320,7 @@ def claim_compatible(
     value in `defaults`; `negative_prompt_empty` is derived), asking for `images` images in all at
     most, taken in the order a free worker takes jobs (`sdq.scheduling`); incompatible jobs, and
     jobs asking for more images than are left, keep their place. At most `scan_limit` inputs are
-    read."""
+    read. Each claimed job is noted in the index of jobs with files, as `claim_next` does."""
 
     def decode(raw: list[Any]) -> BatchClaimed:
         return BatchClaimed([decode_job(pairs(flat)) for flat in raw[1:]], int(raw[0]))
@@ -328,6 +333,7 @@ def claim_compatible(
             str(scan_limit),
             json.dumps(batch_key),
             json.dumps(defaults),
+            repr(now + NOTE_GRACE_S),
             *_claimed_fields(worker_id, now),
         ),
         decode=decode,

@@ -1,25 +1,26 @@
--- Claims more queued jobs, up to IMAGES images in all, of a model that may share a pipeline call with a job the
--- worker already runs (micro-batching), and marks each running, in one step. The jobs are taken
--- in the order a free worker would take them (sdq/scheduling.py: priority, then the tenant served
+-- Claims more queued jobs of a model, up to IMAGES images in all, that may share a pipeline call
+-- with a job the worker already runs (micro-batching), and marks each running, in one step. The
+-- jobs are taken in the order a free worker would take them (sdq/scheduling.py: priority, then the tenant served
 -- least recently, then FIFO; each claim serves its tenant, as claim_next does); an incompatible
 -- job is passed over and keeps its place. An expired job met on the way is aborted, an entry
 -- whose record is gone is dropped.
 -- Needs RULES, TERMINAL, PRIORITIES, DEFAULT_PRIORITY, webhooks_schedule.lua,
 -- jobs_schedule.lua and jobs_apply.lua above it.
 -- KEYS: running set, webhooks due, webhooks wake, webhooks keep_s, the deadlines set, the
---       model's queued set
+--       model's queued set, the index of jobs with files (sdq/store/job_files.py)
 -- ARGV: model id, retention_s, event data (JSON), now, job key prefix, events key suffix, job
 --       webhooks key suffix, queued prefix, queued deadlines prefix, scheduling prefix, IMAGES
 --       (the most images, num_outputs summed, the claimed jobs may ask for; a job asking for
 --       more than are left is passed over), the most inputs to read in this call, the batch key
 --       (JSON object: field -> value the input must hold; the derived negative_prompt_empty:
---       whether its negative prompt is empty), the fields' defaults (JSON object), then
---       field/value pairs for each claimed job.
+--       whether its negative prompt is empty), the fields' defaults (JSON object), when a
+--       claimed job's files are first looked at by the sweeper (noted here, before any file is
+--       written), then field/value pairs for each claimed job.
 -- Returns {aborted count, {HGETALL...} of each claimed job...}.
 local model, sched = ARGV[1], ARGV[10]
 local images_left, budget = tonumber(ARGV[11]), tonumber(ARGV[12])
 local key, defaults = cjson.decode(ARGV[13]), cjson.decode(ARGV[14])
-local FIRST_FIELD = 15
+local FIRST_FIELD = 16
 
 local fields = {}
 for i = FIRST_FIELD, #ARGV do fields[#fields + 1] = ARGV[i] end
@@ -94,6 +95,7 @@ while images_left > 0 do
     if status == 'running' then
       sched_served(sched, model, tenant)
       images_left = images_left - picked[4]
+      redis.call('ZADD', KEYS[7], 'NX', ARGV[15], job_id)  -- its files: never orphaned
       table.remove(reply, 1)
       claimed[#claimed + 1] = reply
     else

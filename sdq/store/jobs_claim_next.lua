@@ -8,15 +8,16 @@
 -- Needs RULES, TERMINAL, PRIORITIES, DEFAULT_PRIORITY, webhooks_schedule.lua,
 -- jobs_schedule.lua and jobs_apply.lua above it.
 -- KEYS: running set, webhooks due, webhooks wake, webhooks keep_s, the deadlines set, the
---       model's queued set
+--       model's queued set, the index of jobs with files (sdq/store/job_files.py)
 -- ARGV: model id, retention_s, event data (JSON), now, job key prefix, events key suffix, job
 --       webhooks key suffix, queued prefix, queued deadlines prefix, scheduling prefix, the most
 --       jobs to pass over (aborted or dropped) in this call, the delivery key ('' = none), its
---       TTL in seconds, the worker id, then field/value pairs for the claimed job.
+--       TTL in seconds, the worker id, when the claimed job's files are first looked at by the
+--       sweeper (noted here, before any file is written), then field/value pairs for the job.
 -- Returns {1, aborted count, HGETALL...} of the claimed job, or {0, aborted count} when none could
 -- be claimed (the queue is empty, or the limit of jobs passed over was reached).
 local model, sched, delivery, worker = ARGV[1], ARGV[10], ARGV[12], ARGV[14]
-local FIRST_FIELD = 15
+local FIRST_FIELD = 16
 
 local function job_reply(job_key, aborted)
   local out = {1, aborted}
@@ -71,6 +72,7 @@ while passed < max_passed do
     end
     if status == 'running' then
       sched_served(sched, model, tenant)
+      redis.call('ZADD', KEYS[7], 'NX', ARGV[15], job_id)  -- its files: never orphaned
       if delivery ~= '' then redis.call('SET', delivery, job_id, 'EX', tonumber(ARGV[13])) end
       table.insert(reply, 2, aborted)
       return reply

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Generic, TypeVar
@@ -50,19 +50,27 @@ class OpRunner:
             return op.decode(self.redis.execute_command(*op.args))  # type: ignore[no-untyped-call]
         return op.decode(self._script(op.script)(keys=list(op.keys), args=list(op.args)))
 
-    def run_replicated(self, op: Op[T], replicas: int, timeout_ms: int) -> Replicated[T]:
+    def run_replicated(
+        self, op: Op[T], replicas: int, timeout_ms: int, before: Sequence[Op[Any]] = ()
+    ) -> Replicated[T]:
         """Run the op, then wait (Redis WAIT, on the same connection) until `replicas` replicas
-        hold its writes or `timeout_ms` pass. With `replicas` 0 this is `run`."""
-        if replicas <= 0:
+        hold its writes or `timeout_ms` pass. With `replicas` 0 and nothing `before` this is
+        `run`. The ops `before` (their replies unread) run first, in order, in the same round
+        trip: each as EVAL with its source, so that none can miss a script cache Redis lost and
+        leave a later one to run out of order."""
+        if replicas <= 0 and not before:
             return Replicated(self.run(op), 0)
         pipe = self.redis.pipeline(transaction=False)
-        if op.script is None:
-            pipe.execute_command(*op.args)  # type: ignore[no-untyped-call]
-        else:
-            self._script(op.script)(keys=list(op.keys), args=list(op.args), client=pipe)
-        pipe.wait(replicas, timeout_ms)
-        reply, acknowledged = pipe.execute()
-        return Replicated(op.decode(reply), int(acknowledged))
+        for each in (*before, op):
+            if each.script is None:
+                pipe.execute_command(*each.args)  # type: ignore[no-untyped-call]
+            else:
+                pipe.execute_command("EVAL", each.script, len(each.keys), *each.keys, *each.args)  # type: ignore[no-untyped-call]
+        if replicas > 0:
+            pipe.wait(replicas, timeout_ms)
+        replies = pipe.execute()
+        acknowledged = int(replies[-1]) if replicas > 0 else 0
+        return Replicated(op.decode(replies[len(before)]), acknowledged)
 
     def _script(self, source: str) -> Any:
         script = self._scripts.get(source)

@@ -100,18 +100,20 @@ def steps_reported(redis_client: redis.Redis, job_id: str) -> list[int]:
     ]
 
 
+# Five images in all (one job asks for two); a batch shares a call only when all or none of its
+# jobs have a negative prompt.
 INPUTS = [
-    {"prompt": "a dog", "seed": 11} | SMALL,
+    {"prompt": "a dog", "seed": 11, "negative_prompt": "ugly"} | SMALL,
     {"prompt": "a cat", "seed": 12, "negative_prompt": "blurry"} | SMALL,
-    {"prompt": "a boat", "seed": 13, "num_outputs": 2} | SMALL,
-    {"prompt": "a dog", "seed": 14} | SMALL,
+    {"prompt": "a boat", "seed": 13, "num_outputs": 2, "negative_prompt": "dark"} | SMALL,
+    {"prompt": "a dog", "seed": 14, "negative_prompt": "ugly"} | SMALL,
 ]
 
 
 def test_compatible_jobs_run_as_one_call_each_with_its_own_pixels_and_events(
     stack: Stack, store: OpRunner, redis_client: redis.Redis
 ) -> None:
-    set_batch_size(store, 4)
+    set_batch_size(store, 5)
     with stack.http() as client:
         batched = run_queued(stack, client, INPUTS)
         assert [job["status"] for job in batched] == ["succeeded"] * 4

@@ -13,6 +13,8 @@ import redis
 from sdq.batching import batch_defaults, batch_key
 from sdq.job import Job, JobStatus, new_job_id
 from sdq.scheduling import QueueState, enqueue, next_job
+from sdq.store import redis_keys as keys
+from sdq.store.job_files import NOTE_GRACE_S
 from sdq.store.jobs import BatchClaimed, claim_compatible, claim_next, create_job, get_job
 from sdq.store.ops import OpRunner
 from tests.integration.test_store import RETENTION
@@ -183,3 +185,20 @@ def test_a_batch_claim_reads_at_most_its_limit(redis_client: redis.Redis) -> Non
     )
     assert limited.jobs == []
     assert [job.id for job in partners(store, model, head, 3).jobs] == [late.id]
+
+
+def test_every_claimed_job_is_in_the_files_index_before_any_file(
+    redis_client: redis.Redis,
+) -> None:
+    store, model = OpRunner(redis_client), new_model()
+    jobs = [submit(store, model) for _ in range(3)]
+    left = submit(store, model, width=128)  # incompatible: stays queued
+    before = time.time()
+    head = first(store, model)
+    batch = partners(store, model, head, 3)
+    claimed = [head.id, *(job.id for job in batch.jobs)]
+    assert claimed == [job.id for job in jobs]
+    for job_id in claimed:  # the claim noted it: a crash after its first file orphans nothing
+        due = redis_client.zscore(keys.job_files(), job_id)
+        assert due is not None and due >= before + NOTE_GRACE_S
+    assert redis_client.zscore(keys.job_files(), left.id) is None

@@ -7,9 +7,10 @@ import time
 
 import redis
 
-from sdq.job import Job, JobStatus, Transition, new_job_id
+from sdq.job import EventType, Job, JobStatus, Transition, new_job_id
 from sdq.store import redis_keys as keys
 from sdq.store.jobs import (
+    append_event,
     cancel_requested,
     create_job,
     delete_job,
@@ -223,3 +224,29 @@ def test_a_models_first_queued_job_wakes_the_scaler(redis_client: redis.Redis) -
     redis_client.delete(keys.scaler_wake())
     new_job(store)
     assert redis_client.llen(keys.scaler_wake()) == 0, "one job is still queued"
+
+
+def test_the_output_event_and_the_terminal_write_share_one_round_trip_in_order(
+    redis_client: redis.Redis,
+) -> None:
+    store = OpRunner(redis_client)
+    job = new_job(store)
+    running = claim(store, job.id, "w1")
+    assert running is not None
+    output = append_event(
+        job.id, attempt=running.attempt, worker_id="w1", event=EventType.OUTPUT, data={}
+    )
+    finishing = transition(
+        Transition.FINISH,
+        job.id,
+        to=JobStatus.SUCCEEDED,
+        attempt=running.attempt,
+        worker_id="w1",
+        retention_s=RETENTION,
+        now=time.time(),
+    )
+    redis_client.script_flush()  # a Redis that lost its scripts runs them all the same
+    done = store.run_replicated(finishing, 0, 0, before=[output]).value
+    assert done is not None and done.status is JobStatus.SUCCEEDED
+    types = [fields["type"] for _, fields in stream_entries(redis_client, keys.job_events(job.id))]
+    assert types == ["queued", "started", "output", "completed"]
