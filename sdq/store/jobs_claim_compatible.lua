@@ -5,7 +5,7 @@
 -- job is passed over and keeps its place. An expired job met on the way is aborted, an entry
 -- whose record is gone is dropped.
 -- Needs RULES, TERMINAL, PRIORITIES, DEFAULT_PRIORITY, webhooks_schedule.lua,
--- jobs_schedule.lua and jobs_apply.lua above it.
+-- jobs_schedule.lua, jobs_apply.lua and jobs_claim_one.lua above it.
 -- KEYS: running set, webhooks due, webhooks wake, webhooks keep_s, the deadlines set, the
 --       model's queued set, the index of jobs with files (sdq/store/job_files.py)
 -- ARGV: model id, retention_s, event data (JSON), now, job key prefix, events key suffix, job
@@ -80,27 +80,13 @@ while images_left > 0 do
   local picked = next_compatible()
   if not picked then break end
   local job_id = picked[1]
-  local job_key = ARGV[5] .. job_id
-  local args = {'claim', 'running', '', '', ARGV[2], ARGV[3], ARGV[4], ARGV[8], ARGV[9], sched}
-  for _, value in ipairs(fields) do args[#args + 1] = value end
-  local reply = apply_transition(
-    {job_key, job_key .. ARGV[6], KEYS[1], job_key .. ARGV[7], KEYS[2], KEYS[3], KEYS[4], KEYS[5]},
-    args)
-  if reply[1] == 1 then
-    local status, tenant = nil, 'default'
-    for i = 2, #reply, 2 do
-      if reply[i] == 'status' then status = reply[i + 1] end
-      if reply[i] == 'tenant' then tenant = reply[i + 1] end
-    end
-    if status == 'running' then
-      sched_served(sched, model, tenant)
-      images_left = images_left - picked[4]
-      redis.call('ZADD', KEYS[7], 'NX', ARGV[15], job_id)  -- its files: never orphaned
-      table.remove(reply, 1)
-      claimed[#claimed + 1] = reply
-    else
-      aborted = aborted + 1
-    end
+  local outcome, reply = claim_one(job_id, sched, model, fields)
+  if outcome == 'running' then
+    images_left = images_left - picked[4]
+    table.remove(reply, 1)
+    claimed[#claimed + 1] = reply
+  elseif outcome == 'aborted' then
+    aborted = aborted + 1
   else
     -- Not queued after all (its record expired or was removed): drop it from the queues.
     redis.call('ZREM', KEYS[6], job_id)

@@ -6,7 +6,7 @@
 -- A delivery key makes a repeat of the same delivery (a client retry after a lost reply) answer
 -- with the job it claimed instead of claiming another.
 -- Needs RULES, TERMINAL, PRIORITIES, DEFAULT_PRIORITY, webhooks_schedule.lua,
--- jobs_schedule.lua and jobs_apply.lua above it.
+-- jobs_schedule.lua, jobs_apply.lua and jobs_claim_one.lua above it.
 -- KEYS: running set, webhooks due, webhooks wake, webhooks keep_s, the deadlines set, the
 --       model's queued set, the index of jobs with files (sdq/store/job_files.py)
 -- ARGV: model id, retention_s, event data (JSON), now, job key prefix, events key suffix, job
@@ -58,25 +58,12 @@ while passed < max_passed do
     job_id = picked and picked[1]
   end
   if not job_id then return {0, aborted} end
-  local job_key = ARGV[5] .. job_id
-  local args = {'claim', 'running', '', '', ARGV[2], ARGV[3], ARGV[4], ARGV[8], ARGV[9], sched}
-  for _, value in ipairs(fields) do args[#args + 1] = value end
-  local reply = apply_transition(
-    {job_key, job_key .. ARGV[6], KEYS[1], job_key .. ARGV[7], KEYS[2], KEYS[3], KEYS[4], KEYS[5]},
-    args)
-  if reply[1] == 1 then
-    local status, tenant = nil, 'default'
-    for i = 2, #reply, 2 do
-      if reply[i] == 'status' then status = reply[i + 1] end
-      if reply[i] == 'tenant' then tenant = reply[i + 1] end
-    end
-    if status == 'running' then
-      sched_served(sched, model, tenant)
-      redis.call('ZADD', KEYS[7], 'NX', ARGV[15], job_id)  -- its files: never orphaned
-      if delivery ~= '' then redis.call('SET', delivery, job_id, 'EX', tonumber(ARGV[13])) end
-      table.insert(reply, 2, aborted)
-      return reply
-    end
+  local outcome, reply = claim_one(job_id, sched, model, fields)
+  if outcome == 'running' then
+    if delivery ~= '' then redis.call('SET', delivery, job_id, 'EX', tonumber(ARGV[13])) end
+    table.insert(reply, 2, aborted)
+    return reply
+  elseif outcome == 'aborted' then
     aborted = aborted + 1
   else
     -- Not queued after all (its record expired or was removed): drop it from the queues.
