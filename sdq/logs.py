@@ -6,6 +6,8 @@ import logging
 import os
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -14,6 +16,17 @@ from pythonjsonlogger.json import JsonFormatter
 from sdq.settings import Settings
 
 current_job_id: ContextVar[str | None] = ContextVar("current_job_id", default=None)
+
+
+@contextmanager
+def logging_for_job(job_id: str) -> Iterator[None]:
+    """Log lines name this job while inside (`JobIdFilter`)."""
+    token = current_job_id.set(job_id)
+    try:
+        yield
+    finally:
+        current_job_id.reset(token)
+
 
 # Below debug, what libraries say about themselves stays out: Celery's line per task (the job's
 # own lines say it, with the job id) and transformers' and diffusers' notices about optional

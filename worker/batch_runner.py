@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from sdq.inputs import GenerationInput
 from sdq.job import Job, JobStatus
-from sdq.logs import current_job_id
+from sdq.logs import logging_for_job
 from sdq.storage import StorageFull
 from sdq.store.ops import Op
 from worker.engines.base import GenerationCanceled, StepCallback
@@ -46,7 +45,7 @@ def run_batch(runtime: WorkerRuntime, jobs: list[Job]) -> list[JobStatus | None]
     for job in jobs:
         request = GenerationInput.model_validate(job.input)
         members.append(Member(job, request, ProgressReporter(runtime, job, request)))
-        with _logging_for(job):
+        with logging_for_job(job.id):
             log.info(
                 "started attempt %d on %s (batch of %d)", job.attempt, runtime.worker_id, len(jobs)
             )
@@ -76,7 +75,7 @@ def run_batch(runtime: WorkerRuntime, jobs: list[Job]) -> list[JobStatus | None]
     for member, images in zip(members, results, strict=False):
         if member.done:
             continue
-        with _logging_for(member.job):
+        with logging_for_job(member.job.id):
             if failure is not None or images is None:
                 own = failure or {"error": "the batch returned no images for this job"}
                 _end(runtime, member, JobStatus.FAILED, own, predict_time)
@@ -89,17 +88,10 @@ def _callback(runtime: WorkerRuntime, member: Member, started: float) -> StepCal
     """The member's step callback: its progress events; when it says stop, the job ends at once."""
 
     def on_step(step: int, total: int, latents: Any) -> bool:
-        with _logging_for(member.job):
+        with logging_for_job(member.job.id):
             if not member.reporter(step, total, latents):
                 return False
-            reporter = member.reporter
-            fields = (
-                {}
-                if reporter.stopped_by_deadline is None
-                else {"error": reporter.stopped_by_deadline}
-            )
-            if reporter.stopped_by_deadline is not None:
-                log.info("%s", reporter.stopped_by_deadline)
+            fields = member.reporter.canceled_fields()
             _end(runtime, member, JobStatus.CANCELED, fields, time.perf_counter() - started)
             return True
 
@@ -139,13 +131,3 @@ def _end(
     member.status = finish(
         runtime, member.job, member.request, status, fields, member.keys, predict_time, before
     )
-
-
-@contextmanager
-def _logging_for(job: Job) -> Iterator[None]:
-    """Log lines name this job while inside (each of a batch's lines belongs to one job)."""
-    token = current_job_id.set(job.id)
-    try:
-        yield
-    finally:
-        current_job_id.reset(token)

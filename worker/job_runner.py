@@ -13,7 +13,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sdq import metrics
 from sdq.inputs import GenerationInput
 from sdq.job import Job, JobStatus
-from sdq.logs import current_job_id
+from sdq.logs import logging_for_job
 from sdq.storage import StorageFull
 from sdq.store.jobs import claim_next
 from sdq.store.ops import Op
@@ -62,9 +62,8 @@ def run_next(
     if job is None:
         log.info("nothing claimed for token %s: no job of the model can start now", token)
         return None
-    context = current_job_id.set(job.id)
-    busy_since = time.perf_counter()
-    try:
+    with logging_for_job(job.id):
+        busy_since = time.perf_counter()
         runtime.heartbeat.busy(job.id)
         try:
             partners = _partners_or_none(runtime, model_id, job)
@@ -74,8 +73,6 @@ def run_next(
         finally:
             runtime.heartbeat.idle()
             metrics.gpu_busy(model_id, time.perf_counter() - busy_since)
-    finally:
-        current_job_id.reset(context)
 
 
 def _partners_or_none(runtime: WorkerRuntime, model_id: str, job: Job) -> list[Job]:
@@ -108,10 +105,7 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
         status, fields = JobStatus.SUCCEEDED, {"output": keys}
     except GenerationCanceled:
         predict_time = time.perf_counter() - started
-        status, fields = JobStatus.CANCELED, {}
-        if reporter.stopped_by_deadline is not None:
-            fields = {"error": reporter.stopped_by_deadline}
-            log.info("%s", reporter.stopped_by_deadline)
+        status, fields = JobStatus.CANCELED, reporter.canceled_fields()
     except (redis.ConnectionError, redis.TimeoutError):
         # Redis went away mid-job: its outcome cannot be written, and "failed" would be wrong.
         # The broker watch retires this worker; recovery runs the job again.

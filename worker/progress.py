@@ -3,6 +3,7 @@ stop (a cancel request, a superseded attempt, or the job's deadline)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -11,6 +12,8 @@ from sdq.job import EventType, Job, WebhookEvent
 from sdq.store.jobs import append_event
 from sdq.store.ops import Op
 from worker.runtime import WorkerRuntime
+
+log = logging.getLogger(__name__)
 
 
 def format_duration(seconds: float) -> str:
@@ -43,6 +46,14 @@ class ProgressReporter:
         self._preview_every = request.preview_every
         self._notice = runtime.engine.notice
         self.stopped_by_deadline: str | None = None
+
+    def canceled_fields(self) -> dict[str, Any]:
+        """The stopped job's fields for its `canceled` outcome: the reason (logged) when its
+        deadline stopped it; none when a cancel did."""
+        if self.stopped_by_deadline is None:
+            return {}
+        log.info("%s", self.stopped_by_deadline)
+        return {"error": self.stopped_by_deadline}
 
     def __call__(self, step: int, total: int, latents: Any) -> bool:
         elapsed = time.perf_counter() - self._started
