@@ -4,8 +4,10 @@ envelope), so that the script creating a job can queue its token in the same ste
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
+import re
 import socket
 import uuid
 
@@ -66,9 +68,33 @@ def _message(task_id: str, body: str, argsrepr: str, origin: str, queue: str, ta
     )
 
 
+# Stand-ins for what varies per job, in the message written once per queue (`_template`): random
+# per process, so no model name holds one; filled in one pass, so no value is filled in again.
+_STAND_IN = f"@{uuid.uuid4().hex}:"
+_TASK_ID, _BODY, _ARGSREPR, _TAG = (_STAND_IN + part for part in ("id", "body", "args", "tag"))
+_STAND_INS = re.compile(re.escape(_STAND_IN) + "[a-z]+")
+
+
+@functools.lru_cache(maxsize=256)
+def _template(origin: str, queue: str) -> str:
+    return _message(_TASK_ID, _BODY, _ARGSREPR, origin, queue, _TAG)
+
+
+def _json_chars(text: str) -> str:
+    """`text` as it stands between the quotes of a JSON string."""
+    return json.dumps(text)[1:-1]
+
+
 def generate_token(job_id: str, model_id: str) -> str:
     """What `sdq.celery_app.send_generate` puts on the model's queue for `job_id`: the same
-    message, pinned field by field to Celery's own by tests/integration/test_task_message.py."""
-    body = base64.b64encode(json.dumps([[job_id], {}, _EMBED]).encode()).decode()
-    task_id, tag = str(uuid.uuid4()), str(uuid.uuid4())
-    return _message(task_id, body, repr([job_id]), _origin(), keys.queue(model_id), tag)
+    message, pinned field by field to Celery's own by tests/integration/test_task_message.py.
+    Written into a per-queue template: the stand-ins are JSON-safe, and so are the values put
+    in their place."""
+    values = {
+        _TASK_ID: str(uuid.uuid4()),
+        _BODY: base64.b64encode(json.dumps([[job_id], {}, _EMBED]).encode()).decode(),
+        _ARGSREPR: _json_chars(repr([job_id])),
+        _TAG: str(uuid.uuid4()),
+    }
+    template = _template(_origin(), keys.queue(model_id))
+    return _STAND_INS.sub(lambda found: values[found.group()], template)

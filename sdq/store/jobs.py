@@ -152,7 +152,7 @@ def create_job(
             "" if max_queued is None else str(max_queued),
             "" if tenant_max_queued is None else str(tenant_max_queued),
             token or "",
-            *encode_fields(record),
+            json.dumps(encode_fields(record)),
         ),
         decode=lambda raw: Created(Admission(int(raw[0])), int(raw[1]), int(raw[2]), int(raw[3])),
         script=_CREATE,

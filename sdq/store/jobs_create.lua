@@ -9,12 +9,12 @@
 --       model's Celery queue (a list)
 -- ARGV: retention_s, created_us, event type, event data, model id, deadline ('' = none),
 --       scheduling prefix, tenant, priority, the model's max_queued ('' = none), the tenant's
---       max_queued ('' = none), the Celery message to push ('' = none), then field/value pairs.
+--       max_queued ('' = none), the Celery message to push ('' = none), the record's field/value
+--       pairs as one JSON array of strings (one argument packs faster than fifty).
 -- Returns {outcome, queued, tenant queued, position}: outcome 1 created, 0 the id exists, 2 the
 -- model's queue is full, 3 the tenant's share is full (the counts are the model's and the
 -- tenant's queued jobs before this one; the tenant's only when it has a limit); position is the
 -- new job's place in the queue (sdq.scheduling.queue_position), -1 when it was not created.
-local FIRST_FIELD = 13
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 0, 0, -1} end
 local sched, model, tenant, priority = ARGV[7], ARGV[5], ARGV[8], tonumber(ARGV[9])
 local queued = redis.call('ZCARD', KEYS[5])
@@ -25,9 +25,7 @@ if ARGV[11] ~= '' then
   if tenant_queued >= tonumber(ARGV[11]) then return {3, queued, tenant_queued, -1} end
 end
 local retention = tonumber(ARGV[1])
-local pairs_ = {}
-for i = FIRST_FIELD, #ARGV do pairs_[#pairs_ + 1] = ARGV[i] end
-redis.call('HSET', KEYS[1], unpack(pairs_))
+redis.call('HSET', KEYS[1], unpack(cjson.decode(ARGV[13])))
 redis.call('EXPIRE', KEYS[1], retention)
 local created_us = tonumber(ARGV[2])
 local id_ = string.match(KEYS[1], '[^:]+$')
