@@ -153,6 +153,8 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         redoc_url=None,
     )
     app.state.sdq_drain = drain
+    # First: the create and poll calls are most requests, and routes are tried in order.
+    app.include_router(predictions.router, dependencies=[Depends(authenticate)])
     install_error_handlers(app)
     install_error_docs(app)
     install_docs_pages(app)
@@ -162,7 +164,6 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         app.include_router(module.router)
     keyed = [
         account,
-        predictions,
         streams,
         models,
         scaling_metrics,

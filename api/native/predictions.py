@@ -6,37 +6,37 @@ import asyncio
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from anyio import to_thread
 from fastapi import APIRouter, Header, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Caller
 from api.client_ids import is_page_cursor
 from api.deps import BaseUrl, KnowsAborted, Runtime
 from api.errors import NotFound
-from api.idempotency import IdempotencyKey, submit_once
-from api.idempotency_key import input_as_sent, request_hash
+from api.fast_lane import with_fast_lane
+from api.idempotency import IdempotencyKey
 from api.json_route import StrictJsonRoute
-from api.native.cancel_after import parse_cancel_after
-from api.native.create_call import CreateCall, CreateCallOf, ModelCreateCall
+from api.native.create import (
+    CANCEL_AFTER_HEADER,
+    PredictionRequest,
+    create_from_body,
+    create_lane,
+    model_create_lane,
+    model_named_by,
+)
+from api.native.create_call import CreateCallOf, ModelCreateCall
 from api.native.path_ids import PredictionId
 from api.native.prediction_shapes import Prediction, PredictionPage, WebhookDeliveries
-from api.native.prefer import parse_prefer_wait
+from api.native.present import present
 from api.queue_view import queue_info
 from api.retry import retry
 from api.runtime import ApiRuntime
 from api.status_filter import STATUS_NAMES, parse_status
-from api.submission import cancel, submit
-from api.waiting import wait_for_terminal
+from api.submission import cancel
 from sdq.api_keys import NAME_PATTERN, Principal
-from sdq.inputs import InputLimits, InvalidField, InvalidInput, parse_input, unknown_model
-from sdq.job import WEBHOOK_EVENTS, Job, WebhookEvent
-from sdq.json_types import WholeNumber
+from sdq.inputs import InvalidField, InvalidInput
+from sdq.job import Job
 from sdq.prediction import prediction
-from sdq.scheduling import DEFAULT_PRIORITY, LEAST_URGENT, MOST_URGENT
-from sdq.settings import ModelSpec, Settings
-from sdq.ssrf import UnsafeUrl, check_webhook_url
-from sdq.store.jobs import QueuePlace, get_job, list_jobs
+from sdq.store.jobs import get_job, list_jobs
 from sdq.store.webhooks import list_deliveries
 
 router = APIRouter(tags=["predictions"], route_class=StrictJsonRoute)
@@ -46,172 +46,15 @@ PAGE_SIZE = 100
 CancelAfter = Annotated[
     str | None,
     Header(
-        alias="Cancel-After",
+        alias=CANCEL_AFTER_HEADER,
         description="Deadline from submission (`30s`, `5m`, `1h30m`, `500ms`): not started by "
         "then, the prediction ends `aborted`; still running, it is stopped (`canceled`)",
     ),
 ]
 
 
-class PredictionRequest(BaseModel):
-    """The body of a create call; `model` or `version` names the model on `POST /v1/predictions`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    input: dict[str, Any]
-    model: str | None = Field(default=None, description="A served model id, e.g. sdq/tiny")
-    version: str | None = Field(default=None, description="`owner/name[:version]` of the model")
-    webhook: str | None = Field(default=None, max_length=2048, description="HTTPS URL to call back")
-    webhook_events_filter: list[WebhookEvent] | None = Field(
-        default=None, description="Which events call the webhook (default: all)"
-    )
-    priority: WholeNumber = Field(
-        default=DEFAULT_PRIORITY,
-        ge=MOST_URGENT,
-        le=LEAST_URGENT,
-        description="0 (most urgent) to 2: a free worker takes more urgent jobs first; each key "
-        "has a most urgent priority it may use",
-    )
-
-
-def checked_priority(body: PredictionRequest, caller: Principal) -> int:
-    """The body's priority, if the caller's key may use it (422 naming `priority` otherwise)."""
-    if body.priority < caller.max_priority:
-        raise InvalidInput(
-            [
-                InvalidField(
-                    "priority",
-                    f"this key may use priority {caller.max_priority} (its most urgent) to "
-                    f"{LEAST_URGENT}, not {body.priority}",
-                )
-            ]
-        )
-    return body.priority
-
-
-async def present(
-    runtime: ApiRuntime,
-    job: Job,
-    base_url: str,
-    wait_expired: bool = False,
-    knows_aborted: bool = True,
-    place: QueuePlace | None = None,
-) -> dict[str, Any]:
-    """The prediction object, with output links handed out now (signed, expiring; presigned
-    on S3), and a queued job's queue position and ETA (at `place`, when known)."""
-    link = await runtime.output_links(base_url)
-    queue = await queue_info(runtime, job, place)
-    return prediction(
-        job,
-        base_url,
-        wait_expired=wait_expired,
-        link=link,
-        knows_aborted=knows_aborted,
-        queue=queue,
-    )
-
-
-def resolve_model(settings: Settings, name: str | None, field: str) -> ModelSpec:
-    served = ", ".join(m.id for m in settings.models)
-    if not name:
-        raise InvalidInput([InvalidField(field, f"name a model; served models: {served}")])
-    spec = settings.model(name.split(":", 1)[0])
-    if spec is None:
-        raise unknown_model(settings, field, name)
-    return spec
-
-
-async def _checked_webhook(body: PredictionRequest, allow_private: bool) -> str | None:
-    if body.webhook is None:
-        if body.webhook_events_filter is not None:
-            raise InvalidInput([InvalidField("webhook_events_filter", "needs a webhook")])
-        return None
-    try:  # resolving the name may block: off the event loop
-        await to_thread.run_sync(check_webhook_url, body.webhook, allow_private)
-    except UnsafeUrl as refused:
-        raise InvalidInput([InvalidField("webhook", str(refused))]) from None
-    return body.webhook
-
-
-async def _create(
-    call: CreateCall,
-    caller: Principal,
-    spec: ModelSpec,
-    body: PredictionRequest,
-    prefer: str | None,
-    response: Response,
-    cancel_after: str | None,
-) -> dict[str, Any]:
-    runtime, base_url, key = call.runtime, call.base_url, call.key
-    knows_aborted = call.knows_aborted
-    settings = runtime.settings
-    wait_s = parse_prefer_wait(prefer, settings.max_wait_s)
-    deadline_s = parse_cancel_after(cancel_after)
-    priority = checked_priority(body, caller)
-    limits = InputLimits.for_model(spec, settings.max_prompt_chars)
-    request = parse_input(body.input, limits)
-    webhook = await _checked_webhook(body, settings.webhook_allow_private)
-    events = (
-        body.webhook_events_filter if body.webhook_events_filter is not None else WEBHOOK_EVENTS
-    )
-    webhook_events = list(dict.fromkeys(events)) if webhook else None
-    # The request's hash matters only to a call with an Idempotency-Key.
-    wanted = (
-        ""
-        if key is None
-        else request_hash(
-            {
-                "model": spec.id,
-                "input": input_as_sent(request, body.input),
-                "webhook": webhook,
-                "webhook_events_filter": webhook_events,
-                "cancel_after_s": deadline_s,
-                # Only when asked for: repeats of requests hashed before priorities keep matching.
-                **({"priority": priority} if priority != DEFAULT_PRIORITY else {}),
-            }
-        )
-    )
-
-    places: list[QueuePlace] = []  # the new job's, from its create
-
-    async def create(job_id: str) -> Job:
-        return await submit(
-            runtime,
-            spec,
-            request,
-            tenant=caller.tenant,
-            webhook=webhook,
-            webhook_events=webhook_events,
-            job_id=job_id,
-            deadline_s=deadline_s,
-            key_max_queued=caller.max_queued,
-            priority=priority,
-            placed=places.append,
-        )
-
-    submitted = await submit_once(runtime, caller.tenant, key, wanted, create)
-    submitted.mark(response)
-    job = submitted.job
-    if wait_s is not None:
-        # Past the caps on open waits, the answer comes at once (the client polls on).
-        slot = runtime.waits.try_take(caller.tenant)
-        if slot is not None:
-            try:
-                # A server shutting down answers at the end of its grace: as an expired wait.
-                over = runtime.drain.over
-                job = (
-                    await wait_for_terminal(runtime.store, runtime.blocking, job.id, wait_s, over)
-                    or job
-                )
-            finally:
-                slot.release()
-        expired = not job.status.is_terminal
-        return await present(runtime, job, base_url, expired, knows_aborted)
-    place = places[0] if places else None
-    return await present(runtime, job, base_url, knows_aborted=knows_aborted, place=place)
-
-
 @router.post("/v1/models/{owner}/{name}/predictions", status_code=201, response_model=Prediction)
+@with_fast_lane(model_create_lane)
 async def create_model_prediction(
     call: ModelCreateCall,
     body: PredictionRequest,
@@ -223,10 +66,11 @@ async def create_model_prediction(
     """A repeat with the same `Idempotency-Key` answers 201 with the first prediction and
     `Idempotent-Replayed: true`."""
     assert call.spec is not None  # the path named it
-    return await _create(call, caller, call.spec, body, prefer, response, cancel_after)
+    return await create_from_body(call, caller, call.spec, body, prefer, response, cancel_after)
 
 
 @router.post("/v1/predictions", status_code=201, response_model=Prediction)
+@with_fast_lane(create_lane)
 async def create_prediction(
     call: CreateCallOf,
     body: PredictionRequest,
@@ -237,9 +81,8 @@ async def create_prediction(
 ) -> dict[str, Any]:
     """A repeat with the same `Idempotency-Key` answers 201 with the first prediction and
     `Idempotent-Replayed: true`."""
-    field = "version" if body.version and not body.model else "model"
-    spec = resolve_model(call.runtime.settings, body.model or body.version, field)
-    return await _create(call, caller, spec, body, prefer, response, cancel_after)
+    spec = model_named_by(call, body)
+    return await create_from_body(call, caller, spec, body, prefer, response, cancel_after)
 
 
 async def job_or_404(runtime: ApiRuntime, caller: Principal, prediction_id: str) -> Job:
