@@ -14,6 +14,7 @@ import pytest
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
+import api.auth
 import api.native.create
 from api.app import create_app
 from api.fast_lane import STATE_SWITCH
@@ -50,11 +51,10 @@ def lanes(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
         max_prompt_chars=100,
     )
     taken: list[int] = []
-    authenticate = api.native.create.authenticate  # the lane's first step once the body is valid
 
     async def noted(*args: Any) -> Any:
         taken.append(1)
-        return await authenticate(*args)
+        return await api.auth.authenticate(*args)  # the lane's first step past the body
 
     monkeypatch.setattr(api.native.create, "authenticate", noted)
     fast_app = create_app(settings, redis_url)
