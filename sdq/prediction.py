@@ -18,7 +18,8 @@ def iso_time(ts: float | None) -> str | None: ...
 def iso_time(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is a third of strftime's cost; "+00:00" becomes "Z".
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def output_url(base_url: str, key: str) -> str:
