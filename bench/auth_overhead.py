@@ -15,7 +15,7 @@ from unittest import mock
 
 import httpx
 
-from bench.latency import summarize
+from bench.stats import summarize
 from cli.client import SdqClient
 from cli.embedded_redis import free_port
 from cli.stack import running_stack

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.bare_stack import bare_stack
-from bench.latency import summarize
 from bench.scheduler import SUBMIT_WARMUP, submit_all
+from bench.stats import summarize
 
 COMMAND = "python -m bench.durability --requests 1000"
 MODES = ("everysec", "always")

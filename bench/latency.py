@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import tempfile
 import threading
 import time
@@ -16,17 +15,12 @@ from typing import Any
 import httpx
 import redis
 
+from bench.celery_round_trip import round_trips as celery_round_trips
+from bench.stats import summarize
 from cli.embedded_redis import free_port
 from cli.stack import running_stack
 from sdq.scaling_policy import ScalingPolicy
 from sdq.settings import ModelSpec, load_settings
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
 
 WARM_TINY = ModelSpec(id="sdq/tiny", scaling=ScalingPolicy(min_replicas=1))
 
@@ -43,16 +37,6 @@ def wait_for_a_worker(http: httpx.Client, timeout_s: float = 300) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("stack did not become ready")
         time.sleep(0.2)
-
-
-def summarize(values: list[float]) -> dict[str, float]:
-    return {
-        "p50_ms": round(percentile(values, 50) * 1000, 2),
-        "p99_ms": round(percentile(values, 99) * 1000, 2),
-        "mean_ms": round(statistics.fmean(values) * 1000, 2),
-        "min_ms": round(min(values) * 1000, 2),
-        "max_ms": round(max(values) * 1000, 2),
-    }
 
 
 def command_counts(client: redis.Redis) -> dict[str, int]:
@@ -171,6 +155,8 @@ def run(
             redis_commands = commands_per_job(before, command_counts(counter), jobs)
             sent = monitor.stop(jobs) if monitor else None
             counter.close()
+            # The floor on this machine: a raw Celery no-op round trip on the same Redis.
+            celery_floor = celery_round_trips(info.redis_url, jobs)
     overhead = [e - p for e, p in zip(end_to_end, predict, strict=True)]
     return {
         "benchmark": "sequential jobs, warm worker, POST with Prefer: wait (client-measured)",
@@ -185,6 +171,9 @@ def run(
         "end_to_end": summarize(end_to_end),
         "pipeline": summarize(predict),
         "overhead": summarize(overhead),
+        "reference: raw Celery no-op round trip, same Redis (bench.celery_round_trip)": summarize(
+            celery_floor
+        ),
         "overhead_parts": {
             "queue_wait (created -> claimed by the worker)": summarize(queue_wait),
             "worker bookkeeping (claim to pipeline start, PNG, storage, terminal write)": summarize(

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from bench.latency import percentile
+from bench.stats import percentile
 from cli.client import SdqClient
 from cli.embedded_redis import free_port
 from cli.stack import running_stack

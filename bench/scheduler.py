@@ -22,7 +22,7 @@ import redis
 import sdq
 import sdq.store.jobs as jobs_store
 from bench.bare_stack import bare_stack
-from bench.latency import summarize
+from bench.stats import summarize
 from cli.embedded_redis import EmbeddedRedis
 from sdq.job import Job, JobStatus, Transition, new_job_id
 from sdq.store.ops import OpRunner

@@ -21,7 +21,7 @@ import psutil
 
 from bench.bare_stack import NO_WORKERS, bare_stack
 from bench.closed_loop import Tally, closed_loop, post_request
-from bench.latency import summarize
+from bench.stats import summarize
 from cli.embedded_redis import free_port
 
 PATH = "/v1/models/sdq/tiny/predictions"

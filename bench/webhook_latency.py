@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from bench.latency import WARM_TINY, summarize, wait_for_a_worker
+from bench.latency import WARM_TINY, wait_for_a_worker
+from bench.stats import summarize
 from cli.embedded_redis import free_port
 from cli.stack import running_stack
 from sdq.settings import load_settings
