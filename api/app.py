@@ -23,6 +23,7 @@ from api.draining import Drain
 from api.error_boundary import ErrorBoundary
 from api.errors import install_error_handlers
 from api.file_sweeper import sweeping_loop
+from api.hot_routes import HotRoutes
 from api.http_metrics import AnsweredRequests, record_metrics
 from api.native import account, files, models, predictions, streams
 from api.openai_images import routes as openai_images
@@ -175,6 +176,8 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         app.include_router(module.router, dependencies=[Depends(authenticate)])
     for module in (admin, admin_keys):
         app.include_router(module.router, dependencies=[Depends(require_admin)])
+    # Innermost: the hottest routes' fast lanes, past every guard below, before FastAPI's router.
+    app.add_middleware(HotRoutes, routes=app.router.routes)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,

@@ -20,7 +20,7 @@ Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
 def with_fast_lane(lane: FastLane) -> Callable[[Endpoint], Endpoint]:
-    """Give an endpoint its fast lane (`api.json_route.StrictJsonRoute` takes it)."""
+    """Give an endpoint its fast lane (`api.hot_routes.HotRoutes` takes it)."""
 
     def mark(endpoint: Endpoint) -> Endpoint:
         setattr(endpoint, _ATTRIBUTE, lane)
@@ -34,8 +34,7 @@ def fast_lane_of(endpoint: Callable[..., Any]) -> FastLane | None:
     return lane
 
 
-# An app's switch (`app.state`), on unless set false: routes are shared by every app made in a
-# process, so the lanes are turned off per app, not per route (tests compare the two lanes).
+# An app's switch (`app.state`), on unless set false (tests compare the two lanes).
 STATE_SWITCH = "sdq_fast_lanes"
 
 

@@ -1,6 +1,5 @@
 """The route class whose requests read JSON bodies with `api.json_body.loads` (strict) instead of
-Starlette's plain `json.loads` (FastAPI parses the body through `Request.json()`), and which takes
-an endpoint's fast lane (`api.fast_lane`) before FastAPI's handler."""
+Starlette's plain `json.loads`; FastAPI parses the body through `Request.json()`."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from api.fast_lane import fast_lane_of, lanes_open
 from api.json_body import loads
 
 
@@ -26,14 +24,8 @@ class StrictJsonRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        lane = fast_lane_of(self.endpoint)
 
         async def strict(request: Request) -> Response:
-            strict_request = StrictJsonRequest(request.scope, request.receive)
-            taken = lane is not None and lanes_open(request)
-            if taken and lane is not None and (answer := await lane(strict_request)) is not None:
-                return answer
-            # The same request object: a body the lane read is read from its cache.
-            return await handler(strict_request)
+            return await handler(StrictJsonRequest(request.scope, request.receive))
 
         return strict
