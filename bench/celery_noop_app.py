@@ -1,6 +1,6 @@
-"""The latency benchmark's reference: a Celery app with one no-op task, configured as sdq's
-workers are (prefork, one child, prefetch 1, late acks), with a Redis result backend so that a
-client can wait for the answer. `celery -A bench.celery_noop_app worker` serves
+"""The latency benchmark's reference: sdq's own Celery app (`sdq.celery_app.make_celery`: the
+same transport options, prefetch 1, late acks) with one no-op task and a Redis result backend,
+so that a client can wait for its answer. `celery -A bench.celery_noop_app worker` serves
 CELERY_NOOP_REDIS_URL."""
 
 from __future__ import annotations
@@ -9,23 +9,16 @@ import os
 
 from celery import Celery
 
+from sdq.celery_app import make_celery
+from sdq.settings import Settings
+
 QUEUE = "bench.noop"
 TASK = "bench.noop"
 
 
 def make_app(redis_url: str) -> Celery:
-    celery = Celery("bench_noop", broker=redis_url, backend=redis_url, set_as_current=False)
-    celery.conf.update(
-        task_acks_late=True,
-        task_serializer="json",
-        accept_content=["json"],
-        worker_prefetch_multiplier=1,
-        worker_concurrency=1,
-        worker_hijack_root_logger=False,
-        worker_send_task_events=False,
-        worker_enable_remote_control=False,
-        task_default_queue=QUEUE,
-    )
+    celery = make_celery(Settings(redis_url=redis_url), redis_url)
+    celery.conf.update(result_backend=redis_url, task_ignore_result=False, task_default_queue=QUEUE)
     celery.task(name=TASK)(noop)
     return celery
 
