@@ -42,7 +42,7 @@ async def retry(runtime: ApiRuntime, old: Job, caller: Principal, key: str | Non
     if refusal is not None or spec is None:
         raise Conflict(refusal or f"model {old.model} is not served")
     try:
-        request = parse_input(old.input, InputLimits.for_model(spec, settings.max_prompt_chars))
+        request = parse_input(old.input, InputLimits.for_model(spec, settings))
     except InvalidInput as error:
         raise Conflict(f"the input of prediction {old.id} is no longer accepted: {error}") from None
     image = None

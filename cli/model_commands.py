@@ -22,6 +22,23 @@ def make_tiny_command(
     typer.echo(f"wrote tiny Stable Diffusion pipeline to {written}")
 
 
+@app.command("make-tiny-lora")
+def make_tiny_lora_command(
+    base: Annotated[Path, typer.Argument(help="The pipeline folder the adapter is for.")],
+    out: Annotated[Path, typer.Argument(help="The adapter file to write (NAME.safetensors).")],
+    seed: Annotated[int, typer.Option(help="Seed of the random weights.")] = 0,
+) -> None:
+    """Write a random LoRA adapter for a pipeline (the tiny model's, in tests and demos): put it
+    in the model's adapters folder and ask for it by its file name."""
+    from worker.engines.tiny_lora import make_tiny_lora
+
+    try:
+        written = make_tiny_lora(base, out, seed=seed)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="OUT") from None
+    typer.echo(f"wrote LoRA adapter {written.stem!r} to {written}")
+
+
 @app.command("make-random")
 def make_random_command(
     folder: Annotated[Path, typer.Argument(help="Where to write the pipeline.")],

@@ -7,13 +7,15 @@ from typing import Any
 
 from sdq.inputs import GenerationInput
 
-# The input fields that must be equal for jobs to share a pipeline call (adapters join them when
-# jobs can ask for adapters). `image` is always None in a batch: image-to-image jobs run alone.
+# The input fields that must be equal for jobs to share a pipeline call. `image` is always None in
+# a batch: image-to-image jobs run alone, and so (for now) do jobs with LoRA adapters.
 BATCH_FIELDS = ("width", "height", "num_inference_steps", "scheduler", "guidance_scale", "image")
 # Derived, not stored: whether the negative prompt is empty. Pipelines that zero the embedding of
 # an empty negative prompt (SDXL's force_zeros_for_empty_prompt) do so only when no job of the
 # call has one, so a job without one must not share a call with a job that has one.
 NO_NEGATIVE = "negative_prompt_empty"
+# Derived: whether the job asks for no adapter (a job that does runs alone: it is never a partner).
+NO_ADAPTERS = "loras_empty"
 
 
 def batch_defaults() -> dict[str, Any]:
@@ -25,7 +27,7 @@ def batch_key(job_input: Mapping[str, Any]) -> dict[str, Any]:
     """The values a job's batch partners must share with it; equal keys may share a call."""
     defaults = batch_defaults()
     key = {name: job_input.get(name, defaults[name]) for name in BATCH_FIELDS}
-    return key | {NO_NEGATIVE: not job_input.get("negative_prompt")}
+    return key | {NO_NEGATIVE: not job_input.get("negative_prompt"), NO_ADAPTERS: True}
 
 
 def image_count(job_input: Mapping[str, Any]) -> int:
@@ -34,5 +36,5 @@ def image_count(job_input: Mapping[str, Any]) -> int:
 
 
 def batchable(job_input: Mapping[str, Any]) -> bool:
-    """Whether the job may run in a batch at all: not image-to-image."""
-    return not job_input.get("image")
+    """Whether the job may run in a batch at all: not image-to-image, no LoRA adapters."""
+    return not job_input.get("image") and not job_input.get("loras")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from pydantic import (
@@ -16,6 +18,7 @@ from pydantic import (
     field_validator,
 )
 
+from sdq.adapters import MAX_SCALE, NAME, adapter_names, listed
 from sdq.json_types import Number, OptionalText, OptionalWholeNumber, Text, WholeNumber
 from sdq.schedulers import DEFAULT_SCHEDULER, find_scheduler, scheduler_names
 from sdq.settings import ModelSpec, Settings
@@ -47,10 +50,39 @@ class InputLimits:
     min_size: int = 64
     max_size: int = 2048
     max_prompt_chars: int = 2000
+    max_loras: int = 4
+    # The model's adapters, read when a job asks for one; None: names are not checked.
+    adapters: Callable[[], tuple[str, ...]] | None = None
 
     @classmethod
-    def for_model(cls, spec: ModelSpec, max_prompt_chars: int) -> InputLimits:
-        return cls(spec.min_size, spec.max_size, max_prompt_chars)
+    def for_model(cls, spec: ModelSpec, settings: Settings) -> InputLimits:
+        adapters = partial(adapter_names, settings.adapters_dir(spec))
+        return cls(
+            spec.min_size,
+            spec.max_size,
+            settings.max_prompt_chars,
+            settings.max_loras_per_job,
+            adapters,
+        )
+
+
+class LoraChoice(BaseModel):
+    """One LoRA adapter of the model, and how strongly it applies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text = Field(description="The adapter's file name in the model's adapters folder")
+    scale: Number = Field(default=1.0, ge=0, le=MAX_SCALE, description="0 (off) to 2")
+
+    @field_validator("name")
+    @classmethod
+    def _adapter_name(cls, value: str) -> str:
+        if not NAME.fullmatch(value):
+            raise ValueError(
+                "must be an adapter name: a letter or digit, then letters, digits, '.', '_' or "
+                "'-', at most 100 characters"
+            )
+        return value
 
 
 class GenerationInput(BaseModel):
@@ -83,6 +115,10 @@ class GenerationInput(BaseModel):
             "Image-to-image: how far to move away from the image (0 keeps it, 1 ignores it)"
         ),
     )
+    loras: list[LoraChoice] = Field(
+        default_factory=list,
+        description="LoRA adapters of the model to apply, each with its scale (0 to 2)",
+    )
 
     @field_validator("prompt", "negative_prompt")
     @classmethod
@@ -104,6 +140,18 @@ class GenerationInput(BaseModel):
             )
         if value % 8:
             raise ValueError(f"must be a multiple of 8 (got {value})")
+        return value
+
+    @field_validator("loras")
+    @classmethod
+    def _few_distinct_adapters(cls, value: list[LoraChoice], info: ValidationInfo) -> Any:
+        limit = _limits(info).max_loras
+        if len(value) > limit:
+            raise ValueError(f"at most {limit} adapters per job (got {len(value)})")
+        names = [choice.name for choice in value]
+        twice = next((name for index, name in enumerate(names) if name in names[:index]), None)
+        if twice is not None:
+            raise ValueError(f"names adapter {twice!r} more than once")
         return value
 
     @field_validator("scheduler")
@@ -186,6 +234,22 @@ def parse_input(raw: Any, limits: InputLimits) -> GenerationInput:
             f"(got {parsed.num_inference_steps})"
         )
         raise InvalidInput([InvalidField("input.num_inference_steps", message)])
+    if parsed.loras and limits.adapters is not None:
+        check_adapters(parsed.loras, limits.adapters())
     if parsed.seed is None:
         parsed = parsed.model_copy(update={"seed": secrets.randbelow(MAX_SEED + 1)})
     return parsed
+
+
+def check_adapters(loras: list[LoraChoice], available: tuple[str, ...]) -> None:
+    """422 for each adapter the model does not have, listing those it has."""
+    unknown = [
+        InvalidField(
+            f"input.loras.{index}.name",
+            f"unknown adapter {choice.name!r}; this model's adapters: {listed(available)}",
+        )
+        for index, choice in enumerate(loras)
+        if choice.name not in available
+    ]
+    if unknown:
+        raise InvalidInput(unknown)

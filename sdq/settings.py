@@ -51,6 +51,11 @@ class ModelSpec(BaseModel):
         description="How workers run it: precision, attention, compilation, VAE tiling, "
         "offload, warm-up",
     )
+    lora_dir: Path | None = Field(
+        default=None,
+        description="Its LoRA adapters, one NAME.safetensors each; default: "
+        "SDQ_LORA_DIR/OWNER/NAME",
+    )
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> ModelSpec:
@@ -233,6 +238,20 @@ class Settings(BaseSettings):
         default=4096 * 4096, ge=64 * 64, description="Largest image-to-image input accepted"
     )
     max_prompt_chars: int = Field(default=2000, ge=1, description="Longest prompt accepted")
+    lora_dir: Path | None = Field(
+        default=None,
+        description="LoRA adapters, one folder per model (OWNER/NAME/ADAPTER.safetensors); the "
+        "API lists them and workers load them from it; unset: DATA_DIR/loras",
+    )
+    max_loras_per_job: int = Field(
+        default=4, ge=0, le=16, description="Most LoRA adapters one job may ask for (0: none)"
+    )
+    lora_cache_size: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="LoRA adapters a worker keeps loaded (least recently used unloaded first)",
+    )
     max_wait_s: int = Field(
         default=60,
         ge=1,
@@ -501,6 +520,11 @@ class Settings(BaseSettings):
             raise ValueError("webhook_retry_schedule_s must not contain negative delays")
         if self.webhook_lease_s <= self.webhook_timeout_s:
             raise ValueError("webhook_lease_s must exceed webhook_timeout_s")
+        if self.lora_cache_size < self.max_loras_per_job:
+            raise ValueError(
+                "lora_cache_size must be at least max_loras_per_job (a job's adapters are "
+                "loaded together)"
+            )
         if self.model_load_backoff_max_s < self.model_load_backoff_s:
             raise ValueError("model_load_backoff_max_s must not be below model_load_backoff_s")
         return self
@@ -515,6 +539,12 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    def adapters_dir(self, spec: ModelSpec) -> Path:
+        """Where the model's LoRA adapters are: its own `lora_dir`, else one folder per model."""
+        if spec.lora_dir is not None:
+            return spec.lora_dir
+        return (self.lora_dir or self.data_dir / "loras") / spec.id
 
 
 def load_settings(**overrides: object) -> Settings:

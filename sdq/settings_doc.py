@@ -67,6 +67,8 @@ SECTIONS: tuple[Section, ...] = (
             "max_image_body_bytes",
             "max_init_image_pixels",
             "max_prompt_chars",
+            "lora_dir",
+            "max_loras_per_job",
             "max_wait_s",
             "sync_wait_s",
             "max_open_waits",
@@ -172,6 +174,7 @@ SECTIONS: tuple[Section, ...] = (
         "fail with the cause, which `GET /v1/models/{id}` shows.",
         (
             "device",
+            "lora_cache_size",
             "torch_threads",
             "worker_id",
             "model_load_timeout_s",

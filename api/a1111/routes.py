@@ -84,7 +84,7 @@ async def generate(
         raw["preview_every"] = int(every)  # live previews for /progress's current_image
     wanted = request_hash({"route": type(body).__name__, "body": body.model_dump(mode="json")})
     try:
-        parsed = parse_input(raw, InputLimits.for_model(spec, settings.max_prompt_chars))
+        parsed = parse_input(raw, InputLimits.for_model(spec, settings))
         submitted = await submit_once(
             runtime,
             caller.tenant,

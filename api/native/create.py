@@ -108,7 +108,7 @@ async def create_from_body(
     wait_s = parse_prefer_wait(prefer, settings.max_wait_s)
     deadline_s = parse_cancel_after(cancel_after)
     priority = checked_priority(body, caller)
-    limits = InputLimits.for_model(spec, settings.max_prompt_chars)
+    limits = InputLimits.for_model(spec, settings)
     request = parse_input(body.input, limits)
     webhook = await _checked_webhook(body, settings.webhook_allow_private)
     events = (

@@ -51,7 +51,7 @@ async def run(
 ) -> shapes.ImagesResponse:
     settings = runtime.settings
     try:
-        parsed = parse_input(raw, InputLimits.for_model(spec, settings.max_prompt_chars))
+        parsed = parse_input(raw, InputLimits.for_model(spec, settings))
         submitted = await submit_once(
             runtime,
             caller.tenant,

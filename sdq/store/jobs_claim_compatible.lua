@@ -13,7 +13,8 @@
 --       (the most images, num_outputs summed, the claimed jobs may ask for; a job asking for
 --       more than are left is passed over), the most inputs to read in this call, the batch key
 --       (JSON object: field -> value the input must hold; the derived negative_prompt_empty:
---       whether its negative prompt is empty), the fields' defaults (JSON object), when a
+--       whether its negative prompt is empty, and loras_empty: whether it asks for no adapter),
+--       the fields' defaults (JSON object), when a
 --       claimed job's files are first looked at by the sweeper (noted here, before any file is
 --       written), then field/value pairs for each claimed job.
 -- Returns {aborted count, {HGETALL...} of each claimed job...}.
@@ -43,6 +44,8 @@ local function compatible(job_id)
     local own
     if field == 'negative_prompt_empty' then
       own = blank(input['negative_prompt'])
+    elseif field == 'loras_empty' then
+      own = blank(input['loras']) or (type(input['loras']) == 'table' and #input['loras'] == 0)
     else
       own = input[field]
       if own == nil then own = defaults[field] end

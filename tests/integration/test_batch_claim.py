@@ -1,5 +1,5 @@
 """Claiming a batch on real Redis: compatible jobs in the scheduler's order, the others left in
-their place, expired ones aborted, image-to-image jobs never joined."""
+their place, expired ones aborted, image-to-image and adapter jobs never joined."""
 
 from __future__ import annotations
 
@@ -109,6 +109,8 @@ COMPATIBILITY = [
     pytest.param({}, [("-", {"scheduler": "DDIM"}), ("-", {"guidance_scale": 3.0}), ("+", {})],
                  id="sampler-guidance"),
     pytest.param({}, [("-", {"image": IMAGE}), ("+", {"num_outputs": 3})], id="image-to-image"),
+    pytest.param({}, [("-", {"loras": [{"name": "red", "scale": 1.0}]}), ("+", {"loras": []})],
+                 id="adapters-run-alone"),
     pytest.param({"guidance_scale": 7.5},
                  [("+", {"guidance_scale": 7.5}), ("-", {"guidance_scale": 7.0})],
                  id="float-equality"),

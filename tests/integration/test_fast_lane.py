@@ -50,6 +50,9 @@ def lanes(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
         webhook_allow_private=True,
         max_prompt_chars=100,
     )
+    adapters = tmp_path / "loras" / "sdq" / "synthetic"  # the API lists them; none runs here
+    adapters.mkdir(parents=True)
+    (adapters / "red.safetensors").write_bytes(b"")
     taken: list[int] = []
 
     async def noted(*args: Any) -> Any:
@@ -102,6 +105,8 @@ CASES: list[tuple[str, Any, dict[str, str], bool]] = [
     (BY_PATH, {"input": INPUT}, {"Cancel-After": "soon"}, True),
     (BY_PATH, {"input": INPUT}, {"Prefer": "wait=nope"}, True),
     (BY_PATH, {"input": INPUT, "webhook_events_filter": ["completed"]}, {}, True),
+    (BY_PATH, {"input": INPUT | {"loras": [{"name": "red", "scale": 0.5}]}}, {}, True),
+    (BY_PATH, {"input": INPUT | {"loras": [{"name": "blue"}]}}, {}, True),
     # Left to FastAPI's lane: what FastAPI itself refuses.
     (BY_PATH, "{not json", {}, False),
     (BY_PATH, '{"input": {}, "input": {}}', {}, False),

@@ -47,9 +47,15 @@ def test_a_missing_field_counts_as_its_default() -> None:
 
 @pytest.mark.parametrize(
     ("fields", "expected"),
-    [({}, True), ({"image": "data:image/png;base64,AAAA"}, False), ({"image": None}, True)],
+    [
+        ({}, True),
+        ({"image": "data:image/png;base64,AAAA"}, False),
+        ({"image": None}, True),
+        ({"loras": [{"name": "red", "scale": 1.0}]}, False),
+        ({"loras": []}, True),
+    ],
 )
-def test_image_to_image_jobs_run_alone(fields: dict[str, Any], expected: bool) -> None:
+def test_image_to_image_and_adapter_jobs_run_alone(fields: dict[str, Any], expected: bool) -> None:
     assert batchable({"prompt": "dog"} | fields) is expected
 
 

@@ -8,7 +8,15 @@ import pytest
 
 from sdq.inputs import InputLimits, InvalidInput, parse_input
 
-LIMITS = InputLimits(min_size=64, max_size=2048, max_prompt_chars=2000)
+LIMITS = InputLimits(
+    min_size=64, max_size=2048, max_prompt_chars=2000, max_loras=2, adapters=lambda: ("a", "b")
+)
+
+
+def lora(name: str, scale: float = 1.0) -> dict[str, Any]:
+    return {"name": name, "scale": scale}
+
+
 OK = {"prompt": "a pretty dog"}
 
 
@@ -43,6 +51,18 @@ OK = {"prompt": "a pretty dog"}
             "input.num_inference_steps",
             "times prompt_strength (0.5) must be at least 1 step",
         ),
+        ({"loras": [lora("a"), lora("b"), lora("a")]}, "input.loras", "at most 2 adapters"),
+        ({"loras": [lora("a"), lora("a")]}, "input.loras", "names adapter 'a' more than once"),
+        ({"loras": [lora("a", 2.5)]}, "input.loras.0.scale", "less than or equal to 2"),
+        ({"loras": [lora("a", -0.1)]}, "input.loras.0.scale", "greater than or equal to 0"),
+        ({"loras": [lora("../up")]}, "input.loras.0.name", "must be an adapter name"),
+        (
+            {"loras": [lora("a"), lora("c")]},
+            "input.loras.1.name",
+            "unknown adapter 'c'; this model's adapters: a, b",
+        ),
+        ({"loras": [{"name": "a", "weight": 1}]}, "input.loras.0.weight", "not a known input"),
+        ({"loras": "a:0.5"}, "input.loras", "valid list"),
     ],
 )
 def test_rejections_name_field_and_limit(change: dict[str, Any], field: str, message: str) -> None:
@@ -51,6 +71,25 @@ def test_rejections_name_field_and_limit(change: dict[str, Any], field: str, mes
     [problem] = caught.value.fields
     assert problem.field == field
     assert message in problem.description
+
+
+def test_adapters_are_listed_only_when_a_job_asks_for_one() -> None:
+    listed: list[int] = []
+
+    def adapters() -> tuple[str, ...]:
+        listed.append(1)
+        return ("a",)
+
+    limits = InputLimits(adapters=adapters)
+    assert parse_input(OK, limits).loras == []
+    assert listed == []
+    assert parse_input(OK | {"loras": [lora("a", 0.5)]}, limits).loras[0].scale == 0.5
+    assert listed == [1]
+
+
+def test_a_model_without_adapters_says_so() -> None:
+    with pytest.raises(InvalidInput, match="none \\(this model has no adapters\\)"):
+        parse_input(OK | {"loras": [lora("a")]}, InputLimits(adapters=lambda: ()))
 
 
 def test_prompt_is_required() -> None:

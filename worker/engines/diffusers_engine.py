@@ -17,9 +17,10 @@ from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image, Dif
 from diffusers.utils import logging as diffusers_logging
 from PIL.Image import Image
 
-from sdq.inputs import GenerationInput, InputLimits, parse_input
+from sdq.inputs import GenerationInput, InputLimits, LoraChoice, parse_input
 from sdq.schedulers import find_scheduler
 from sdq.settings import TINY_MODEL_ID, ModelSpec, Settings
+from worker.engines.adapters import AdapterLoadFailed, LoadedAdapters
 from worker.engines.base import GenerationCanceled, StepCallback
 from worker.engines.load_errors import ModelLoadError, local_folder_problem
 from worker.engines.previews import latent_space, preview_data_url
@@ -36,6 +37,7 @@ class LoadedModel:
     pipeline: DiffusionPipeline
     device: str
     plan: RuntimePlan | None = None
+    adapters: LoadedAdapters | None = None  # None: the model takes no LoRA adapters
     _image_to_image: DiffusionPipeline | None = None
 
     def image_to_image(self) -> DiffusionPipeline:
@@ -84,7 +86,8 @@ def load_model(spec: ModelSpec, settings: Settings) -> LoadedModel:
     )
     apply_steps(pipeline, plan.steps, device, plan.compile_mode)
     pipeline.set_progress_bar_config(disable=True)
-    return LoadedModel(spec, pipeline, device, plan)
+    adapters = LoadedAdapters(pipeline, settings.adapters_dir(spec), settings.lora_cache_size)
+    return LoadedModel(spec, pipeline, device, plan, adapters)
 
 
 def default_size(pipeline: Any) -> int:
@@ -127,6 +130,14 @@ class SchedulerCache:
         return self._built[name]
 
 
+def use_adapters(model: LoadedModel, loras: list[LoraChoice]) -> None:
+    """The job's LoRA adapters on (loaded when not held), every other one off."""
+    if model.adapters is not None:
+        model.adapters.apply(loras)
+    elif loras:
+        raise AdapterLoadFailed(f"model {model.spec.id} takes no LoRA adapters")
+
+
 def generators(seed: int, count: int) -> list[torch.Generator]:
     """One CPU generator per image, seeded seed, seed+1, ...: the same on every device."""
     return [torch.Generator(device="cpu").manual_seed(seed + i) for i in range(count)]
@@ -143,6 +154,7 @@ def generate(
     `prompt_strength`; raises GenerationCanceled when `on_step` says stop."""
     if init_image is not None and request.prompt_strength == 0:
         return [init_image.copy() for _ in range(request.num_outputs)]  # nothing to denoise
+    use_adapters(model, request.loras)
     pipe = model.pipeline if init_image is None else model.image_to_image()
     pipe.scheduler = schedulers.get(request.scheduler)
     extra: dict[str, Any] = {}
@@ -210,6 +222,7 @@ def generate_batch(
             raise GenerationCanceled()
         return callback_kwargs
 
+    use_adapters(model, [])  # a batch's jobs ask for none (`sdq.batching`)
     pipe = model.pipeline
     pipe.scheduler = schedulers.get(first.scheduler)
     with torch.inference_mode():

@@ -1,0 +1,135 @@
+"""LoRA adapters on the real diffusers pipeline (the tiny model and random adapters written by
+`sdq models make-tiny-lora`): scale 0 draws as no adapter, an adapter changes the image, jobs in
+a row each get their own adapters and nothing leaks into the next, the base weights never change,
+and the worker's cache holds at most its capacity."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sdq.inputs import GenerationInput, InputLimits, parse_input
+from sdq.settings import ModelSpec, Settings
+from worker.engines.adapters import AdapterMissing
+from worker.engines.diffusers_engine import LoadedModel, SchedulerCache, generate, load_model
+from worker.engines.tiny_lora import make_tiny_lora
+
+ADAPTERS = ("red", "green", "blue")
+
+
+@pytest.fixture(scope="module")
+def adapters_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("loras")
+    for seed, name in enumerate(ADAPTERS, start=1):
+        make_tiny_lora(tiny_model_dir, folder / f"{name}.safetensors", seed=seed)
+    return folder
+
+
+def engine(tiny_model_dir: Path, adapters_dir: Path, capacity: int = 8) -> LoadedModel:
+    settings = Settings(
+        data_dir=tiny_model_dir.parent.parent,
+        torch_threads=1,
+        lora_cache_size=capacity,
+        max_loras_per_job=min(4, capacity),
+    )
+    return load_model(ModelSpec(id="sdq/tiny", lora_dir=adapters_dir), settings)
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model_dir: Path, adapters_dir: Path) -> LoadedModel:
+    return engine(tiny_model_dir, adapters_dir)
+
+
+def request(loras: list[tuple[str, float]]) -> GenerationInput:
+    fields = {"prompt": "a pretty dog", "width": 64, "height": 64, "num_inference_steps": 3}
+    chosen = [{"name": name, "scale": scale} for name, scale in loras]
+    return parse_input(fields | {"seed": 1, "loras": chosen}, InputLimits())
+
+
+def draw(model: LoadedModel, *loras: tuple[str, float]) -> np.ndarray:
+    schedulers = SchedulerCache(model.pipeline.scheduler)  # type: ignore[attr-defined]
+    images = generate(model, schedulers, request(list(loras)), on_step=lambda *_: False)
+    return np.asarray(images[0]).astype(int)
+
+
+def base_weights(model: LoadedModel) -> dict[str, torch.Tensor]:
+    """The UNet's own weights (PEFT wraps an adapted layer: its weight moves to `base_layer`)."""
+    unet = model.pipeline.unet  # type: ignore[attr-defined]
+    return {
+        name.replace(".base_layer", ""): value.clone()
+        for name, value in unet.state_dict().items()
+        if "lora_" not in name
+    }
+
+
+@pytest.fixture(scope="module")
+def plain(model: LoadedModel) -> np.ndarray:
+    return draw(model)
+
+
+def test_scale_zero_draws_as_no_adapter(model: LoadedModel, plain: np.ndarray) -> None:
+    assert np.array_equal(draw(model, ("red", 0.0)), plain)
+
+
+def test_an_adapter_changes_the_image(model: LoadedModel, plain: np.ndarray) -> None:
+    assert np.abs(draw(model, ("red", 1.0)) - plain).mean() > 1
+
+
+@pytest.mark.parametrize(
+    "sequence",
+    [
+        [[("red", 1.0)], [("green", 1.0)], [], [("red", 1.0)]],
+        [[("red", 0.5), ("blue", 1.5)], [("blue", 1.5)], [("green", 2.0)], []],
+    ],
+)
+def test_jobs_in_a_row_each_get_their_own_adapters(
+    tiny_model_dir: Path, adapters_dir: Path, sequence: list[list[tuple[str, float]]]
+) -> None:
+    """Each job draws as it does on a worker that ran nothing before it."""
+    worker = engine(tiny_model_dir, adapters_dir)
+    before = base_weights(worker)
+    for loras in sequence:
+        fresh = engine(tiny_model_dir, adapters_dir)
+        assert np.array_equal(draw(worker, *loras), draw(fresh, *loras)), loras
+    after = base_weights(worker)
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[name], after[name]) for name in before), "base weights changed"
+
+
+def test_the_cache_holds_at_most_its_capacity_least_recently_used_out(
+    tiny_model_dir: Path, adapters_dir: Path
+) -> None:
+    worker = engine(tiny_model_dir, adapters_dir, capacity=2)
+    held = worker.adapters
+    assert held is not None
+    for name, loads in [("red", 1), ("green", 2), ("red", 2), ("blue", 3), ("green", 4)]:
+        draw(worker, (name, 1.0))
+        assert held.loads == loads, name
+        assert len(held.held) <= 2
+    # blue and green are held now; red was the least recently used when green came back.
+    assert [version.split(".")[0] for version in held.held] == ["blue", "green"]
+
+
+def test_a_replaced_adapter_file_is_loaded_anew(
+    tiny_model_dir: Path, adapters_dir: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "loras"
+    shutil.copytree(adapters_dir, folder)
+    worker = engine(tiny_model_dir, folder)
+    first = draw(worker, ("red", 1.0))
+    make_tiny_lora(tiny_model_dir, folder / "red.safetensors", seed=99)
+    assert not np.array_equal(draw(worker, ("red", 1.0)), first)
+    assert np.array_equal(draw(worker, ("red", 1.0)), draw(engine(tiny_model_dir, folder),
+                                                             ("red", 1.0)))  # fmt: skip
+
+
+def test_a_missing_adapter_file_fails_the_job_saying_so(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    worker = engine(tiny_model_dir, tmp_path)
+    with pytest.raises(AdapterMissing, match=r"red\.safetensors is missing"):
+        draw(worker, ("red", 1.0))

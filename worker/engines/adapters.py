@@ -1,0 +1,78 @@
+"""A worker's loaded LoRA adapters: loaded into the pipeline once (diffusers' PEFT integration),
+kept in an LRU of `lora_cache_size`, chosen per job with `set_adapters`, all disabled for a job
+that asks for none; the base weights are never changed."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from sdq.adapters import adapter_file
+from sdq.inputs import LoraChoice
+from worker.engines.adapter_plan import plan_adapters
+
+log = logging.getLogger(__name__)
+
+
+class AdapterMissing(Exception):
+    """The job names an adapter whose file is not (or no longer) in the model's folder."""
+
+
+class AdapterLoadFailed(Exception):
+    """The adapter's file could not be loaded into this model (not a LoRA of it, or damaged)."""
+
+
+def version_of(path: Path) -> str:
+    """The adapter's file as loaded: a replaced file is a new adapter, not the cached one."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise AdapterMissing(f"adapter file {path} is missing") from None
+    return f"{path.name}:{stat.st_mtime_ns}:{stat.st_size}"
+
+
+def peft_name(version: str) -> str:
+    """A name PEFT accepts for a module key (no dots), one per file version."""
+    return "lora_" + hashlib.sha256(version.encode()).hexdigest()[:16]
+
+
+class LoadedAdapters:
+    def __init__(self, pipeline: Any, folder: Path, capacity: int) -> None:
+        self.pipeline = pipeline
+        self.folder = folder
+        self.capacity = capacity
+        self.held: tuple[str, ...] = ()  # file versions, least recently used first
+        self.loads = 0  # adapter loads so far (the dispatch benchmark counts them)
+
+    def apply(self, loras: list[LoraChoice]) -> None:
+        """Make the pipeline run with exactly these adapters at these scales (none: all off)."""
+        if not loras:
+            if self.held:
+                self.pipeline.disable_lora()
+            return
+        files = [adapter_file(self.folder, choice.name) for choice in loras]
+        versions = [version_of(path) for path in files]
+        plan = plan_adapters(self.held, versions, self.capacity)
+        if plan.unload:
+            self.pipeline.delete_adapters([peft_name(version) for version in plan.unload])
+            self.held = tuple(version for version in self.held if version not in plan.unload)
+        by_version = dict(zip(versions, files, strict=True))
+        for version in plan.load:
+            path = by_version[version]
+            log.info("loading LoRA adapter %s", path.name)
+            try:
+                self.pipeline.load_lora_weights(
+                    str(path.parent), weight_name=path.name, adapter_name=peft_name(version)
+                )
+            except Exception as error:  # what is held stays true: this one is not
+                raise AdapterLoadFailed(f"could not load adapter {path.name}: {error}") from error
+            self.held = (*self.held, version)
+            self.loads += 1
+        self.held = plan.held
+        self.pipeline.enable_lora()
+        self.pipeline.set_adapters(
+            [peft_name(version) for version in versions],
+            adapter_weights=[choice.scale for choice in loras],
+        )
