@@ -184,10 +184,20 @@ class InvalidInput(Exception):
         super().__init__("; ".join(f"{f.field}: {f.description}" for f in fields))
 
     def renamed(self, names: dict[str, str]) -> InvalidInput:
-        """The same problems with fields named as another API's client sent them."""
-        return InvalidInput(
-            [InvalidField(names.get(f.field, f.field), f.description) for f in self.fields]
-        )
+        """The same problems with fields named as another API's client sent them; a field not
+        named itself takes the name of the nearest field it is inside (`input.loras.0.name`
+        that of `input.loras`)."""
+        renamed = [InvalidField(_renamed(f.field, names), f.description) for f in self.fields]
+        return InvalidInput(renamed)
+
+
+def _renamed(field: str, names: dict[str, str]) -> str:
+    parts = field.split(".")
+    for end in range(len(parts), 0, -1):
+        name = names.get(".".join(parts[:end]))
+        if name is not None:
+            return name
+    return field
 
 
 def unknown_model(settings: Settings, field: str, name: str) -> InvalidInput:

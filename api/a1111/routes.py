@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Request, Response
 
 from api.a1111 import shapes as a1111
@@ -18,6 +19,7 @@ from api.json_route import StrictJsonRoute
 from api.queue_view import queue_info
 from api.runtime import ApiRuntime
 from api.submission import cancel, images_base64, submit, wait_for_images
+from sdq.adapters import SUFFIX, adapter_names
 from sdq.api_keys import Principal
 from sdq.inputs import (
     GenerationInput,
@@ -251,6 +253,17 @@ async def sd_models(runtime: Runtime) -> list[a1111.SdModel]:
             config=None,
         )
         for spec in runtime.settings.models
+    ]
+
+
+@router.get("/loras")
+async def loras(runtime: Runtime, caller: Caller) -> list[a1111.Lora]:
+    """The adapters of the caller's current model (`sd_model_checkpoint`), to use as
+    `<lora:NAME:WEIGHT>` in a prompt."""
+    model = default_model(runtime, await read_options(runtime, caller))
+    names = await to_thread.run_sync(adapter_names, runtime.settings.adapters_dir(model))
+    return [
+        a1111.Lora(name=name, alias=name, path=f"{name}{SUFFIX}", metadata={}) for name in names
     ]
 
 

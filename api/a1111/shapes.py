@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.a1111.lora_tags import lora_tags
 from sdq import __version__
 from sdq.infotext import a1111_parameters
 from sdq.inputs import GenerationInput, InvalidField, InvalidInput
@@ -29,6 +30,7 @@ FIELD_NAMES = {
     "input.scheduler": "sampler_name",
     "input.image": "init_images",
     "input.prompt_strength": "denoising_strength",
+    "input.loras": "prompt",  # and what is inside it: its adapters are the prompt's <lora:…> tags
 }
 
 
@@ -88,8 +90,9 @@ def native_input(body: Txt2ImgRequest) -> dict[str, Any]:
         count = body.batch_size * body.n_iter
         message = f"batch_size x n_iter must be between 1 and 8 (got {count})"
         raise InvalidInput([InvalidField("batch_size", message)])
+    prompt, loras = lora_tags(body.prompt, field="prompt")
     raw: dict[str, Any] = {
-        "prompt": body.prompt,
+        "prompt": prompt,
         "negative_prompt": body.negative_prompt,
         "width": body.width,
         "height": body.height,
@@ -100,6 +103,8 @@ def native_input(body: Txt2ImgRequest) -> dict[str, Any]:
     }
     if body.seed != -1:
         raw["seed"] = body.seed
+    if loras:
+        raw["loras"] = loras
     if isinstance(body, Img2ImgRequest):
         if not body.init_images:
             raise InvalidInput([InvalidField("init_images", "needs one image (base64)")])
@@ -115,8 +120,8 @@ def info(job: Job, request: GenerationInput, body: Txt2ImgRequest) -> dict[str, 
     seeds = [request.seed + i for i in range(count)]
     stamp = datetime.fromtimestamp(job.created_at, tz=UTC).strftime("%Y%m%d%H%M%S")
     return {
-        "prompt": request.prompt,
-        "all_prompts": [request.prompt] * count,
+        "prompt": body.prompt,  # as sent: A1111 keeps the <lora:…> tags in it
+        "all_prompts": [body.prompt] * count,
         "negative_prompt": request.negative_prompt,
         "all_negative_prompts": [request.negative_prompt] * count,
         "seed": request.seed,
@@ -197,6 +202,16 @@ class SdModel(BaseModel):
     sha256: str | None
     filename: str
     config: str | None
+
+
+class Lora(BaseModel):
+    """One of the current model's adapters, as `/sdapi/v1/loras` lists them (`path` is the
+    file's name: the server's folders are not shown)."""
+
+    name: str
+    alias: str
+    path: str
+    metadata: dict[str, str]
 
 
 class Sampler(BaseModel):

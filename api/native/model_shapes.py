@@ -37,6 +37,9 @@ class Model(BaseModel):
     since: str | None = Field(description="When the failed loads began (ISO 8601, UTC)")
     attempts: int = Field(description="Failed loads in a row")
     limits: SizeLimits
+    loras: list[str] = Field(
+        description="Its LoRA adapters (`input.loras[].name`): the files of its adapters folder"
+    )
 
 
 class ModelPage(BaseModel):

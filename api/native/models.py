@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from anyio import to_thread
 from fastapi import APIRouter
 
 from api.deps import BaseUrl, Runtime, ServedModel
 from api.native.model_shapes import Model, ModelPage, SizeLimits
+from sdq.adapters import adapter_names
 from sdq.prediction import iso_time
 from sdq.settings import ModelSpec
 from sdq.store import heartbeats
@@ -27,6 +29,7 @@ def _model(
     workers: list[Heartbeat],
     decision: dict[str, Any] | None,
     health: ModelHealth,
+    loras: tuple[str, ...],
 ) -> Model:
     mine, in_flight = model_workers(workers, spec.id)
     return Model(
@@ -50,6 +53,7 @@ def _model(
         since=iso_time(health.since),
         attempts=health.attempts,
         limits=SizeLimits(min_size=spec.min_size, max_size=spec.max_size),
+        loras=list(loras),
     )
 
 
@@ -63,7 +67,8 @@ async def _describe(runtime: Runtime, base_url: str, specs: list[ModelSpec]) -> 
         queued, _ = await runtime.store.run(queued_summary(spec.id))
         decision = await runtime.store.run(latest_decision(spec.id))
         health = await runtime.store.run(get_health(spec.id))
-        described.append(_model(spec, base_url, queued, workers, decision, health))
+        loras = await to_thread.run_sync(adapter_names, settings.adapters_dir(spec))
+        described.append(_model(spec, base_url, queued, workers, decision, health, loras))
     return described
 
 

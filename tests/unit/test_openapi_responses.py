@@ -59,6 +59,7 @@ JSON_BODIES: dict[tuple[str, str], tuple[str, str | list[str]]] = {
     ("post", "/sdapi/v1/skip"): ("200", "Acknowledged"),
     ("get", "/sdapi/v1/sd-models"): ("200", ["SdModel"]),
     ("get", "/sdapi/v1/samplers"): ("200", ["Sampler"]),
+    ("get", "/sdapi/v1/loras"): ("200", ["Lora"]),
     ("get", "/sdapi/v1/options"): ("200", "Options"),
     ("post", "/sdapi/v1/options"): ("200", "Acknowledged"),
     ("get", "/sdapi/v1/scripts"): ("200", "Scripts"),
