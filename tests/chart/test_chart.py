@@ -557,3 +557,30 @@ def test_a_models_runtime_reaches_its_workers_settings() -> None:
     (model,) = json.loads(config["SDQ_MODELS"])
     assert model["runtime"] == runtime
     assert ModelSpec.model_validate(model).runtime.compile == "denoiser"
+
+
+def test_an_adapters_claim_is_mounted_read_only_in_the_api_and_every_worker() -> None:
+    args = (
+        "--set", "loras.existingClaim=adapters",
+        "--set", "models[0].id=acme/xl",
+        "--set", "models[1].id=acme/sd",
+        "--set", "models[1].loraDir=/loras/shared-sd",
+    )  # fmt: skip
+    docs = render(args)
+    config = named(docs, "ConfigMap", f"{RELEASE}-config")["data"]
+    assert config["SDQ_LORA_DIR"] == "/loras"
+    specs = [ModelSpec.model_validate(model) for model in json.loads(config["SDQ_MODELS"])]
+    assert [str(spec.lora_dir) for spec in specs] == ["None", "/loras/shared-sd"]
+    reading = [(name, pod) for name, pod in pod_specs(docs) if "-api" in name or "worker" in name]
+    assert len(reading) == 3, [name for name, _ in reading]
+    for name, pod in reading:
+        [volume] = [v for v in pod["volumes"] if v["name"] == "loras"]
+        assert volume["persistentVolumeClaim"] == {"claimName": "adapters", "readOnly": True}
+        [mount] = [m for c in pod["containers"] for m in c["volumeMounts"] if m["name"] == "loras"]
+        assert mount == {"name": "loras", "mountPath": "/loras", "readOnly": True}, name
+
+
+def test_without_an_adapters_claim_they_live_on_the_outputs_volume() -> None:
+    docs = render(("--set", "models[0].id=acme/xl"))
+    assert "SDQ_LORA_DIR" not in named(docs, "ConfigMap", f"{RELEASE}-config")["data"]
+    assert all(v["name"] != "loras" for _, pod in pod_specs(docs) for v in pod["volumes"])

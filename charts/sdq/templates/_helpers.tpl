@@ -106,6 +106,7 @@ port-forward`): a web page cannot make a browser send those, so DNS rebinding st
 {{- $model := dict "id" .id "kind" (.kind | default "diffusers") "min_size" (.minSize | default 64) "max_size" (.maxSize | default 2048) "scaling" (.scaling | default dict) -}}
 {{- if .source }}{{ $_ := set $model "source" .source }}{{ end -}}
 {{- if .runtime }}{{ $_ := set $model "runtime" .runtime }}{{ end -}}
+{{- if .loraDir }}{{ $_ := set $model "lora_dir" .loraDir }}{{ end -}}
 {{- $models = append $models $model -}}
 {{- end -}}
 {{- toJson $models -}}
@@ -251,6 +252,22 @@ prometheus.io/path: /metrics
     claimName: {{ include "sdq.outputsClaim" . }}
 {{- else }}
   emptyDir: {}
+{{- end }}
+{{- end }}
+
+{{/* The LoRA adapters volume (loras.existingClaim), for the API and the workers. */}}
+{{- define "sdq.lorasVolume" -}}
+{{- if .Values.loras.existingClaim }}
+- name: loras
+  persistentVolumeClaim:
+    claimName: {{ .Values.loras.existingClaim }}
+    readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "sdq.lorasMount" -}}
+{{- if .Values.loras.existingClaim }}
+- {name: loras, mountPath: /loras, readOnly: true}
 {{- end }}
 {{- end }}
 
