@@ -96,7 +96,7 @@ async def submit(
     job = Job(
         id=job_id,
         model=spec.id,
-        input=request.model_dump(),
+        input=request.stored(),
         created_at=created_at,
         webhook=webhook,
         webhook_events_filter=webhook_events or [],

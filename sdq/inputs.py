@@ -120,6 +120,11 @@ class GenerationInput(BaseModel):
         description="LoRA adapters of the model to apply, each with its scale (0 to 2)",
     )
 
+    def stored(self) -> dict[str, Any]:
+        """The input as the job keeps it: without `loras` when it asks for none, so that a job
+        without adapters reads as before to workers of the previous version (rolling upgrades)."""
+        return self.model_dump(exclude=None if self.loras else {"loras"})
+
     @field_validator("prompt", "negative_prompt")
     @classmethod
     def _prompt_length(cls, value: str, info: ValidationInfo) -> str:

@@ -87,6 +87,12 @@ def test_adapters_are_listed_only_when_a_job_asks_for_one() -> None:
     assert listed == [1]
 
 
+def test_a_job_without_adapters_is_stored_as_before_adapters_existed() -> None:
+    assert "loras" not in parse_input(OK, LIMITS).stored()
+    chosen = parse_input(OK | {"loras": [lora("a", 0.5)]}, LIMITS).stored()
+    assert chosen["loras"] == [{"name": "a", "scale": 0.5}]
+
+
 def test_a_model_without_adapters_says_so() -> None:
     with pytest.raises(InvalidInput, match="none \\(this model has no adapters\\)"):
         parse_input(OK | {"loras": [lora("a")]}, InputLimits(adapters=lambda: ()))
