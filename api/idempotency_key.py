@@ -85,7 +85,8 @@ def next_step(
 
 
 def input_as_sent(parsed: GenerationInput, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The parsed input (defaults filled in) with the seed as sent: None when the API picks one,
-    so that a repeat without a seed is the same request."""
+    """The parsed input (defaults filled in, as stored: no empty `loras`, so the hash of a request
+    without adapters is what it was before they existed) with the seed as sent: None when the API
+    picks one, so that a repeat without a seed is the same request."""
     seed = parsed.seed if raw.get("seed") is not None else None
-    return parsed.model_dump() | {"seed": seed}
+    return parsed.stored() | {"seed": seed}

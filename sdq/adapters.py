@@ -3,8 +3,11 @@ of its adapters folder, `Settings.adapters_dir`); what jobs ask for is checked a
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 SUFFIX = ".safetensors"
 # A file name that is a name, not a path: no separators, no leading dot.
@@ -18,6 +21,9 @@ def adapter_names(folder: Path) -> tuple[str, ...]:
     try:
         entries = list(folder.iterdir())
     except (FileNotFoundError, NotADirectoryError):
+        return ()
+    except OSError as error:  # unreadable (a volume's permissions): no adapters, said in the log
+        log.warning("cannot list the adapters in %s: %s", folder, error)
         return ()
     names = (entry.name.removesuffix(SUFFIX) for entry in entries if entry.name.endswith(SUFFIX))
     return tuple(sorted(name for name in names if NAME.fullmatch(name)))

@@ -168,9 +168,14 @@ class GenerationInput(BaseModel):
         return choice.name
 
 
+# A stored input (a worker reading its job, a dialect reading one back) was checked against the
+# deployment's limits when it was accepted: read without context, only the fields' own rules hold.
+STORED = InputLimits(min_size=8, max_size=2**16, max_prompt_chars=2**31, max_loras=2**16)
+
+
 def _limits(info: ValidationInfo) -> InputLimits:
     context = info.context
-    return context if isinstance(context, InputLimits) else InputLimits()
+    return context if isinstance(context, InputLimits) else STORED
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,13 @@ def lora_tags(prompt: str, field: str = "input.prompt") -> tuple[str, list[dict[
     return _TAG.sub("", prompt), loras
 
 
+# A decimal number in ASCII digits (Python's float() also reads `1_0`, other scripts' digits and
+# `inf`).
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
 def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
+    if not _NUMBER.fullmatch(text):
         return None
+    value = float(text)
     return value if math.isfinite(value) else None

@@ -14,7 +14,7 @@ import torch
 
 from sdq.inputs import GenerationInput, InputLimits, parse_input
 from sdq.settings import ModelSpec, Settings
-from worker.engines.adapters import AdapterMissing
+from worker.engines.adapters import AdapterLoadFailed, AdapterMissing, LoadedAdapters
 from worker.engines.diffusers_engine import LoadedModel, SchedulerCache, generate, load_model
 from worker.engines.tiny_lora import make_tiny_lora
 
@@ -127,9 +127,39 @@ def test_a_replaced_adapter_file_is_loaded_anew(
                                                              ("red", 1.0)))  # fmt: skip
 
 
+class RefusingPipeline:
+    """Stands in for a pipeline whose adapter load fails half-way (the UNet took it)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def load_lora_weights(self, *_: object, **__: object) -> None:
+        self.calls.append("load")
+        raise ValueError("text encoder: no such module /secret/path")
+
+    def delete_adapters(self, names: list[str]) -> None:
+        self.calls.append("delete")
+
+    def disable_lora(self) -> None:
+        self.calls.append("disable")
+
+
+def test_a_failed_load_leaves_no_adapter_on_and_no_path_in_the_error(
+    adapters_dir: Path,
+) -> None:
+    pipeline = RefusingPipeline()
+    held = LoadedAdapters(pipeline, adapters_dir, capacity=2)
+    with pytest.raises(AdapterLoadFailed) as failed:
+        held.apply(request([("red", 1.0)]).loras)
+    assert "/" not in str(failed.value) and "'red'" in str(failed.value)
+    held.apply([])  # the next job asks for none: whatever the load left is switched off
+    assert pipeline.calls == ["load", "delete", "disable"]
+    assert held.held == ()
+
+
 def test_a_missing_adapter_file_fails_the_job_saying_so(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
     worker = engine(tiny_model_dir, tmp_path)
-    with pytest.raises(AdapterMissing, match=r"red\.safetensors is missing"):
+    with pytest.raises(AdapterMissing, match="adapter 'red' is no longer in the model's adapters"):
         draw(worker, ("red", 1.0))

@@ -20,6 +20,7 @@ from sdq.inputs import InvalidField, InvalidInput
         ("<lora:red:1>, <lora:blue.v2:-0.25> x", ",  x",
          [{"name": "red", "scale": 1.0}, {"name": "blue.v2", "scale": -0.25}]),
         ("a <lora: red : 2 > dog", "a  dog", [{"name": "red", "scale": 2.0}]),
+        ("<lora:red:.5>", "", [{"name": "red", "scale": 0.5}]),
         ("a <hypernet:x:1> dog", "a <hypernet:x:1> dog", []),  # other networks: left as text
     ],
 )  # fmt: skip
@@ -30,7 +31,17 @@ def test_tags_become_adapters_and_leave_the_prompt(
 
 
 @pytest.mark.parametrize(
-    "prompt", ["<lora:red:0.5:0.8>", "<lora::1>", "<lora:red:strong>", "<lora:red:nan>", "<lora:>"]
+    "prompt",
+    [
+        "<lora:red:0.5:0.8>",
+        "<lora::1>",
+        "<lora:red:strong>",
+        "<lora:red:nan>",
+        "<lora:>",
+        "<lora:red:1_0>",
+        "<lora:red:\u0661>",
+        "<lora:red:1e999>",
+    ],
 )
 def test_other_forms_are_refused_naming_the_prompt(prompt: str) -> None:
     with pytest.raises(InvalidInput) as caught:

@@ -26,6 +26,14 @@ def test_no_folder_offers_no_adapters(tmp_path: Path, folder: str) -> None:
     assert adapter_names(tmp_path / folder) == ()
 
 
+def test_an_unreadable_folder_offers_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(_: Path) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "iterdir", refuse)
+    assert adapter_names(tmp_path) == ()
+
+
 @pytest.mark.parametrize("name", ["../etc/passwd", "a/b", ".hidden", "", "x" * 101])
 def test_an_adapter_name_never_becomes_another_path(tmp_path: Path, name: str) -> None:
     with pytest.raises(ValueError, match="is not an adapter name"):

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from sdq.inputs import InputLimits, InvalidInput, parse_input
+from api.idempotency_key import input_as_sent
+from sdq.inputs import GenerationInput, InputLimits, InvalidInput, parse_input
 
 LIMITS = InputLimits(
     min_size=64, max_size=2048, max_prompt_chars=2000, max_loras=2, adapters=lambda: ("a", "b")
@@ -85,6 +86,18 @@ def test_adapters_are_listed_only_when_a_job_asks_for_one() -> None:
     assert listed == []
     assert parse_input(OK | {"loras": [lora("a", 0.5)]}, limits).loras[0].scale == 0.5
     assert listed == [1]
+
+
+def test_a_stored_input_reads_back_without_the_deployments_limits() -> None:
+    """A worker reads its job without context: what was accepted under raised limits holds."""
+    raised = InputLimits(max_size=4096, max_prompt_chars=5000, max_loras=6, adapters=None)
+    fields = {"prompt": "x" * 3000, "width": 4096, "loras": [lora(f"a{i}") for i in range(6)]}
+    stored = parse_input(fields, raised).stored()
+    assert GenerationInput.model_validate(stored).width == 4096
+
+
+def test_a_request_without_adapters_hashes_as_before_adapters_existed() -> None:
+    assert "loras" not in input_as_sent(parse_input(OK, LIMITS), OK)
 
 
 def test_a_job_without_adapters_is_stored_as_before_adapters_existed() -> None:

@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sdq.adapters import adapter_file
+from sdq.adapters import SUFFIX, adapter_file
 from sdq.inputs import LoraChoice
 from worker.engines.adapter_plan import plan_adapters
 
@@ -29,7 +29,8 @@ def version_of(path: Path) -> str:
     try:
         stat = path.stat()
     except FileNotFoundError:
-        raise AdapterMissing(f"adapter file {path} is missing") from None
+        name = path.name.removesuffix(SUFFIX)
+        raise AdapterMissing(f"adapter {name!r} is no longer in the model's adapters") from None
     return f"{path.name}:{stat.st_mtime_ns}:{stat.st_size}"
 
 
@@ -44,12 +45,13 @@ class LoadedAdapters:
         self.folder = folder
         self.capacity = capacity
         self.held: tuple[str, ...] = ()  # file versions, least recently used first
+        self.touched = False  # a load was tried: adapter layers may be in the pipeline
         self.loads = 0  # adapter loads so far (the dispatch benchmark counts them)
 
     def apply(self, loras: list[LoraChoice]) -> None:
         """Make the pipeline run with exactly these adapters at these scales (none: all off)."""
         if not loras:
-            if self.held:
+            if self.touched:
                 self.pipeline.disable_lora()
             return
         files = [adapter_file(self.folder, choice.name) for choice in loras]
@@ -62,12 +64,19 @@ class LoadedAdapters:
         for version in plan.load:
             path = by_version[version]
             log.info("loading LoRA adapter %s", path.name)
+            self.touched = True
             try:
                 self.pipeline.load_lora_weights(
                     str(path.parent), weight_name=path.name, adapter_name=peft_name(version)
                 )
             except Exception as error:  # what is held stays true: this one is not
-                raise AdapterLoadFailed(f"could not load adapter {path.name}: {error}") from error
+                self._drop_partial(peft_name(version))
+                log.exception("could not load LoRA adapter %s", path)
+                name = path.name.removesuffix(SUFFIX)
+                raise AdapterLoadFailed(
+                    f"could not load adapter {name!r} ({type(error).__name__}): is it a LoRA of "
+                    "this model?"
+                ) from error
             self.held = (*self.held, version)
             self.loads += 1
         self.held = plan.held
@@ -76,3 +85,11 @@ class LoadedAdapters:
             [peft_name(version) for version in versions],
             adapter_weights=[choice.scale for choice in loras],
         )
+
+    def _drop_partial(self, name: str) -> None:
+        """Take out what a failed load left (diffusers cleans up only the component that failed:
+        the UNet may hold the adapter when the text encoder's part was refused)."""
+        try:
+            self.pipeline.delete_adapters([name])
+        except Exception:  # nothing of it was left, or nothing can be done
+            log.debug("nothing of adapter %s to delete", name, exc_info=True)

@@ -257,16 +257,16 @@ prometheus.io/path: /metrics
 
 {{/* The LoRA adapters volume (loras.existingClaim), for the API and the workers. */}}
 {{- define "sdq.lorasVolume" -}}
-{{- if .Values.loras.existingClaim }}
+{{- if (.Values.loras | default dict).existingClaim }}
 - name: loras
   persistentVolumeClaim:
-    claimName: {{ .Values.loras.existingClaim }}
+    claimName: {{ (.Values.loras | default dict).existingClaim }}
     readOnly: true
 {{- end }}
 {{- end }}
 
 {{- define "sdq.lorasMount" -}}
-{{- if .Values.loras.existingClaim }}
+{{- if (.Values.loras | default dict).existingClaim }}
 - {name: loras, mountPath: /loras, readOnly: true}
 {{- end }}
 {{- end }}
