@@ -83,6 +83,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.scale_from_zero -n 50 -c 5
 	$(BIN)/python -m bench.auth_overhead --requests 2000
 	$(BIN)/python -m bench.scheduler --jobs 2000 --requests 2000
+	$(BIN)/python -m bench.adapter_dispatch --jobs 100 --workers 3 --seeds 5 --load-cost 0.3
 	$(BIN)/python -m bench.init_image_storage
 	$(BIN)/python -m bench.durability --requests 1000
 	$(BIN)/python -m bench.request_memory

@@ -252,6 +252,20 @@ class Settings(BaseSettings):
         le=256,
         description="LoRA adapters a worker keeps loaded (least recently used unloaded first)",
     )
+    adapter_affinity_window: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="How many of the oldest queued jobs of the tenant whose turn it is a free "
+        "worker looks at for one whose LoRA adapters it holds (1: plain FIFO)",
+    )
+    adapter_affinity_max_passes: int = Field(
+        default=4,
+        ge=0,
+        le=64,
+        description="How often a queued job may be passed over for a younger one whose adapters "
+        "the worker holds (0: never, plain FIFO)",
+    )
     max_wait_s: int = Field(
         default=60,
         ge=1,

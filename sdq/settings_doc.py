@@ -175,6 +175,8 @@ SECTIONS: tuple[Section, ...] = (
         (
             "device",
             "lora_cache_size",
+            "adapter_affinity_window",
+            "adapter_affinity_max_passes",
             "torch_threads",
             "worker_id",
             "model_load_timeout_s",

@@ -85,7 +85,10 @@ class HeartbeatPublisher:
         self._wake.set()
         return more
 
-    def idle(self) -> None:
+    def idle(self, adapters: frozenset[str] = frozenset()) -> None:
+        """Free again, holding these LoRA adapters loaded."""
+        with self._lock:
+            self._beat = self._beat.model_copy(update={"adapters": sorted(adapters)})
         self._set(WorkerState.IDLE, [])
 
     def stop(self) -> None:

@@ -14,6 +14,7 @@ from sdq import metrics
 from sdq.inputs import GenerationInput
 from sdq.job import Job, JobStatus
 from sdq.logs import logging_for_job
+from sdq.scheduling import Affinity
 from sdq.storage import StorageFull
 from sdq.store.jobs import claim_next
 from sdq.store.ops import Op
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 def run_next(
     runtime: WorkerRuntime, model_id: str, token: str, delivery_id: str | None = None
 ) -> JobStatus | None:
-    """Take and run the job the scheduler picks for this free worker (`sdq.scheduling`), with
+    """Take and run the job the scheduler picks for this free worker (`sdq.scheduling`: within
+    the turn of a tenant, preferably one whose LoRA adapters it holds), with
     the queued jobs that may share its pipeline call when the model's policy batches; a
     delivery is a token "run the next job of the model", whichever job sent it (`token`);
     `delivery_id` (the Celery task id) keeps a retried claim call to the job it claimed.
@@ -53,6 +55,11 @@ def run_next(
             retention_s=runtime.settings.job_retention_s,
             now=now,
             delivery_id=delivery_id,
+            affinity=Affinity(
+                runtime.engine.held_adapters(),
+                runtime.settings.adapter_affinity_window,
+                runtime.settings.adapter_affinity_max_passes,
+            ),
         )
     )
     if claimed.aborted:
@@ -71,7 +78,7 @@ def run_next(
                 return run_batch(runtime, [job, *partners])[0]
             return _execute(runtime, job)
         finally:
-            runtime.heartbeat.idle()
+            runtime.heartbeat.idle(runtime.engine.held_adapters())
             metrics.gpu_busy(model_id, time.perf_counter() - busy_since)
 
 

@@ -40,6 +40,7 @@ class Heartbeat(BaseModel):
     seen_at: float
     broker: BrokerState = BrokerState.OK
     broker_since: float | None = None  # when `broker` stopped being ok
+    adapters: list[str] = []  # the LoRA adapters it holds loaded (its claims prefer their jobs)
 
     @property
     def current_jobs(self) -> list[str]:

@@ -16,7 +16,7 @@ from sdq.job import (
     Transition,
     WebhookEvent,
 )
-from sdq.scheduling import DEFAULT_PRIORITY, PRIORITIES
+from sdq.scheduling import DEFAULT_PRIORITY, FIFO, PRIORITIES, Affinity
 from sdq.store import redis_keys as keys
 from sdq.store.codec import decode_job, encode_fields, pairs
 from sdq.store.job_files import NOTE_GRACE_S
@@ -236,9 +236,12 @@ def claim_next(
     now: float,
     delivery_id: str | None = None,
     pass_limit: int = CLAIM_PASS_LIMIT,
+    affinity: Affinity = FIFO,
 ) -> Op[Claimed]:
     """Start the job a free worker of the model takes next (`sdq.scheduling`: priority, then the
-    tenant served least recently, then FIFO), in one step; expired jobs met first are aborted.
+    tenant served least recently, then FIFO, or within the tenant's turn the job needing the
+    fewest loads of adapters not in `affinity.held`), in one step; expired jobs met first are
+    aborted.
     `delivery_id` (the Celery task id) makes a repeat of the call, such as the client's retry
     after a lost reply, answer with the job the first one claimed instead of claiming another.
     The claimed job is noted in the index of jobs with files (`sdq.store.job_files.note_files`)
@@ -258,6 +261,9 @@ def claim_next(
             str(DELIVERY_CLAIM_TTL_S),
             worker_id,
             repr(now + NOTE_GRACE_S),
+            ",".join(sorted(affinity.held)),
+            str(affinity.window),
+            str(affinity.max_passes),
             *_claimed_fields(worker_id, now),
         ),
         decode=decode,

@@ -13,11 +13,16 @@
 --       webhooks key suffix, queued prefix, queued deadlines prefix, scheduling prefix, the most
 --       jobs to pass over (aborted or dropped) in this call, the delivery key ('' = none), its
 --       TTL in seconds, the worker id, when the claimed job's files are first looked at by the
---       sweeper (noted here, before any file is written), then field/value pairs for the job.
+--       sweeper (noted here, before any file is written), the adapters the worker holds
+--       (comma-separated), how many of the tenant's oldest jobs it looks at for one needing the
+--       fewest adapter loads (1: FIFO), how often one job may be passed over for it, then
+--       field/value pairs for the job.
 -- Returns {1, aborted count, HGETALL...} of the claimed job, or {0, aborted count} when none could
 -- be claimed (the queue is empty, or the limit of jobs passed over was reached).
 local model, sched, delivery, worker = ARGV[1], ARGV[10], ARGV[12], ARGV[14]
-local FIRST_FIELD = 16
+local FIRST_FIELD = 19
+local affinity = {held = {}, window = tonumber(ARGV[17]), max_passes = tonumber(ARGV[18])}
+for name in string.gmatch(ARGV[16], '[^,]+') do affinity.held[name] = true end
 
 local function job_reply(job_key, aborted)
   local out = {1, aborted}
@@ -54,7 +59,7 @@ while passed < max_passed do
   local picked = nil
   local job_id = unscheduled_oldest()
   if not job_id then
-    picked = sched_pick(sched, model)
+    picked = sched_pick(sched, model, ARGV[5], affinity)
     job_id = picked and picked[1]
   end
   if not job_id then return {0, aborted} end

@@ -40,11 +40,16 @@ local function sched_add(sched, model, priority, tenant, job_id, created)
   sched_moved(sched, model, job_id)
 end
 
+local function sched_passed_key(sched, model)
+  return sched .. model .. ':passed'
+end
+
 -- A job leaves the queue (claimed, canceled, aborted, failed): its tenant leaves the priority's
 -- turn when it has nothing more queued there.
 local function sched_remove(sched, model, priority, tenant, job_id)
   local jobs_key = sched_jobs_key(sched, model, priority, tenant)
   if redis.call('ZREM', jobs_key, job_id) == 1 then
+    redis.call('HDEL', sched_passed_key(sched, model), job_id)
     redis.call('DECR', sched_count_key(sched, model, priority))
     if redis.call('ZCARD', jobs_key) == 0 then
       redis.call('ZREM', sched_tenants_key(sched, model, priority), tenant)
@@ -53,15 +58,58 @@ local function sched_remove(sched, model, priority, tenant, job_id)
   end
 end
 
+-- How many of a queued job's LoRA adapters are not in `held` (a set: name -> true). A stored
+-- input without the key "loras" asks for none (a quoted key cannot occur inside a JSON string), so
+-- only inputs with adapters are decoded.
+local function sched_loads(job_key, held)
+  local input = redis.call('HGET', job_key, 'input')
+  if not input or not string.find(input, '"loras"', 1, true) then return 0 end
+  local ok, decoded = pcall(cjson.decode, input)
+  if not ok or type(decoded) ~= 'table' or type(decoded.loras) ~= 'table' then return 0 end
+  local loads, seen = 0, {}
+  for _, choice in ipairs(decoded.loras) do
+    local name = type(choice) == 'table' and choice.name
+    if type(name) == 'string' and not held[name] and not seen[name] then
+      loads, seen[name] = loads + 1, true
+    end
+  end
+  return loads
+end
+
+-- Which of a tenant's queued jobs (job ids, oldest first) a free worker takes, as
+-- sdq.scheduling.choose: the fewest adapter loads, the oldest among equals, never one behind a job
+-- already passed over `max_passes` times. The jobs before the one taken count one pass more.
+local function sched_choose(sched, model, jobs, job_prefix, affinity)
+  if #jobs == 1 or affinity.max_passes <= 0 then return 1 end
+  local passed_key = sched_passed_key(sched, model)
+  local best, best_loads = 1, nil
+  for index, job_id in ipairs(jobs) do
+    local loads = sched_loads(job_prefix .. job_id, affinity.held)
+    if best_loads == nil or loads < best_loads then best, best_loads = index, loads end
+    local passed = tonumber(redis.call('HGET', passed_key, job_id) or '0')
+    if best_loads == 0 or passed >= affinity.max_passes then break end
+  end
+  for index = 1, best - 1 do redis.call('HINCRBY', passed_key, jobs[index], 1) end
+  return best
+end
+
 -- The job a free worker takes next: {job id, priority, tenant}, or nil when none is queued.
-local function sched_pick(sched, model)
+-- `affinity` (nil: plain FIFO) is the worker's adapter preference: {held = set, window = n,
+-- max_passes = n}, read only when the job key prefix `job_prefix` is given.
+local function sched_pick(sched, model, job_prefix, affinity)
+  local window = 1
+  if affinity and job_prefix then window = math.max(1, affinity.window) end
   for _, priority in ipairs(PRIORITIES) do
     local tenants_key = sched_tenants_key(sched, model, priority)
     while true do
       local tenant = redis.call('ZRANGE', tenants_key, 0, 0)[1]
       if not tenant then break end
-      local job_id = redis.call('ZRANGE', sched_jobs_key(sched, model, priority, tenant), 0, 0)[1]
-      if job_id then return {job_id, priority, tenant} end
+      local jobs = redis.call('ZRANGE', sched_jobs_key(sched, model, priority, tenant), 0, window - 1)
+      if #jobs > 0 then
+        local index = 1
+        if window > 1 then index = sched_choose(sched, model, jobs, job_prefix, affinity) end
+        return {jobs[index], priority, tenant}
+      end
       redis.call('ZREM', tenants_key, tenant)  -- an empty turn left behind: drop it
     end
   end

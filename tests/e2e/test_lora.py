@@ -7,6 +7,7 @@ client."""
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,13 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+import redis
 import webuiapi
 from PIL import Image
 
-from tests.helpers import Stack, wait_terminal
+from sdq.store import heartbeats
+from sdq.store.ops import OpRunner
+from tests.helpers import Stack, wait_terminal, wait_until
 from worker.engines.tiny_lora import make_tiny_lora
 
 SMALL = {
@@ -60,6 +64,22 @@ def test_a_job_with_an_adapter_draws_otherwise_and_scale_zero_as_none(
     assert np.abs(pixels(client, [{"name": adapter, "scale": 1.0}]) - plain).mean() > 1
     assert np.array_equal(pixels(client, [{"name": adapter, "scale": 0}]), plain)
     assert np.array_equal(pixels(client, []), plain), "nothing of the adapter stays behind"
+
+
+def test_the_worker_advertises_the_adapters_it_holds(
+    client: httpx.Client, stack: Stack, adapter: str
+) -> None:
+    pixels(client, [{"name": adapter, "scale": 1.0}])
+    store = OpRunner(redis.Redis.from_url(stack.redis_url, decode_responses=True))
+    ttl = stack.settings().heartbeat_ttl_s
+
+    def advertised() -> list[list[str]] | None:
+        beats = store.run(heartbeats.live_workers(time.time(), ttl))
+        held = [beat.adapters for beat in beats if beat.model == "sdq/tiny"]
+        return held if held and all(adapter in names for names in held) else None
+
+    # One worker serves sdq/tiny here: the one that ran the job holds the adapter after it.
+    assert wait_until(advertised, 30, "the heartbeat to list the adapter") == [[adapter]]
 
 
 def test_an_adapter_the_model_lacks_is_refused_naming_those_it_has(

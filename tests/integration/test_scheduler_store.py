@@ -10,13 +10,22 @@ import pytest
 import redis
 
 from sdq.job import Job, JobStatus, new_job_id
-from sdq.scheduling import PRIORITIES, QueueState, enqueue, next_job, queue_position
+from sdq.scheduling import (
+    FIFO,
+    PRIORITIES,
+    Affinity,
+    QueueState,
+    enqueue,
+    next_job,
+    queue_position,
+)
 from sdq.store import redis_keys as keys
 from sdq.store.jobs import Claimed, claim_next, create_job, delete_job, get_job, queue_place
 from sdq.store.ops import OpRunner
 from tests.integration.test_store import RETENTION
 
-# Steps: "+ priority tenant name" (a job arrives) or "claim".
+# Steps: "+ priority tenant name [adapters]" (a job arrives, asking for these one-letter
+# adapters) or "claim [held]" (a free worker holding these adapters takes one).
 SCENARIOS = [
     pytest.param(
         ["+ 1 a a1", "+ 1 a a2", "+ 1 a a3", "+ 1 b b1", "claim"] + ["claim"] * 4, id="late"
@@ -32,14 +41,31 @@ SCENARIOS = [
         id="priorities",
     ),
     pytest.param(["claim", "+ 1 z z1", "claim", "claim"], id="empty-claims"),
+    pytest.param(
+        ["+ 1 a a1 x", "+ 1 a a2 y", "+ 1 a a3", "+ 1 b b1 y", "claim y", "claim y", "claim x"]
+        + ["claim"] * 2,
+        id="adapters-within-a-turn",
+    ),
+    pytest.param(
+        ["+ 1 a a1 x", "+ 1 a a2 yz", "+ 1 a a3 y", "+ 1 a a4 y", "+ 1 a a5 y", "+ 1 a a6 y"]
+        + ["claim y"] * 6,
+        id="adapters-passed-over-at-most-twice",
+    ),
+    pytest.param(
+        ["+ 1 a a1 x", "+ 2 a a2 y", "+ 0 b b1 x", "+ 1 c c1 y", "claim y", "claim y"]
+        + ["claim y"] * 3,
+        id="adapters-never-cross-priorities-or-tenants",
+    ),
 ]
+AFFINITY = {"window": 8, "max_passes": 2}
 
 
-def submit(store: OpRunner, model: str, priority: int, tenant: str) -> Job:
+def submit(store: OpRunner, model: str, priority: int, tenant: str, adapters: str = "") -> Job:
+    loras = [{"name": name, "scale": 1.0} for name in adapters]
     job = Job(
         id=new_job_id(),
         model=model,
-        input={"prompt": "dog"},
+        input={"prompt": "dog", "loras": loras} if loras else {"prompt": "dog"},
         created_at=time.time(),
         tenant=tenant,
         priority=priority,
@@ -48,8 +74,11 @@ def submit(store: OpRunner, model: str, priority: int, tenant: str) -> Job:
     return job
 
 
-def claim(store: OpRunner, model: str) -> Job | None:
-    return store.run(claim_next(model, worker_id="w1", retention_s=RETENTION, now=time.time())).job
+def claim(store: OpRunner, model: str, affinity: Affinity = FIFO) -> Job | None:
+    op = claim_next(
+        model, worker_id="w1", retention_s=RETENTION, now=time.time(), affinity=affinity
+    )
+    return store.run(op).job
 
 
 @pytest.mark.parametrize("steps", SCENARIOS)
@@ -61,9 +90,10 @@ def test_redis_takes_jobs_and_counts_positions_as_the_pure_rules_do(
     state = QueueState()
     ids: dict[str, str] = {}  # name -> job id
     for step in steps:
-        if step == "claim":
-            taken = next_job(state)
-            job = claim(store, model)
+        if step.startswith("claim"):
+            affinity = Affinity(frozenset(step.removeprefix("claim").strip()), **AFFINITY)
+            taken = next_job(state, affinity)
+            job = claim(store, model, affinity)
             if taken is None:
                 assert job is None
                 continue
@@ -71,9 +101,10 @@ def test_redis_takes_jobs_and_counts_positions_as_the_pure_rules_do(
             assert job is not None and job.id == ids[name], f"{step}: expected {name}"
             assert job.status is JobStatus.RUNNING
         else:
-            _, priority, tenant, name = step.split()
-            ids[name] = submit(store, model, int(priority), tenant).id
-            state = enqueue(state, int(priority), tenant, name)
+            _, priority, tenant, name, *adapters = step.split()
+            wants = "".join(adapters)
+            ids[name] = submit(store, model, int(priority), tenant, wants).id
+            state = enqueue(state, int(priority), tenant, name, frozenset(wants))
         for name, job_id in ids.items():
             place = store.run(queue_place(job_id))
             expected = queue_position(state, name)

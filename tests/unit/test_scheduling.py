@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from sdq.scheduling import QueueState, claim_order, enqueue, next_job, queue_position
+from sdq.scheduling import (
+    Affinity,
+    Candidate,
+    QueueState,
+    choose,
+    claim_order,
+    enqueue,
+    next_job,
+    queue_position,
+)
 
 # (what arrives, in order, as "priority tenant job", the order workers take them)
 ORDERS = [
@@ -76,3 +85,56 @@ def test_a_hundred_jobs_of_one_tenant_do_not_stand_before_anothers_one() -> None
     state = arrive(state, "1 b b1")
     assert claim_order(state).index("b1") <= 1
     assert queue_position(state, "b1") == 1
+
+
+def candidates(line: str) -> list[Candidate]:
+    """ "ab/0 -/2 c/1": a job asking for adapters a and b passed over 0 times, one asking for none
+    passed over twice, one asking for c passed over once."""
+    parsed = []
+    for word in line.split():
+        names, passed = word.split("/")
+        parsed.append(Candidate(frozenset(names.strip("-")), int(passed)))
+    return parsed
+
+
+# (the tenant's oldest jobs, the adapters the worker holds, window, max passes, the one it takes)
+CHOICES = [
+    pytest.param("a/0 b/0", "b", 1, 4, 0, id="window 1 is FIFO"),
+    pytest.param("a/0 b/0", "b", 8, 0, 0, id="max passes 0 is FIFO"),
+    pytest.param("a/0 b/0", "a", 8, 4, 0, id="the oldest needs no load"),
+    pytest.param("a/0 b/0", "b", 8, 4, 1, id="a held one is preferred"),
+    pytest.param("a/0 -/0", "", 8, 4, 1, id="a worker holding nothing takes a job needing none"),
+    pytest.param("ab/0 a/0 b/0", "a", 8, 4, 1, id="the fewest loads"),
+    pytest.param("ab/0 c/0 b/0", "a", 8, 4, 0, id="equal loads: the oldest"),
+    pytest.param("a/4 b/0", "b", 8, 4, 0, id="passed over enough: taken"),
+    pytest.param("c/0 a/4 b/0", "b", 8, 4, 0, id="never behind a job passed over enough"),
+    pytest.param("cd/0 ab/4 b/0", "b", 8, 4, 1, id="the fewest loads up to that job"),
+    pytest.param("a/0 a/0 b/0", "b", 2, 4, 0, id="only the window is looked at"),
+]
+
+
+@pytest.mark.parametrize(("line", "held", "window", "max_passes", "expected"), CHOICES)
+def test_which_of_the_tenants_oldest_jobs_a_worker_takes(
+    line: str, held: str, window: int, max_passes: int, expected: int
+) -> None:
+    affinity = Affinity(frozenset(held), window, max_passes)
+    assert choose(candidates(line), affinity) == expected
+
+
+def test_a_passed_over_job_waits_at_most_max_passes_claims() -> None:
+    """Workers that always hold b keep finding b jobs; the older a job still goes after two."""
+    state = QueueState()
+    state = enqueue(state, 1, "t", "a1", frozenset("a"))
+    for index in range(5):
+        state = enqueue(state, 1, "t", f"b{index}", frozenset("b"))
+    order = claim_order(state, Affinity(frozenset("b"), window=8, max_passes=2))
+    assert order == ["b0", "b1", "a1", "b2", "b3", "b4"]
+
+
+def test_the_preference_never_crosses_tenants_or_priorities() -> None:
+    state = QueueState()
+    for line, adapters in [("1 x x1", "a"), ("1 y y1", "b"), ("0 z z1", "a"), ("1 x x2", "b")]:
+        priority, tenant, job = line.split()
+        state = enqueue(state, int(priority), tenant, job, frozenset(adapters))
+    order = claim_order(state, Affinity(frozenset("b"), window=8, max_passes=4))
+    assert order == ["z1", "x2", "y1", "x1"]

@@ -48,6 +48,10 @@ class LoadedAdapters:
         self.touched = False  # a load was tried: adapter layers may be in the pipeline
         self.loads = 0  # adapter loads so far (the dispatch benchmark counts them)
 
+    def names(self) -> frozenset[str]:
+        """The adapters held, by name (a version starts with its file's name, which has no ':')."""
+        return frozenset(version.split(":", 1)[0].removesuffix(SUFFIX) for version in self.held)
+
     def apply(self, loras: list[LoraChoice]) -> None:
         """Make the pipeline run with exactly these adapters at these scales (none: all off)."""
         if not loras:

@@ -44,3 +44,7 @@ class Engine(Protocol):
     def preview(self, latents: Any) -> str | None:
         """A small data-URL image of the latents mid-generation, or None if it has none."""
         ...
+
+    def held_adapters(self) -> frozenset[str]:
+        """The LoRA adapters it holds loaded, by name (its claims prefer jobs asking for these)."""
+        ...

@@ -272,3 +272,6 @@ class DiffusersEngine:
 
     def preview(self, latents: Any) -> str:
         return preview_data_url(latents, self.space)
+
+    def held_adapters(self) -> frozenset[str]:
+        return self.model.adapters.names() if self.model.adapters is not None else frozenset()

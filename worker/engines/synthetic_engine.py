@@ -75,3 +75,6 @@ class SyntheticEngine:
 
     def preview(self, latents: object) -> None:
         return None
+
+    def held_adapters(self) -> frozenset[str]:
+        return frozenset()
