@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from sdq.inputs import InvalidField, InvalidInput
+from sdq.inputs import GenerationInput, InvalidField, InvalidInput
 from sdq.storage import OutputStorage, output_key
 
 # Each accepted format (as Pillow names it): its file extension and content type. MPO is the
@@ -88,7 +88,66 @@ def opened_image(raw: bytes, field: str, max_pixels: int) -> Iterator[Image.Imag
         raise InvalidInput([InvalidField(field, "is not a readable image")]) from None
 
 
-def store_init_image(storage: OutputStorage, job_id: str, image: InitImage) -> str:
-    key = output_key(job_id, f"input-0.{image.extension}")
+def image_size(image: InitImage) -> tuple[int, int]:
+    """A checked image's width and height (its header alone)."""
+    with Image.open(io.BytesIO(image.data)) as opened:
+        return opened.size
+
+
+def matching_mask(mask: InitImage, image: InitImage, field: str) -> InitImage:
+    """`mask` when it has the image's size; else 422 naming `field` and both sizes."""
+    (width, height), (mask_width, mask_height) = image_size(image), image_size(mask)
+    if (width, height) != (mask_width, mask_height):
+        message = f"is {mask_width}x{mask_height}; it must be the image's size, {width}x{height}"
+        raise InvalidInput([InvalidField(field, message)])
+    return mask
+
+
+def store_init_image(
+    storage: OutputStorage, job_id: str, image: InitImage, name: str = "input-0"
+) -> str:
+    """Store a starting image (or mask: `name` "mask") beside the job; its storage key."""
+    key = output_key(job_id, f"{name}.{image.extension}")
     storage.put(key, image.data, image.content_type)
     return key
+
+
+@dataclass(frozen=True)
+class StartingImages:
+    """How a submit checks its starting image and mask: the fields that name them in errors, the
+    pixel limit, and whether a mask of another size is accepted (to be resized)."""
+
+    image_field: str
+    mask_field: str
+    max_pixels: int
+    any_mask: bool = False
+
+    def checked(
+        self,
+        request: GenerationInput,
+        image: InitImage | None = None,
+        mask: InitImage | None = None,
+    ) -> tuple[InitImage, InitImage | None]:
+        """The request's image and mask, decoded and checked (those given: checked before)."""
+        assert request.image is not None
+        if image is None:
+            image = decode_image(request.image, self.image_field, self.max_pixels)
+        if mask is None and request.mask is not None:
+            mask = decode_image(request.mask, self.mask_field, self.max_pixels)
+            if not self.any_mask:
+                matching_mask(mask, image, self.mask_field)
+        return image, mask
+
+
+def store_starting_images(
+    storage: OutputStorage, job_id: str, image: InitImage, mask: InitImage | None
+) -> dict[str, str]:
+    """Store the image (and mask) beside the job: the input fields that now hold storage keys."""
+    keys = {"image": store_init_image(storage, job_id, image)}
+    if mask is not None:
+        try:
+            keys["mask"] = store_init_image(storage, job_id, mask, "mask")
+        except BaseException:
+            storage.delete(keys["image"])
+            raise
+    return keys

@@ -45,22 +45,25 @@ async def retry(runtime: ApiRuntime, old: Job, caller: Principal, key: str | Non
         request = parse_input(old.input, InputLimits.for_model(spec, settings))
     except InvalidInput as error:
         raise Conflict(f"the input of prediction {old.id} is no longer accepted: {error}") from None
-    image = None
-    if request.image is not None:
-        try:
+    image = mask = None
+    try:
+        if request.image is not None:
             data = await to_thread.run_sync(runtime.storage.get, request.image)
             image = InitImage.stored(request.image, data)
-        except OutputNotFound:
-            raise Conflict(
-                f"the starting image of prediction {old.id} is no longer stored; "
-                "create a new prediction with the image"
-            ) from None
+        if request.mask is not None:
+            data = await to_thread.run_sync(runtime.storage.get, request.mask)
+            mask = InitImage.stored(request.mask, data)
+    except OutputNotFound:
+        raise Conflict(
+            f"the starting image of prediction {old.id} is no longer stored; "
+            "create a new prediction with the image"
+        ) from None
     return await submit_once(
         runtime,
         caller.tenant,
         key,
         request_hash({"retry_of": old.id}),
-        lambda job_id: _resubmit(runtime, spec, old, caller, job_id, request, image),
+        lambda job_id: _resubmit(runtime, spec, old, caller, job_id, request, image, mask),
     )
 
 
@@ -72,6 +75,7 @@ async def _resubmit(
     job_id: str,
     request: GenerationInput,
     image: InitImage | None,
+    mask: InitImage | None,
 ) -> Job:
     return await submit(
         runtime,
@@ -82,6 +86,7 @@ async def _resubmit(
         webhook_events=old.webhook_events_filter or None,
         job_id=job_id,
         init_image=image,
+        init_mask=mask,
         retry_of=old.id,
         priority=max(old.priority, caller.max_priority),
         key_max_queued=caller.max_queued,

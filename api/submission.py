@@ -17,7 +17,7 @@ from fastapi import Request
 from api.admission_check import too_many_requests
 from api.draining import RETRY_AFTER_S as DRAIN_RETRY_AFTER_S
 from api.errors import RETRY_AFTER_S, GatewayTimeout, InsufficientStorage, Unavailable
-from api.init_image import InitImage, decode_image, store_init_image
+from api.init_image import InitImage, StartingImages, store_starting_images
 from api.runtime import ApiRuntime
 from api.waiting import wait_for_caller
 from sdq import metrics
@@ -52,10 +52,13 @@ async def submit(
     *,
     tenant: str,
     image_field: str = "input.image",
+    mask_field: str = "input.mask",
+    any_mask: bool = False,
     webhook: str | None = None,
     webhook_events: list[WebhookEvent] | None = None,
     job_id: str | None = None,
     init_image: InitImage | None = None,
+    init_mask: InitImage | None = None,
     retry_of: str | None = None,
     deadline_s: float | None = None,
     key_max_queued: int | None = None,
@@ -63,9 +66,11 @@ async def submit(
     dialect: str = "native",
     placed: Callable[[QueuePlace], None] | None = None,
 ) -> Job:
-    """Create and enqueue the job; `request.image` (data URL or base64) is checked and stored,
-    as sent, and the job keeps its storage key instead (`init_image`: one checked before, such as
-    a retried job's). A failure leaves nothing behind; the files go when the job record does.
+    """Create and enqueue the job; `request.image` and `request.mask` (data URLs or base64) are
+    checked and stored, as sent, and the job keeps their storage keys instead (`init_image`,
+    `init_mask`: ones checked before, such as a retried job's). A mask must have the image's
+    size unless `any_mask` (AUTOMATIC1111 resizes it, as the worker does). A failure leaves
+    nothing behind; the files go when the job record does.
 
     `deadline_s` (Cancel-After) overrides the model's default deadline; a submit past the model's
     `max_queued` or the key's `key_max_queued` is refused with 429 and leaves nothing written
@@ -78,20 +83,20 @@ async def submit(
     if deadline_s is None:
         deadline_s = policy.default_deadline_s
     job_id = job_id or new_job_id()
-    stored: str | None = None
+    stored: list[str] = []
     if request.image is not None:
-        image = init_image
-        if image is None:
-            # Decoding a large image to check it takes a while: off the loop.
-            image = await to_thread.run_sync(
-                decode_image, request.image, image_field, settings.max_init_image_pixels
-            )
+        sent = StartingImages(image_field, mask_field, settings.max_init_image_pixels, any_mask)
+        # Decoding a large image to check it takes a while: off the loop.
+        image, mask = await to_thread.run_sync(sent.checked, request, init_image, init_mask)
         await runtime.store.run(note_files(job_id, time.time()))  # before the file: never lost
         try:
-            stored = await to_thread.run_sync(store_init_image, runtime.storage, job_id, image)
+            keys = await to_thread.run_sync(
+                store_starting_images, runtime.storage, job_id, image, mask
+            )
         except StorageFull as full:  # the disk or the bucket's quota: nothing is queued
             raise InsufficientStorage(f"the starting image could not be stored: {full}") from None
-        request = request.model_copy(update={"image": stored})
+        stored = list(keys.values())
+        request = request.model_copy(update=keys)
     created_at = time.time()
     job = Job(
         id=job_id,
@@ -110,7 +115,7 @@ async def submit(
             replicated = await create_replicated(runtime, job, policy.max_queued, key_max_queued)
         except BaseException:
             if not await forget_if_written(runtime, job):
-                stored = None  # the job may be there, with its image: the file sweep decides
+                stored = []  # the job may be there, with its images: the file sweep decides
             raise
         created = replicated.value
         if created.outcome is Admission.ID_TAKEN:
@@ -130,11 +135,11 @@ async def submit(
                 raise  # withdrawn: nothing of the job is left
             except BaseException:  # cancelled or Redis gone mid-way: the job may stand
                 if not await forget_if_written(runtime, job):
-                    stored = None  # it stands (or may): its starting image stays with it
+                    stored = []  # it stands (or may): its starting images stay with it
                 raise
     except BaseException:
-        if stored is not None:
-            await to_thread.run_sync(runtime.storage.delete, stored)
+        for key in stored:
+            await to_thread.run_sync(runtime.storage.delete, key)
         raise
     metrics.job_submitted(spec.id, dialect)
     if placed is not None and created.place is not None:

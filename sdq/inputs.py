@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -85,6 +85,12 @@ class LoraChoice(BaseModel):
         return value
 
 
+MAX_MASK_BLUR = 64
+MAX_MASK_CROP_PADDING = 256
+# The fields that mean something only with a mask (left out of a stored input without one).
+INPAINTING_FIELDS = ("mask", "mask_blur", "inpainting_fill", "mask_crop_padding")
+
+
 class GenerationInput(BaseModel):
     """One text-to-image request; validated with `InputLimits` as context."""
 
@@ -119,11 +125,41 @@ class GenerationInput(BaseModel):
         default_factory=list,
         description="LoRA adapters of the model to apply, each with its scale (0 to 2)",
     )
+    mask: OptionalText = Field(
+        default=None,
+        description="Inpainting: which part of `image` to repaint (white) and which to keep "
+        "(black), as a data URL or base64 image of the image's size; the API stores it and keeps "
+        "its storage key here",
+    )
+    mask_blur: WholeNumber = Field(
+        default=4,
+        ge=0,
+        le=MAX_MASK_BLUR,
+        description="Inpainting: the mask's edge blurred over this many pixels, so that the "
+        "repainted part blends into the kept one",
+    )
+    inpainting_fill: Literal["original", "fill"] = Field(
+        default="original",
+        description="Inpainting: what the masked part starts from: the image as it is "
+        "(`original`), or the colours around it (`fill`)",
+    )
+    mask_crop_padding: OptionalWholeNumber = Field(
+        default=None,
+        ge=0,
+        le=MAX_MASK_CROP_PADDING,
+        description="Inpainting: repaint only the masked area and this many pixels around it, "
+        'at the full width and height, then paste it back (AUTOMATIC1111\'s "only masked"); '
+        "unset: the whole picture",
+    )
 
     def stored(self) -> dict[str, Any]:
-        """The input as the job keeps it: without `loras` when it asks for none, so that a job
-        without adapters reads as before to workers of the previous version (rolling upgrades)."""
-        return self.model_dump(exclude=None if self.loras else {"loras"})
+        """The input as the job keeps it: without `loras` when it asks for none and without the
+        inpainting fields when it has no mask, so that such a job reads as before to workers of
+        the previous version (rolling upgrades)."""
+        left_out = set() if self.loras else {"loras"}
+        if self.mask is None:
+            left_out |= set(INPAINTING_FIELDS)
+        return self.model_dump(exclude=left_out or None)
 
     @field_validator("prompt", "negative_prompt")
     @classmethod
@@ -254,6 +290,9 @@ def parse_input(raw: Any, limits: InputLimits) -> GenerationInput:
             f"(got {parsed.num_inference_steps})"
         )
         raise InvalidInput([InvalidField("input.num_inference_steps", message)])
+    if parsed.mask is not None and parsed.image is None:
+        message = "needs input.image: the mask says which part of that image to repaint"
+        raise InvalidInput([InvalidField("input.mask", message)])
     if parsed.loras and limits.adapters is not None:
         check_adapters(parsed.loras, limits.adapters())
     if parsed.seed is None:

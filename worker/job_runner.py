@@ -21,7 +21,7 @@ from sdq.store.ops import Op
 from worker.batch_claim import claim_partners
 from worker.batch_runner import run_batch
 from worker.engines.base import GenerationCanceled
-from worker.init_image import load_init_image
+from worker.init_image import load_init_image, load_mask
 from worker.job_finish import finish, store_outputs
 from worker.progress import ProgressReporter
 from worker.runtime import WorkerRuntime
@@ -105,7 +105,8 @@ def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
     started = time.perf_counter()
     try:
         init_image = load_init_image(runtime.storage, request)
-        images = runtime.engine.generate(request, on_step=reporter, init_image=init_image)
+        mask = load_mask(runtime.storage, request)
+        images = runtime.engine.generate(request, reporter, init_image, mask)
         predict_time = time.perf_counter() - started
         store_outputs(runtime, job, request, images, keys)
         before.append(reporter.output(keys))

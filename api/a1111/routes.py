@@ -16,6 +16,7 @@ from api.errors import GenerationFailed
 from api.idempotency import IdempotencyKey, submit_once
 from api.idempotency_key import request_hash
 from api.json_route import StrictJsonRoute
+from api.masks import inverted_mask
 from api.queue_view import queue_info
 from api.runtime import ApiRuntime
 from api.submission import cancel, images_base64, submit, wait_for_images
@@ -81,6 +82,9 @@ async def generate(
     options = await read_options(runtime, caller)
     spec = chosen_model(runtime, options, body)
     raw = a1111.native_input(body)
+    if raw.get("mask") and isinstance(body, a1111.Img2ImgRequest) and body.inpainting_mask_invert:
+        pixels = settings.max_init_image_pixels
+        raw["mask"] = await to_thread.run_sync(inverted_mask, raw["mask"], "mask", pixels)
     every = options.get(PREVIEW_OPTION)
     if every and int(every) > 0:
         raw["preview_every"] = int(every)  # live previews for /progress's current_image
@@ -98,6 +102,7 @@ async def generate(
                 parsed,
                 tenant=caller.tenant,
                 image_field="init_images",
+                any_mask=True,  # A1111 resizes a mask to the image, as the worker does
                 job_id=job_id,
                 key_max_queued=caller.max_queued,
                 dialect="a1111",

@@ -31,7 +31,13 @@ FIELD_NAMES = {
     "input.image": "init_images",
     "input.prompt_strength": "denoising_strength",
     "input.loras": "prompt",  # and what is inside it: its adapters are the prompt's <lora:…> tags
+    "input.mask": "mask",
+    "input.mask_blur": "mask_blur",
+    "input.inpainting_fill": "inpainting_fill",
+    "input.mask_crop_padding": "inpaint_full_res_padding",
 }
+# A1111's `inpainting_fill` codes that sdq draws (not 2, latent noise, nor 3, latent nothing).
+INPAINTING_FILL = {0: "fill", 1: "original"}
 
 
 class Txt2ImgRequest(BaseModel):
@@ -57,14 +63,46 @@ class Txt2ImgRequest(BaseModel):
     save_images: TruthValue = False
 
     def parameters(self) -> dict[str, Any]:
-        """Echoed back as `parameters`, like the original (images left out)."""
-        return self.model_dump(exclude={"init_images"})
+        """Echoed back as `parameters`, like the original (images and mask left out)."""
+        return self.model_dump(exclude={"init_images", "mask"})
 
 
 class Img2ImgRequest(Txt2ImgRequest):
     init_images: list[Text] = Field(default_factory=list)
     denoising_strength: Number = 0.75
     resize_mode: WholeNumber = 0
+    mask: OptionalText = None
+    mask_blur: WholeNumber = 4
+    inpainting_fill: WholeNumber = 0
+    inpaint_full_res: TruthValue = True
+    inpaint_full_res_padding: WholeNumber = 0
+    inpainting_mask_invert: WholeNumber = 0
+
+
+def inpainting(body: Img2ImgRequest) -> dict[str, Any]:
+    """The sdq inpainting fields of an img2img request with a mask (none without one); the mask
+    itself as sent (inverted first by the caller when `inpainting_mask_invert` asks)."""
+    if not body.mask:
+        return {}
+    fill = INPAINTING_FILL.get(body.inpainting_fill)
+    if fill is None:
+        message = (
+            f"must be 0 (fill) or 1 (original); got {body.inpainting_fill} (2, latent noise, and "
+            "3, latent nothing, are not supported)"
+        )
+        raise InvalidInput([InvalidField("inpainting_fill", message)])
+    if body.inpainting_mask_invert not in (0, 1):
+        invert = body.inpainting_mask_invert
+        message = f"must be 0 (repaint the white part) or 1 (the black part); got {invert}"
+        raise InvalidInput([InvalidField("inpainting_mask_invert", message)])
+    fields: dict[str, Any] = {
+        "mask": body.mask,
+        "mask_blur": body.mask_blur,
+        "inpainting_fill": fill,
+    }
+    if body.inpaint_full_res:
+        fields["mask_crop_padding"] = body.inpaint_full_res_padding
+    return fields
 
 
 def checkpoint_name(value: object) -> str | None:
@@ -110,6 +148,7 @@ def native_input(body: Txt2ImgRequest) -> dict[str, Any]:
             raise InvalidInput([InvalidField("init_images", "needs one image (base64)")])
         raw["image"] = body.init_images[0]
         raw["prompt_strength"] = body.denoising_strength
+        raw |= inpainting(body)
     return raw
 
 

@@ -8,6 +8,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Form, Request, Response, UploadFile
 
 from api.auth import Caller
@@ -17,6 +18,7 @@ from api.idempotency import IdempotencyKey, submit_once
 from api.idempotency_key import request_hash
 from api.init_image import opened_image
 from api.json_route import StrictJsonRoute
+from api.masks import mask_from_transparency
 from api.openai_images import shapes
 from api.runtime import ApiRuntime
 from api.submission import images_base64, submit, wait_for_images
@@ -131,19 +133,26 @@ async def edits(
     strength: Annotated[float, Form(ge=0, le=1)] = 0.75,
 ) -> shapes.ImagesResponse:
     """Image-to-image from the first image at `strength` (an sdq extension, default 0.75);
-    the output keeps the image's size unless `size` is given. Masks (inpainting) are refused."""
+    the output keeps the image's size unless `size` is given. With `mask` (a PNG of the image's
+    size), only its fully transparent part is repainted: inpainting, the rest kept as it was."""
     upload = image or (image_list[0] if image_list else None)
     if upload is None:
         raise InvalidInput([InvalidField("image", "an image file is required")])
-    if mask is not None:
-        raise InvalidInput([InvalidField("mask", "inpainting with a mask is not supported")])
     spec = shapes.pick_model(runtime.settings, model)
     data = await upload.read()
     pixels = runtime.settings.max_init_image_pixels
-    default = shapes.edit_size(*_image_size(data, pixels), spec)  # the header alone: cheap
+    image_size = _image_size(data, pixels)  # the header alone: cheap
+    default = shapes.edit_size(*image_size, spec)
     raw = shapes.native_input(prompt, n, shapes.parse_size(size, default), quality)
     # Checked, converted and stored by submit, off the event loop.
     raw |= {"image": base64.b64encode(data).decode(), "prompt_strength": strength}
+    mask_sha256 = None
+    if mask is not None:
+        mask_data = await mask.read()
+        mask_sha256 = hashlib.sha256(mask_data).hexdigest()
+        raw["mask"] = await to_thread.run_sync(
+            mask_from_transparency, mask_data, "mask", image_size, pixels
+        )
     sent = {
         "prompt": prompt,
         "image_sha256": hashlib.sha256(data).hexdigest(),
@@ -154,6 +163,8 @@ async def edits(
         "quality": quality,
         "strength": strength,
     }
+    if mask_sha256 is not None:  # absent otherwise: the same hash as before masks were taken
+        sent["mask_sha256"] = mask_sha256
     once = Once(key, request_hash({"route": "edits", "body": sent}))
     with runtime.waits.held(caller.tenant):  # 429 past the caps, before a job is made
         return await run(

@@ -86,6 +86,7 @@ FIELD_NAMES = {
     "input.width": "size",
     "input.height": "size",
     "input.image": "image",
+    "input.mask": "mask",
     "input.prompt_strength": "strength",
 }
 

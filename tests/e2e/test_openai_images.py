@@ -88,9 +88,10 @@ def test_bad_requests_get_openais_error_shape(
     assert body["type"] == "invalid_request_error"
 
 
-def test_masks_and_unreadable_images_are_refused_by_name(client: openai.OpenAI) -> None:
+def test_bad_masks_and_unreadable_images_are_refused_by_name(client: openai.OpenAI) -> None:
     image = ("a.png", png(Image.new("RGB", (64, 64))), "image/png")
-    with pytest.raises(openai.BadRequestError, match="inpainting"):
+    with pytest.raises(openai.BadRequestError, match="must have an alpha channel") as caught:
         client.images.edit(image=image, mask=image, prompt="x")
+    assert isinstance(caught.value.body, dict) and caught.value.body["param"] == "mask"
     with pytest.raises(openai.BadRequestError, match="not a readable image"):
         client.images.edit(image=("a.png", b"not an image", "image/png"), prompt="x")

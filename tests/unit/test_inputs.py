@@ -64,6 +64,19 @@ OK = {"prompt": "a pretty dog"}
         ),
         ({"loras": [{"name": "a", "weight": 1}]}, "input.loras.0.weight", "not a known input"),
         ({"loras": "a:0.5"}, "input.loras", "valid list"),
+        ({"mask": "iVBORw0KGgo="}, "input.mask", "needs input.image"),
+        ({"image": "k", "mask": "m", "mask_blur": 65}, "input.mask_blur", "less than or equal"),
+        ({"image": "k", "mask": "m", "mask_blur": -1}, "input.mask_blur", "greater than or equal"),
+        (
+            {"image": "k", "mask": "m", "inpainting_fill": "noise"},
+            "input.inpainting_fill",
+            "'fill'",
+        ),
+        (
+            {"image": "k", "mask": "m", "mask_crop_padding": 257},
+            "input.mask_crop_padding",
+            "less than or equal to 256",
+        ),
     ],
 )
 def test_rejections_name_field_and_limit(change: dict[str, Any], field: str, message: str) -> None:
@@ -146,3 +159,11 @@ def test_scheduler_aliases_are_canonicalised(given: str, canonical: str) -> None
 def test_input_must_be_an_object() -> None:
     with pytest.raises(InvalidInput, match="must be an object"):
         parse_input(["prompt"], LIMITS)
+
+
+def test_a_job_without_a_mask_is_stored_without_the_inpainting_fields() -> None:
+    plain = parse_input(OK, LIMITS).stored()
+    assert not {"mask", "mask_blur", "inpainting_fill", "mask_crop_padding"} & set(plain)
+    masked = parse_input(OK | {"image": "k/input-0.png", "mask": "k/mask.png"}, LIMITS).stored()
+    assert masked["mask"] == "k/mask.png"
+    assert (masked["mask_blur"], masked["inpainting_fill"]) == (4, "original")

@@ -26,10 +26,15 @@ class Engine(Protocol):
         ...
 
     def generate(
-        self, request: GenerationInput, on_step: StepCallback, init_image: Image | None = None
+        self,
+        request: GenerationInput,
+        on_step: StepCallback,
+        init_image: Image | None = None,
+        mask: Image | None = None,
     ) -> list[Image]:
-        """`num_outputs` images (from `init_image` when given: image-to-image); raises
-        GenerationCanceled when `on_step` says stop."""
+        """`num_outputs` images (from `init_image` when given: image-to-image; repainted only
+        inside `mask`, white = repaint, when given: inpainting); raises GenerationCanceled when
+        `on_step` says stop."""
         ...
 
     def generate_batch(

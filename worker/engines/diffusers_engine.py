@@ -13,7 +13,12 @@ from typing import Any
 import diffusers
 import torch
 import transformers
-from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image, DiffusionPipeline
+from diffusers import (
+    AutoPipelineForImage2Image,
+    AutoPipelineForInpainting,
+    AutoPipelineForText2Image,
+    DiffusionPipeline,
+)
 from diffusers.utils import logging as diffusers_logging
 from PIL.Image import Image
 
@@ -22,6 +27,7 @@ from sdq.schedulers import find_scheduler
 from sdq.settings import TINY_MODEL_ID, ModelSpec, Settings
 from worker.engines.adapters import AdapterLoadFailed, LoadedAdapters
 from worker.engines.base import GenerationCanceled, StepCallback
+from worker.engines.inpaint import blurred_mask, filled, pasted_back
 from worker.engines.load_errors import ModelLoadError, local_folder_problem
 from worker.engines.previews import latent_space, preview_data_url
 from worker.engines.runtime_apply import DTYPES, apply_steps
@@ -39,6 +45,7 @@ class LoadedModel:
     plan: RuntimePlan | None = None
     adapters: LoadedAdapters | None = None  # None: the model takes no LoRA adapters
     _image_to_image: DiffusionPipeline | None = None
+    _inpainting: DiffusionPipeline | None = None
 
     def image_to_image(self) -> DiffusionPipeline:
         """The image-to-image pipeline over the same components (no second copy of weights)."""
@@ -47,6 +54,14 @@ class LoadedModel:
             pipeline.set_progress_bar_config(disable=True)
             self._image_to_image = pipeline
         return self._image_to_image
+
+    def inpainting(self) -> DiffusionPipeline:
+        """The inpainting pipeline over the same components (no second copy of weights)."""
+        if self._inpainting is None:
+            pipeline: Any = AutoPipelineForInpainting.from_pipe(self.pipeline)
+            pipeline.set_progress_bar_config(disable=True)
+            self._inpainting = pipeline
+        return self._inpainting
 
 
 def resolve_source(spec: ModelSpec, settings: Settings) -> str:
@@ -149,19 +164,36 @@ def generate(
     request: GenerationInput,
     on_step: StepCallback,
     init_image: Image | None = None,
+    mask: Image | None = None,
 ) -> list[Image]:
     """Generate `num_outputs` images, from noise or (image-to-image) from `init_image` at
-    `prompt_strength`; raises GenerationCanceled when `on_step` says stop."""
-    if init_image is not None and request.prompt_strength == 0:
+    `prompt_strength`, only inside `mask` when given (inpainting: the original is pasted back
+    outside it); raises GenerationCanceled when `on_step` says stop."""
+    if init_image is not None and (request.prompt_strength == 0 or nothing_masked(mask)):
         return [init_image.copy() for _ in range(request.num_outputs)]  # nothing to denoise
     use_adapters(model, request.loras)
-    pipe = model.pipeline if init_image is None else model.image_to_image()
-    pipe.scheduler = schedulers.get(request.scheduler)
     extra: dict[str, Any] = {}
-    if init_image is not None:
+    soft_mask: Image | None = None
+    if init_image is not None and mask is not None:
+        pipe = model.inpainting()
+        soft_mask = blurred_mask(mask, request.mask_blur)
+        start = filled(init_image, soft_mask) if request.inpainting_fill == "fill" else init_image
+        extra = {
+            "image": start,
+            "mask_image": soft_mask,
+            "strength": request.prompt_strength,
+            "width": request.width,
+            "height": request.height,
+        }
+        if request.mask_crop_padding is not None:
+            extra["padding_mask_crop"] = request.mask_crop_padding
+    elif init_image is not None:
+        pipe = model.image_to_image()
         extra = {"image": init_image, "strength": request.prompt_strength}
     else:
+        pipe = model.pipeline
         extra = {"width": request.width, "height": request.height}
+    pipe.scheduler = schedulers.get(request.scheduler)
 
     def on_step_end(
         pipeline: Any, step: int, _timestep: Any, callback_kwargs: dict[str, Any]
@@ -184,7 +216,15 @@ def generate(
             callback_on_step_end=on_step_end,
             **extra,
         )
-    return list(result.images)
+    images = list(result.images)
+    if init_image is not None and soft_mask is not None:
+        return [pasted_back(init_image, image, soft_mask) for image in images]
+    return images
+
+
+def nothing_masked(mask: Image | None) -> bool:
+    """A mask with no white at all: inpainting would repaint nothing."""
+    return mask is not None and mask.getbbox() is None
 
 
 def generate_batch(
@@ -261,9 +301,13 @@ class DiffusersEngine:
         return cls(model, schedulers, latent_space(model.pipeline), warmup_s=warmup_s)
 
     def generate(
-        self, request: GenerationInput, on_step: StepCallback, init_image: Image | None = None
+        self,
+        request: GenerationInput,
+        on_step: StepCallback,
+        init_image: Image | None = None,
+        mask: Image | None = None,
     ) -> list[Image]:
-        return generate(self.model, self.schedulers, request, on_step, init_image)
+        return generate(self.model, self.schedulers, request, on_step, init_image, mask)
 
     def generate_batch(
         self, requests: list[GenerationInput], on_steps: list[StepCallback]

@@ -38,6 +38,7 @@ class SyntheticEngine:
         request: GenerationInput,
         on_step: StepCallback,
         init_image: Image.Image | None = None,
+        mask: Image.Image | None = None,
     ) -> list[Image.Image]:
         assert request.seed is not None, "the API fixes the seed before enqueue"
         total = request.num_inference_steps
