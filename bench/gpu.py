@@ -84,7 +84,9 @@ def load(
     folder: Path, family: str, device: str, runtime: ModelRuntime, data_dir: Path
 ) -> tuple[DiffusersEngine, dict[str, float]]:
     settings = Settings(data_dir=data_dir, device=device)
-    spec = ModelSpec(id=f"bench/{family}", source=str(folder), runtime=runtime)
+    # "sdxl-mini" is an SDXL checkpoint: the model family is the name before the size.
+    kind = "sdxl" if family.startswith("sdxl") else "sd15"
+    spec = ModelSpec(id=f"bench/{family}", source=str(folder), runtime=runtime, family=kind)
     engine, timings = load_engine_timed(spec, settings)
     assert isinstance(engine, DiffusersEngine)
     return engine, {"load_s": round(timings.load_s, 2), "warmup_s": round(timings.warmup_s, 2)}

@@ -13,13 +13,18 @@ app = typer.Typer(help="Model utilities.", no_args_is_help=True)
 @app.command("make-tiny")
 def make_tiny_command(
     folder: Annotated[Path, typer.Argument(help="Where to write the pipeline.")],
+    family: Annotated[str, typer.Option(help="sd15, sdxl, sd3 or flux.")] = "sd15",
     seed: Annotated[int, typer.Option(help="Seed of the random weights.")] = 0,
 ) -> None:
-    """Write a tiny random-weight Stable Diffusion pipeline (loads like a real one)."""
-    from worker.engines.tiny_model import make_tiny
+    """Write a tiny random-weight pipeline of a model family (loads and runs like a real one, in
+    well under a second per image on a CPU): serve it with `"family"` set in its model spec."""
+    from sdq.families import FAMILY_NAMES
+    from worker.engines.tiny_families import make_tiny_family
 
-    written = make_tiny(folder, seed=seed)
-    typer.echo(f"wrote tiny Stable Diffusion pipeline to {written}")
+    if family not in FAMILY_NAMES:
+        raise typer.BadParameter(f"one of {', '.join(FAMILY_NAMES)}", param_hint="--family")
+    written = make_tiny_family(family, folder, seed=seed)
+    typer.echo(f"wrote tiny {family} pipeline to {written}")
 
 
 @app.command("make-tiny-lora")

@@ -51,8 +51,9 @@ ModelOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--model",
-        metavar="ID[=SOURCE]",
-        help=f"Model to serve, repeatable (unset: SDQ_MODELS, else {TINY_MODEL_ID}).",
+        metavar="ID[=SOURCE]|JSON",
+        help="Model to serve, repeatable: ID, ID=SOURCE, or one SDQ_MODELS entry as a JSON "
+        f'object (\'{{"id": "…", "family": "flux"}}\') (unset: SDQ_MODELS, else {TINY_MODEL_ID}).',
     ),
 ]
 

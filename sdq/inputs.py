@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from sdq.adapters import MAX_SCALE, NAME, adapter_names, listed
+from sdq.families import FAMILIES, FamilyTraits, traits
 from sdq.json_types import Number, OptionalText, OptionalWholeNumber, Text, WholeNumber
 from sdq.schedulers import DEFAULT_SCHEDULER, find_scheduler, scheduler_names
 from sdq.settings import ModelSpec, Settings
@@ -53,6 +54,9 @@ class InputLimits:
     max_loras: int = 4
     # The model's adapters, read when a job asks for one; None: names are not checked.
     adapters: Callable[[], tuple[str, ...]] | None = None
+    family: FamilyTraits = FAMILIES["sd15"]
+    # What a request that leaves a field out gets (none: the fields' own defaults, SD 1.x's).
+    defaults: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def for_model(cls, spec: ModelSpec, settings: Settings) -> InputLimits:
@@ -63,6 +67,8 @@ class InputLimits:
             settings.max_prompt_chars,
             settings.max_loras_per_job,
             adapters,
+            traits(spec.family),
+            spec.input_defaults(),
         )
 
 
@@ -179,8 +185,9 @@ class GenerationInput(BaseModel):
             raise ValueError(
                 f"must be between {limits.min_size} and {limits.max_size} (got {value})"
             )
-        if value % 8:
-            raise ValueError(f"must be a multiple of 8 (got {value})")
+        multiple = limits.family.size_multiple
+        if value % multiple:
+            raise ValueError(f"must be a multiple of {multiple} (got {value})")
         return value
 
     @field_validator("loras")
@@ -274,10 +281,12 @@ def parse_input(raw: Any, limits: InputLimits) -> GenerationInput:
     """Validate raw input and fix its seed, so the stored job always reproduces."""
     if not isinstance(raw, dict):
         raise InvalidInput([InvalidField("input", "must be an object")])
+    raw = {**limits.defaults, **raw}
     try:
         parsed = GenerationInput.model_validate(raw, context=limits)
     except ValidationError as error:
         raise InvalidInput(invalid_fields(error)) from None
+    family_rules(parsed, limits.family)
     choice = find_scheduler(parsed.scheduler)
     if choice is not None and parsed.num_inference_steps < choice.min_steps:
         message = f"must be at least {choice.min_steps} with scheduler {choice.name}"
@@ -298,6 +307,19 @@ def parse_input(raw: Any, limits: InputLimits) -> GenerationInput:
     if parsed.seed is None:
         parsed = parsed.model_copy(update={"seed": secrets.randbelow(MAX_SEED + 1)})
     return parsed
+
+
+def family_rules(parsed: GenerationInput, family: FamilyTraits) -> None:
+    """422 for what the model's family does not take: another sampler, a negative prompt."""
+    if parsed.scheduler not in family.schedulers:
+        message = (
+            f"{family.title} models take only these schedulers: {', '.join(family.schedulers)} "
+            f"(got {parsed.scheduler!r})"
+        )
+        raise InvalidInput([InvalidField("input.scheduler", message)])
+    if parsed.negative_prompt and not family.negative_prompt:
+        message = f"{family.title} models take no negative prompt: leave it empty"
+        raise InvalidInput([InvalidField("input.negative_prompt", message)])
 
 
 def check_adapters(loras: list[LoraChoice], available: tuple[str, ...]) -> None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sdq.api_keys import KEY_ALPHABET
+from sdq.families import Family, traits
 from sdq.model_runtime import ModelRuntime
 from sdq.redis_connect import parse_sentinel_url
 from sdq.scaling_policy import ScalingPolicy
@@ -22,6 +23,18 @@ LINK_SECRET_MIN_CHARS = 32
 SYNTHETIC_MODEL_ID = "sdq/synthetic"
 
 ModelKind = Literal["diffusers", "synthetic"]
+
+
+class ModelDefaults(BaseModel):
+    """What a request that leaves a field out gets for this model; unset: its family's."""
+
+    model_config = {"extra": "forbid"}
+
+    width: int | None = Field(default=None, ge=8, description="Default width")
+    height: int | None = Field(default=None, ge=8, description="Default height")
+    num_inference_steps: int | None = Field(default=None, ge=1, le=150, description="Steps")
+    guidance_scale: float | None = Field(default=None, ge=0, le=30, description="Guidance")
+    scheduler: str | None = Field(default=None, description="Sampler name")
 
 
 class ModelSpec(BaseModel):
@@ -56,11 +69,57 @@ class ModelSpec(BaseModel):
         description="Its LoRA adapters, one NAME.safetensors each; default: "
         "SDQ_LORA_DIR/OWNER/NAME",
     )
+    family: Family = Field(
+        default="sd15",
+        description="sd15, sdxl, sd3 or flux: its defaults (size, steps, guidance, sampler) and "
+        "rules (samplers, size multiple, negative prompt); workers refuse a checkpoint of another",
+    )
+    defaults: ModelDefaults = Field(
+        default_factory=ModelDefaults,
+        description="Its own defaults over the family's: width, height, num_inference_steps, "
+        "guidance_scale, scheduler",
+    )
+
+    def input_defaults(self) -> dict[str, object]:
+        """What a request that leaves a field out gets: the model's defaults over its family's."""
+        family = traits(self.family)
+        own = self.defaults.model_dump(exclude_none=True)
+        # The family's size within the model's bounds (a small max_size lowers it).
+        size = min(max(family.size, self.min_size), self.max_size)
+        size -= size % family.size_multiple
+        return {
+            "width": size,
+            "height": size,
+            "num_inference_steps": family.steps,
+            "guidance_scale": family.guidance,
+            "scheduler": family.scheduler,
+        } | own
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> ModelSpec:
         if self.min_size > self.max_size:
             raise ValueError(f"min_size {self.min_size} exceeds max_size {self.max_size}")
+        return self
+
+    @model_validator(mode="after")
+    def _defaults_fit(self) -> ModelSpec:
+        """Its defaults are requests it would accept (a default it refuses helps nobody)."""
+        family, defaults = traits(self.family), self.input_defaults()
+        for side in ("width", "height"):
+            value = getattr(self.defaults, side)
+            if value is None:
+                continue
+            if not self.min_size <= value <= self.max_size or value % family.size_multiple:
+                raise ValueError(
+                    f"default {side} {value} must be within min_size {self.min_size} and "
+                    f"max_size {self.max_size}, a multiple of {family.size_multiple} "
+                    f"({family.name})"
+                )
+        if defaults["scheduler"] not in family.schedulers:
+            raise ValueError(
+                f"default scheduler {defaults['scheduler']!r} is not one {family.name} takes: "
+                + ", ".join(family.schedulers)
+            )
         return self
 
     @model_validator(mode="after")
@@ -71,7 +130,10 @@ class ModelSpec(BaseModel):
 
     @classmethod
     def parse(cls, text: str) -> ModelSpec:
-        """Parse the CLI shorthand `ID` or `ID=SOURCE`."""
+        """Parse the CLI shorthand `ID` or `ID=SOURCE`, or one spec as a JSON object (`{"id": …,
+        "family": "flux", …}`: every field)."""
+        if text.lstrip().startswith("{"):
+            return cls.model_validate_json(text)
         model_id, _, source = text.partition("=")
         return cls(id=model_id.strip(), source=source.strip() or None)
 

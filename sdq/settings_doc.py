@@ -20,7 +20,7 @@ from pydantic.fields import FieldInfo
 
 from sdq.model_runtime import ModelRuntime
 from sdq.scaling_policy import ScalingPolicy
-from sdq.settings import ModelSpec, Settings
+from sdq.settings import ModelDefaults, ModelSpec, Settings
 
 ENV_PREFIX = "SDQ_"
 DOC_PATH = "docs/configuration.md"
@@ -261,6 +261,11 @@ def _model_spec_section() -> str:
                 "max_size": 1024,
                 "scaling": {"min_replicas": 1, "max_replicas": 4},
             },
+            {
+                "id": "black-forest-labs/FLUX.1-schnell",
+                "family": "flux",
+                "defaults": {"num_inference_steps": 4, "guidance_scale": 0},
+            },
         ]
     )
     return "\n".join(
@@ -268,8 +273,9 @@ def _model_spec_section() -> str:
             "## One `SDQ_MODELS` entry\n",
             "`SDQ_MODELS` takes either the shorthand `id[=source],…` (comma-separated; each "
             "entry gets the defaults below) or a JSON list of objects with these fields. "
-            "Start-up fails on an empty list, on an id that appears twice and on a `min_size` "
-            "above `max_size`.\n",
+            "Start-up fails on an empty list, on an id that appears twice, on a `min_size` "
+            "above `max_size` and on `defaults` the model would refuse (a size outside its "
+            "bounds or not a multiple its family needs, a sampler its family does not take).\n",
             f"```sh\nSDQ_MODELS='{example}'\n```\n",
             _table(("Field", "Type", "Default", "Meaning"), rows),
         ]
@@ -368,6 +374,8 @@ def type_text(name: str, info: FieldInfo) -> str:
         return "object: the [scaling policy](#scaling-policy)"
     if annotation is ModelRuntime:
         return "object: the [model runtime](#model-runtime)"
+    if annotation is ModelDefaults:
+        return "object: any of " + ", ".join(f"`{name}`" for name in ModelDefaults.model_fields)
     if annotation is bool:
         return "boolean"
     if annotation is Path:
@@ -412,6 +420,8 @@ def default_text(name: str, value: object) -> str:
         return f"`{str(value).lower()}`"
     if isinstance(value, ScalingPolicy | ModelRuntime):
         return "each knob's default"
+    if isinstance(value, ModelDefaults):
+        return "the family's ([models](models.md#model-families))"
     if isinstance(value, list):
         if all(isinstance(item, ModelSpec) for item in value):
             return f"`{_models_text(value)}`"

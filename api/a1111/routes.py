@@ -22,6 +22,7 @@ from api.runtime import ApiRuntime
 from api.submission import cancel, images_base64, submit, wait_for_images
 from sdq.adapters import SUFFIX, adapter_names
 from sdq.api_keys import Principal
+from sdq.families import traits
 from sdq.inputs import (
     GenerationInput,
     InputLimits,
@@ -81,7 +82,7 @@ async def generate(
     settings = runtime.settings
     options = await read_options(runtime, caller)
     spec = chosen_model(runtime, options, body)
-    raw = a1111.native_input(body)
+    raw = a1111.native_input(body, traits(spec.family))
     if raw.get("mask") and isinstance(body, a1111.Img2ImgRequest) and body.inpainting_mask_invert:
         pixels = settings.max_init_image_pixels
         raw["mask"] = await to_thread.run_sync(inverted_mask, raw["mask"], "mask", pixels)
@@ -273,8 +274,14 @@ async def loras(runtime: Runtime, caller: Caller) -> list[a1111.Lora]:
 
 
 @router.get("/samplers")
-async def samplers() -> list[a1111.Sampler]:
-    return [a1111.Sampler(name=s.name, aliases=list(s.aliases), options={}) for s in SCHEDULERS]
+async def samplers(runtime: Runtime, caller: Caller) -> list[a1111.Sampler]:
+    """The samplers of the caller's current model's family (SD 3 and FLUX: only Euler)."""
+    family = traits(default_model(runtime, await read_options(runtime, caller)).family)
+    return [
+        a1111.Sampler(name=s.name, aliases=list(s.aliases), options={})
+        for s in SCHEDULERS
+        if s.name in family.schedulers
+    ]
 
 
 @router.get("/options")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.a1111.lora_tags import lora_tags
 from sdq import __version__
+from sdq.families import FAMILIES, FLOW_SAMPLER, FamilyTraits
 from sdq.infotext import a1111_parameters
 from sdq.inputs import GenerationInput, InvalidField, InvalidInput
 from sdq.job import Job
@@ -122,7 +123,33 @@ def sampler(body: Txt2ImgRequest) -> str:
     return name
 
 
-def native_input(body: Txt2ImgRequest) -> dict[str, Any]:
+# sdq input field -> the A1111 field whose default is SD 1.x's (A1111's own).
+SD15_DEFAULTS = {
+    "width": "width",
+    "height": "height",
+    "num_inference_steps": "steps",
+    "guidance_scale": "cfg_scale",
+}
+
+
+def for_family(raw: dict[str, Any], body: Txt2ImgRequest, family: FamilyTraits) -> dict[str, Any]:
+    """A1111's defaults are SD 1.x's: for a model of another family, what the client left out
+    takes the model's defaults instead; and on SD 3 and FLUX, whose one sampler is their own
+    flow-matching Euler, "Euler a" (the web UI's and webuiapi's default) means that one."""
+    if family.name == "sd15":
+        return raw
+    sent = body.model_fields_set
+    raw = {
+        k: v for k, v in raw.items() if SD15_DEFAULTS.get(k, k) in sent or k not in SD15_DEFAULTS
+    }
+    if not {"sampler_name", "sampler_index"} & sent:
+        raw.pop("scheduler", None)
+    elif family.flow_matching and find_scheduler(raw["scheduler"]) == find_scheduler("Euler a"):
+        raw["scheduler"] = FLOW_SAMPLER
+    return raw
+
+
+def native_input(body: Txt2ImgRequest, family: FamilyTraits = FAMILIES["sd15"]) -> dict[str, Any]:
     """The sdq input for an A1111 request (validated afterwards with the model's limits)."""
     if not 1 <= body.batch_size * body.n_iter <= 8:
         count = body.batch_size * body.n_iter
@@ -149,7 +176,7 @@ def native_input(body: Txt2ImgRequest) -> dict[str, Any]:
         raw["image"] = body.init_images[0]
         raw["prompt_strength"] = body.denoising_strength
         raw |= inpainting(body)
-    return raw
+    return for_family(raw, body, family)
 
 
 def info(job: Job, request: GenerationInput, body: Txt2ImgRequest) -> dict[str, Any]:

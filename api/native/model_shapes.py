@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from sdq.families import Family
 from sdq.settings import ModelKind
 from sdq.store.model_health import ModelStatus
 
@@ -14,6 +15,16 @@ from sdq.store.model_health import ModelStatus
 class SizeLimits(BaseModel):
     min_size: int = Field(description="Smallest width or height accepted")
     max_size: int = Field(description="Largest width or height accepted")
+
+
+class InputDefaults(BaseModel):
+    """What a request that leaves a field out gets: the model's own defaults over its family's."""
+
+    width: int
+    height: int
+    num_inference_steps: int
+    guidance_scale: float
+    scheduler: str
 
 
 class Model(BaseModel):
@@ -40,6 +51,9 @@ class Model(BaseModel):
     loras: list[str] = Field(
         description="Its LoRA adapters (`input.loras[].name`): the files of its adapters folder"
     )
+    family: Family = Field(description="sd15, sdxl, sd3 or flux: its defaults and rules")
+    defaults: InputDefaults = Field(description="What a request that leaves a field out gets")
+    schedulers: list[str] = Field(description="The `input.scheduler` values it takes")
 
 
 class ModelPage(BaseModel):

@@ -9,8 +9,9 @@ from anyio import to_thread
 from fastapi import APIRouter
 
 from api.deps import BaseUrl, Runtime, ServedModel
-from api.native.model_shapes import Model, ModelPage, SizeLimits
+from api.native.model_shapes import InputDefaults, Model, ModelPage, SizeLimits
 from sdq.adapters import adapter_names
+from sdq.families import traits
 from sdq.prediction import iso_time
 from sdq.settings import ModelSpec
 from sdq.store import heartbeats
@@ -54,6 +55,9 @@ def _model(
         attempts=health.attempts,
         limits=SizeLimits(min_size=spec.min_size, max_size=spec.max_size),
         loras=list(loras),
+        family=spec.family,
+        defaults=InputDefaults.model_validate(spec.input_defaults()),
+        schedulers=list(traits(spec.family).schedulers),
     )
 
 

@@ -29,8 +29,6 @@ from sdq.settings import ModelSpec
 
 router = APIRouter(prefix="/v1/images", tags=["OpenAI Images"], route_class=StrictJsonRoute)
 
-DEFAULT_SIZE = (512, 512)
-
 
 @dataclass(frozen=True)
 class Once:
@@ -97,10 +95,11 @@ async def generations(
     key: IdempotencyKey,
 ) -> shapes.ImagesResponse:
     """`model` is a served model id (OpenAI's names mean the default model); `size` defaults to
-    512x512; `quality` sets the steps (low 10, standard/medium 20, high/hd 40)."""
+    the model's default size (512x512 for SD 1.x, 1024x1024 for SDXL, SD 3 and FLUX); `quality`
+    sets the steps as a share of the model's default (low half, high/hd twice)."""
     spec = shapes.pick_model(runtime.settings, body.model)
-    size = shapes.parse_size(body.size, DEFAULT_SIZE)
-    raw = shapes.native_input(body.prompt, body.n, size, body.quality)
+    size = shapes.parse_size(body.size, shapes.default_size(spec))
+    raw = shapes.native_input(body.prompt, body.n, size, body.quality, spec)
     once = Once(key, request_hash({"route": "generations", "body": body.model_dump(mode="json")}))
     with runtime.waits.held(caller.tenant):  # 429 past the caps, before a job is made
         return await run(
@@ -143,7 +142,7 @@ async def edits(
     pixels = runtime.settings.max_init_image_pixels
     image_size = _image_size(data, pixels)  # the header alone: cheap
     default = shapes.edit_size(*image_size, spec)
-    raw = shapes.native_input(prompt, n, shapes.parse_size(size, default), quality)
+    raw = shapes.native_input(prompt, n, shapes.parse_size(size, default), quality, spec)
     # Checked, converted and stored by submit, off the event loop.
     raw |= {"image": base64.b64encode(data).decode(), "prompt_strength": strength}
     mask_sha256 = None

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.ascii_numbers import ascii_int
+from sdq.families import quality_steps, traits
 from sdq.inputs import InvalidField, InvalidInput, unknown_model
 from sdq.json_types import OptionalText, Text, WholeNumber
 from sdq.settings import ModelSpec, Settings
@@ -15,16 +16,8 @@ from sdq.settings import ModelSpec, Settings
 # OpenAI's own model names select the deployment's default model, so code written for OpenAI
 # works by changing only its base URL.
 OPENAI_MODELS = {"dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5"}
-QUALITY_STEPS = {
-    "low": 10,
-    "standard": 20,
-    "medium": 20,
-    "auto": 20,
-    "high": 40,
-    "hd": 40,
-    "xhigh": 50,
-    "max": 50,
-}
+# `quality`: a share of the model's default steps (`sdq.families.quality_steps`).
+QUALITIES = ("low", "standard", "medium", "auto", "high", "hd", "xhigh", "max")
 
 
 class GenerationsRequest(BaseModel):
@@ -68,14 +61,17 @@ def parse_size(size: str | None, default: tuple[int, int]) -> tuple[int, int]:
     return width, height
 
 
-def native_input(prompt: str, n: int, size: tuple[int, int], quality: str | None) -> dict[str, Any]:
+def native_input(
+    prompt: str, n: int, size: tuple[int, int], quality: str | None, spec: ModelSpec
+) -> dict[str, Any]:
     width, height = size
     raw: dict[str, Any] = {"prompt": prompt, "num_outputs": n, "width": width, "height": height}
     if quality is not None:
-        if quality not in QUALITY_STEPS:
-            choices = ", ".join(QUALITY_STEPS)
+        if quality not in QUALITIES:
+            choices = ", ".join(QUALITIES)
             raise InvalidInput([InvalidField("quality", f"must be one of {choices}")])
-        raw["num_inference_steps"] = QUALITY_STEPS[quality]
+        default_steps = int(str(spec.input_defaults()["num_inference_steps"]))
+        raw["num_inference_steps"] = quality_steps(default_steps, quality)
     return raw
 
 
@@ -92,12 +88,20 @@ FIELD_NAMES = {
 
 
 def edit_size(width: int, height: int, spec: ModelSpec) -> tuple[int, int]:
-    """An edit keeps its image's size, rounded down to a multiple of 8 within the model's bounds."""
+    """An edit keeps its image's size, rounded down to a multiple of 8 (16 for SD 3 and FLUX)
+    within the model's bounds."""
+    multiple = traits(spec.family).size_multiple
 
     def fit(value: int) -> int:
-        return max(spec.min_size, min(spec.max_size, value - value % 8))
+        return max(spec.min_size, min(spec.max_size, value - value % multiple))
 
     return fit(width), fit(height)
+
+
+def default_size(spec: ModelSpec) -> tuple[int, int]:
+    """The size of a generation that does not say (or says `auto`): the model's default."""
+    defaults = spec.input_defaults()
+    return int(str(defaults["width"])), int(str(defaults["height"]))
 
 
 class UrlImage(BaseModel):

@@ -476,6 +476,8 @@ def test_the_ack_eci_example_schedules_workers_on_eci_with_its_gpu_specs() -> No
             "worker.modelCache.existingClaim is required",
         ),
         (("--set", "api.ingress.enabled=true"), "api.ingress.hosts: at least one host"),
+        (("--set", "models[0].family=sd2"), "models.0.family"),
+        (("--set", "models[0].defaults.steps=4"), "Additional property steps is not allowed"),
     ],
 )
 def test_bad_values_are_refused_with_the_field_named(args: tuple[str, ...], message: str) -> None:
@@ -584,3 +586,23 @@ def test_without_an_adapters_claim_they_live_on_the_outputs_volume() -> None:
     docs = render(("--set", "models[0].id=acme/xl"))
     assert "SDQ_LORA_DIR" not in named(docs, "ConfigMap", f"{RELEASE}-config")["data"]
     assert all(v["name"] != "loras" for _, pod in pod_specs(docs) for v in pod["volumes"])
+
+
+def test_a_models_family_and_defaults_reach_its_spec() -> None:
+    args = (
+        "--set", "models[0].id=acme/schnell",
+        "--set", "models[0].family=flux",
+        "--set", "models[0].defaults.num_inference_steps=4",
+        "--set", "models[0].defaults.guidance_scale=0",
+        "--set", "models[1].id=acme/sd",
+    )  # fmt: skip
+    config = named(render(args), "ConfigMap", f"{RELEASE}-config")["data"]
+    specs = [ModelSpec.model_validate(model) for model in json.loads(config["SDQ_MODELS"])]
+    assert [spec.family for spec in specs] == ["flux", "sd15"]
+    assert specs[0].input_defaults() == {
+        "width": 1024,
+        "height": 1024,
+        "num_inference_steps": 4,
+        "guidance_scale": 0,
+        "scheduler": "Euler",
+    }

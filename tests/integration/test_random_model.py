@@ -30,7 +30,8 @@ def test_make_random_writes_a_checkpoint_that_loads_and_generates(
     assert result.exit_code == 0, result.output
     assert (folder / "model_index.json").is_file()
     settings = Settings(data_dir=tmp_path, device="cpu", torch_threads=1)
-    model = load_model(ModelSpec(id="bench/mini", source=str(folder)), settings)
+    kind = "sdxl" if family.startswith("sdxl") else "sd15"
+    model = load_model(ModelSpec(id="bench/mini", source=str(folder), family=kind), settings)
     assert type(model.pipeline).__name__ == pipeline
     for name in tokenizers:
         tokenizer = getattr(model.pipeline, name)

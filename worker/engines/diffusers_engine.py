@@ -4,6 +4,7 @@ compatible jobs), stop between steps, and preview latents."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from dataclasses import dataclass
@@ -22,14 +23,20 @@ from diffusers import (
 from diffusers.utils import logging as diffusers_logging
 from PIL.Image import Image
 
+from sdq.families import FLOW_SAMPLER, family_of_pipeline, traits
 from sdq.inputs import GenerationInput, InputLimits, LoraChoice, parse_input
 from sdq.schedulers import find_scheduler
 from sdq.settings import TINY_MODEL_ID, ModelSpec, Settings
 from worker.engines.adapters import AdapterLoadFailed, LoadedAdapters
 from worker.engines.base import GenerationCanceled, StepCallback
 from worker.engines.inpaint import blurred_mask, filled, pasted_back
-from worker.engines.load_errors import ModelLoadError, local_folder_problem
-from worker.engines.previews import latent_space, preview_data_url
+from worker.engines.load_errors import (
+    LoadCause,
+    LoadFailure,
+    ModelLoadError,
+    local_folder_problem,
+)
+from worker.engines.previews import NO_PREVIEW, latent_space, preview_data_url
 from worker.engines.runtime_apply import DTYPES, apply_steps
 from worker.engines.runtime_plan import Device, RuntimePlan, plan_runtime
 from worker.engines.tiny_model import make_tiny
@@ -99,10 +106,30 @@ def load_model(spec: ModelSpec, settings: Settings) -> LoadedModel:
     pipeline = AutoPipelineForText2Image.from_pretrained(
         source, torch_dtype=DTYPES[plan.dtype], local_files_only=local
     )
+    check_family(spec, type(pipeline).__name__)
     apply_steps(pipeline, plan.steps, device, plan.compile_mode)
     pipeline.set_progress_bar_config(disable=True)
     adapters = LoadedAdapters(pipeline, settings.adapters_dir(spec), settings.lora_cache_size)
     return LoadedModel(spec, pipeline, device, plan, adapters)
+
+
+def check_family(spec: ModelSpec, pipeline_class: str) -> None:
+    """The checkpoint is of the family the model's spec says (its defaults and rules are that
+    family's); a pipeline of no family sdq knows is served with the spec's, and said so."""
+    found = family_of_pipeline(pipeline_class)
+    if found is None:
+        log.warning(
+            "%s loads as %s, of no family sdq knows: served with the rules of family %s",
+            spec.id,
+            pipeline_class,
+            spec.family,
+        )
+    elif found != spec.family:
+        message = (
+            f"{spec.id} is a {found} checkpoint ({pipeline_class}) but its spec says family "
+            f'{spec.family!r}: set "family": "{found}" in its SDQ_MODELS entry'
+        )
+        raise ModelLoadError(LoadFailure(LoadCause.WRONG_FAMILY, message))
 
 
 def default_size(pipeline: Any) -> int:
@@ -118,9 +145,11 @@ def warm_up(model: LoadedModel, schedulers: SchedulerCache) -> float:
         return 0.0
     size = model.plan.warmup_size or default_size(model.pipeline)
     fields = {"width": size, "height": size, "num_inference_steps": model.plan.warmup_steps}
-    request = parse_input(
-        {"prompt": "warm-up", "seed": 0} | fields, InputLimits(min_size=8, max_size=size)
+    family = traits(model.spec.family)
+    limits = InputLimits(
+        min_size=8, max_size=size, family=family, defaults=model.spec.input_defaults()
     )
+    request = parse_input({"prompt": "warm-up", "seed": 0} | fields, limits)
     started = time.perf_counter()
     generate(model, schedulers, request, on_step=lambda _step, _total, _latents: False)
     if model.device == "cuda":
@@ -129,13 +158,20 @@ def warm_up(model: LoadedModel, schedulers: SchedulerCache) -> float:
 
 
 class SchedulerCache:
-    """One scheduler instance per sampler name, all built from the model's own scheduler config."""
+    """One scheduler instance per sampler name, all built from the model's own scheduler config;
+    a flow-matching model (SD 3, FLUX) has one sampler, its own scheduler as loaded."""
 
-    def __init__(self, base: Any) -> None:
+    def __init__(self, base: Any, flow_matching: bool = False) -> None:
+        self._base = base
         self._config = base.config
         self._built: dict[str, Any] = {}
+        self._flow_matching = flow_matching
 
     def get(self, name: str) -> Any:
+        if self._flow_matching:
+            if name != FLOW_SAMPLER:
+                raise ValueError(f"flow-matching models take only the {FLOW_SAMPLER} sampler")
+            return self._base
         if name not in self._built:
             choice = find_scheduler(name)
             if choice is None:
@@ -190,6 +226,8 @@ def generate(
     elif init_image is not None:
         pipe = model.image_to_image()
         extra = {"image": init_image, "strength": request.prompt_strength}
+        if takes_size(pipe):  # SD 3 and FLUX would draw at their default size otherwise
+            extra |= {"width": request.width, "height": request.height}
     else:
         pipe = model.pipeline
         extra = {"width": request.width, "height": request.height}
@@ -220,6 +258,12 @@ def generate(
     if init_image is not None and soft_mask is not None:
         return [pasted_back(init_image, image, soft_mask) for image in images]
     return images
+
+
+def takes_size(pipeline: Any) -> bool:
+    """Whether the pipeline's call takes `width` and `height` (SD 1.x's image-to-image takes the
+    image's own)."""
+    return "width" in inspect.signature(pipeline.__call__).parameters
 
 
 def nothing_masked(mask: Image | None) -> bool:
@@ -296,7 +340,8 @@ class DiffusersEngine:
     def load(cls, spec: ModelSpec, settings: Settings) -> DiffusersEngine:
         """Load the model and run its warm-up (timed in `warmup_s`)."""
         model = load_model(spec, settings)
-        schedulers = SchedulerCache(model.pipeline.scheduler)
+        flow = traits(spec.family).flow_matching
+        schedulers = SchedulerCache(model.pipeline.scheduler, flow)
         warmup_s = warm_up(model, schedulers)
         return cls(model, schedulers, latent_space(model.pipeline), warmup_s=warmup_s)
 
@@ -314,8 +359,8 @@ class DiffusersEngine:
     ) -> list[list[Image] | None]:
         return generate_batch(self.model, self.schedulers, requests, on_steps)
 
-    def preview(self, latents: Any) -> str:
-        return preview_data_url(latents, self.space)
+    def preview(self, latents: Any) -> str | None:
+        return preview_data_url(latents, self.space) if self.space != NO_PREVIEW else None
 
     def held_adapters(self) -> frozenset[str]:
         return self.model.adapters.names() if self.model.adapters is not None else frozenset()

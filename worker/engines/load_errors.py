@@ -40,6 +40,7 @@ class LoadCause(StrEnum):
     NOT_FOUND = "not_found"
     GATED = "gated"
     NOT_DIFFUSERS = "not_diffusers"
+    WRONG_FAMILY = "wrong_family"  # a checkpoint of another family than its spec says
     OUT_OF_MEMORY = "out_of_memory"
     OTHER = "other"
 

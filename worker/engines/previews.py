@@ -30,11 +30,17 @@ SDXL_FACTORS = torch.tensor(
 SDXL_BIAS = torch.tensor([0.1084, -0.0175, -0.0011])
 
 
+NO_PREVIEW = "none"
+
+
 def latent_space(pipeline: Any) -> str:
-    """`sdxl` for SDXL-family pipelines (their VAE's scaling factor), else `sd` (SD 1.x/2.x)."""
-    scaling = getattr(
-        getattr(getattr(pipeline, "vae", None), "config", None), "scaling_factor", None
-    )
+    """`sdxl` for SDXL-family pipelines (their VAE's scaling factor), `sd` for SD 1.x/2.x, and
+    `none` for latents these projections do not fit (SD 3's and FLUX's 16 channels, FLUX's
+    packed into patches): those send no previews."""
+    config = getattr(getattr(pipeline, "vae", None), "config", None)
+    if getattr(config, "latent_channels", 4) != 4:
+        return NO_PREVIEW
+    scaling = getattr(config, "scaling_factor", None)
     if "XL" in type(pipeline).__name__ or scaling == 0.13025:
         return "sdxl"
     return "sd"

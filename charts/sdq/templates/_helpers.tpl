@@ -107,6 +107,8 @@ port-forward`): a web page cannot make a browser send those, so DNS rebinding st
 {{- if .source }}{{ $_ := set $model "source" .source }}{{ end -}}
 {{- if .runtime }}{{ $_ := set $model "runtime" .runtime }}{{ end -}}
 {{- if .loraDir }}{{ $_ := set $model "lora_dir" .loraDir }}{{ end -}}
+{{- if .family }}{{ $_ := set $model "family" .family }}{{ end -}}
+{{- if .defaults }}{{ $_ := set $model "defaults" .defaults }}{{ end -}}
 {{- $models = append $models $model -}}
 {{- end -}}
 {{- toJson $models -}}

@@ -1,0 +1,122 @@
+"""Every model family through the worker's engine, on tiny random-weight pipelines of each
+(`sdq models make-tiny --family`): loaded by its spec, text-to-image, image-to-image and
+inpainting with the family's defaults, and a checkpoint of another family refused at load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from sdq.families import traits
+from sdq.inputs import InputLimits, parse_input
+from sdq.settings import ModelSpec, Settings
+from worker.engines.diffusers_engine import DiffusersEngine
+from worker.engines.load_errors import LoadCause, ModelLoadError
+from worker.engines.tiny_families import make_tiny_family
+
+FAMILIES = ("sdxl", "sd3", "flux")
+SIZE = 64
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("families")
+    return {family: make_tiny_family(family, root / family) for family in FAMILIES}
+
+
+def spec(family: str, folder: Path) -> ModelSpec:
+    return ModelSpec(
+        id=f"test/tiny-{family}",
+        source=str(folder),
+        family=family,
+        defaults={"width": SIZE, "height": SIZE, "num_inference_steps": 3},
+    )
+
+
+@pytest.fixture(scope="module", params=FAMILIES)
+def engine(
+    request: pytest.FixtureRequest,
+    folders: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> DiffusersEngine:
+    family = request.param
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"), torch_threads=1)
+    return DiffusersEngine.load(spec(family, folders[family]), settings)
+
+
+def job(engine: DiffusersEngine, **fields: object) -> object:
+    model = engine.model.spec
+    limits = InputLimits.for_model(model, Settings())
+    return parse_input({"prompt": "a red ball", "seed": 4} | fields, limits)
+
+
+def photo() -> Image.Image:
+    x = np.linspace(0, 255, SIZE, dtype=np.uint8)
+    rgb = np.stack([np.tile(x, (SIZE, 1)), np.tile(x[:, None], (1, SIZE)), np.zeros((SIZE, SIZE))])
+    return Image.fromarray(rgb.transpose(1, 2, 0).astype(np.uint8), "RGB")
+
+
+def never(step: int, total: int, latents: object) -> bool:
+    return False
+
+
+def test_text_to_image_with_the_models_defaults(engine: DiffusersEngine) -> None:
+    family = traits(engine.model.spec.family)
+    assert type(engine.model.pipeline).__name__ == family.pipeline
+    request = job(engine, num_outputs=2)
+    assert request.scheduler == family.scheduler  # type: ignore[attr-defined]
+    steps: list[int] = []
+
+    def count(step: int, total: int, latents: object) -> bool:
+        steps.append(step)
+        return False
+
+    images = engine.generate(request, count)  # type: ignore[arg-type]
+    assert [image.size for image in images] == [(SIZE, SIZE)] * 2
+    assert steps[-1] == 3
+    assert not np.array_equal(np.asarray(images[0]), np.asarray(images[1])), "one seed each"
+    again = engine.generate(request, never)  # type: ignore[arg-type]
+    assert np.array_equal(np.asarray(images[0]), np.asarray(again[0])), "a seed reproduces"
+
+
+def test_image_to_image_and_inpainting(engine: DiffusersEngine) -> None:
+    original = np.asarray(photo()).astype(int)
+    request = job(engine, image="job/input-0.png", prompt_strength=0.9)
+    [changed] = engine.generate(request, never, photo())  # type: ignore[arg-type]
+    assert np.abs(np.asarray(changed).astype(int) - original).mean() > 5
+    mask = Image.new("L", (SIZE, SIZE), 0)
+    ImageDraw.Draw(mask).rectangle((16, 16, 39, 39), fill=255)
+    masked = job(engine, image="job/input-0.png", mask="job/mask.png", prompt_strength=1.0)
+    [inpainted] = engine.generate(masked, never, photo(), mask)  # type: ignore[arg-type]
+    out = np.asarray(inpainted).astype(int)
+    assert np.array_equal(out[:4], original[:4]) and np.array_equal(out[-4:], original[-4:])
+    assert np.abs(out[24:32, 24:32] - original[24:32, 24:32]).mean() > 5
+
+
+def test_previews_only_where_a_projection_fits(engine: DiffusersEngine) -> None:
+    has_preview = engine.model.spec.family == "sdxl"
+    request = job(engine, preview_every=1)
+    seen: list[object] = []
+
+    def preview(step: int, total: int, latents: object) -> bool:
+        seen.append(engine.preview(latents))
+        return False
+
+    engine.generate(request, preview)  # type: ignore[arg-type]
+    assert seen and all((p is not None) == has_preview for p in seen)
+
+
+def test_a_checkpoint_of_another_family_is_refused_at_load(
+    folders: dict[str, Path], tmp_path: Path
+) -> None:
+    wrong = ModelSpec(id="test/wrong", source=str(folders["sdxl"]), family="flux")
+    with pytest.raises(ModelLoadError) as caught:
+        DiffusersEngine.load(wrong, Settings(data_dir=tmp_path))
+    assert caught.value.failure.cause is LoadCause.WRONG_FAMILY
+    assert str(caught.value) == (
+        "test/wrong is a sdxl checkpoint (StableDiffusionXLPipeline) but its spec says family "
+        '\'flux\': set "family": "sdxl" in its SDQ_MODELS entry'
+    )
