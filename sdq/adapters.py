@@ -1,10 +1,12 @@
 """LoRA adapters: what an adapter may be called, and which a model has (the `.safetensors` files
-of its adapters folder, `Settings.adapters_dir`); what jobs ask for is checked against them."""
+of its adapters folder, `Settings.adapters_dir`, and the Hub adapters its spec names); what jobs
+ask for is checked against them."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -13,6 +15,13 @@ SUFFIX = ".safetensors"
 # A file name that is a name, not a path: no separators, no leading dot.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 MAX_SCALE = 2.0
+# An adapter on the Hugging Face Hub: OWNER/REPO, or OWNER/REPO/FILE.safetensors.
+HUB_REFERENCE = re.compile(
+    r"(?P<repo>[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*)"
+    r"(?:/(?P<file>[A-Za-z0-9][A-Za-z0-9._/-]*\.safetensors))?"
+)
+# The file diffusers' own LoRA training writes, taken when a reference names none.
+HUB_DEFAULT_FILE = "pytorch_lora_weights.safetensors"
 
 
 def adapter_names(folder: Path) -> tuple[str, ...]:
@@ -27,6 +36,20 @@ def adapter_names(folder: Path) -> tuple[str, ...]:
         return ()
     names = (entry.name.removesuffix(SUFFIX) for entry in entries if entry.name.endswith(SUFFIX))
     return tuple(sorted(name for name in names if NAME.fullmatch(name)))
+
+
+def model_adapters(folder: Path, hub: Mapping[str, str]) -> tuple[str, ...]:
+    """Every adapter of a model, sorted: the files of its folder and its Hub adapters."""
+    return tuple(sorted(set(adapter_names(folder)) | set(hub)))
+
+
+def hub_file(reference: str) -> tuple[str, str]:
+    """The repository and file of a Hub adapter reference (checked when the spec is read)."""
+    match = HUB_REFERENCE.fullmatch(reference)
+    if match is None or ".." in reference.split("/"):
+        wanted = "OWNER/REPO or OWNER/REPO/FILE.safetensors"
+        raise ValueError(f"{reference!r} is not {wanted} on the Hugging Face Hub")
+    return match["repo"], match["file"] or HUB_DEFAULT_FILE
 
 
 def adapter_file(folder: Path, name: str) -> Path:

@@ -18,7 +18,7 @@ from pydantic import (
     field_validator,
 )
 
-from sdq.adapters import MAX_SCALE, NAME, adapter_names, listed
+from sdq.adapters import MAX_SCALE, NAME, listed, model_adapters
 from sdq.families import FAMILIES, FamilyTraits, traits
 from sdq.json_types import Number, OptionalText, OptionalWholeNumber, Text, WholeNumber
 from sdq.schedulers import DEFAULT_SCHEDULER, find_scheduler, scheduler_names
@@ -60,7 +60,7 @@ class InputLimits:
 
     @classmethod
     def for_model(cls, spec: ModelSpec, settings: Settings) -> InputLimits:
-        adapters = partial(adapter_names, settings.adapters_dir(spec))
+        adapters = partial(model_adapters, settings.adapters_dir(spec), spec.hub_loras)
         return cls(
             spec.min_size,
             spec.max_size,

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from sdq.adapters import NAME as ADAPTER_NAME
+from sdq.adapters import hub_file
 from sdq.api_keys import KEY_ALPHABET
 from sdq.families import Family, traits
 from sdq.model_runtime import ModelRuntime
@@ -69,6 +71,12 @@ class ModelSpec(BaseModel):
         description="Its LoRA adapters, one NAME.safetensors each; default: "
         "SDQ_LORA_DIR/OWNER/NAME",
     )
+    hub_loras: dict[str, str] = Field(
+        default_factory=dict,
+        description="LoRA adapters from the Hugging Face Hub, NAME: OWNER/REPO or "
+        "OWNER/REPO/FILE.safetensors (default file pytorch_lora_weights.safetensors); workers "
+        "download each on first use into the Hub cache; a file of the same name in lora_dir wins",
+    )
     family: Family = Field(
         default="sd15",
         description="sd15, sdxl, sd3 or flux: its defaults (size, steps, guidance, sampler) and "
@@ -100,6 +108,15 @@ class ModelSpec(BaseModel):
         if self.min_size > self.max_size:
             raise ValueError(f"min_size {self.min_size} exceeds max_size {self.max_size}")
         return self
+
+    @field_validator("hub_loras")
+    @classmethod
+    def _hub_loras_named(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, reference in value.items():
+            if not ADAPTER_NAME.fullmatch(name):
+                raise ValueError(f"hub_loras: {name!r} is not an adapter name")
+            hub_file(reference)  # raises naming what is wrong
+        return value
 
     @model_validator(mode="after")
     def _defaults_fit(self) -> ModelSpec:

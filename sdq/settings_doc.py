@@ -374,6 +374,8 @@ def type_text(name: str, info: FieldInfo) -> str:
         return "object: the [scaling policy](#scaling-policy)"
     if annotation is ModelRuntime:
         return "object: the [model runtime](#model-runtime)"
+    if annotation == dict[str, str]:
+        return "object of strings"
     if annotation is ModelDefaults:
         return "object: any of " + ", ".join(f"`{name}`" for name in ModelDefaults.model_fields)
     if annotation is bool:
@@ -420,6 +422,8 @@ def default_text(name: str, value: object) -> str:
         return f"`{str(value).lower()}`"
     if isinstance(value, ScalingPolicy | ModelRuntime):
         return "each knob's default"
+    if value == {}:
+        return "none"
     if isinstance(value, ModelDefaults):
         return "the family's ([models](models.md#model-families))"
     if isinstance(value, list):

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 
 from api.deps import BaseUrl, Runtime, ServedModel
 from api.native.model_shapes import InputDefaults, Model, ModelPage, SizeLimits
-from sdq.adapters import adapter_names
+from sdq.adapters import model_adapters
 from sdq.families import traits
 from sdq.prediction import iso_time
 from sdq.settings import ModelSpec
@@ -71,7 +71,9 @@ async def _describe(runtime: Runtime, base_url: str, specs: list[ModelSpec]) -> 
         queued, _ = await runtime.store.run(queued_summary(spec.id))
         decision = await runtime.store.run(latest_decision(spec.id))
         health = await runtime.store.run(get_health(spec.id))
-        loras = await to_thread.run_sync(adapter_names, settings.adapters_dir(spec))
+        loras = await to_thread.run_sync(
+            model_adapters, settings.adapters_dir(spec), spec.hub_loras
+        )
         described.append(_model(spec, base_url, queued, workers, decision, health, loras))
     return described
 

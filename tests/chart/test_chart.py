@@ -588,17 +588,19 @@ def test_without_an_adapters_claim_they_live_on_the_outputs_volume() -> None:
     assert all(v["name"] != "loras" for _, pod in pod_specs(docs) for v in pod["volumes"])
 
 
-def test_a_models_family_and_defaults_reach_its_spec() -> None:
+def test_a_models_family_defaults_and_hub_adapters_reach_its_spec() -> None:
     args = (
         "--set", "models[0].id=acme/schnell",
         "--set", "models[0].family=flux",
         "--set", "models[0].defaults.num_inference_steps=4",
         "--set", "models[0].defaults.guidance_scale=0",
+        "--set", "models[0].hubLoras.pixel=acme/pixel-lora",
         "--set", "models[1].id=acme/sd",
     )  # fmt: skip
     config = named(render(args), "ConfigMap", f"{RELEASE}-config")["data"]
     specs = [ModelSpec.model_validate(model) for model in json.loads(config["SDQ_MODELS"])]
     assert [spec.family for spec in specs] == ["flux", "sd15"]
+    assert [spec.hub_loras for spec in specs] == [{"pixel": "acme/pixel-lora"}, {}]
     assert specs[0].input_defaults() == {
         "width": 1024,
         "height": 1024,

@@ -8,13 +8,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import huggingface_hub
 import numpy as np
 import pytest
 import torch
 
 from sdq.inputs import GenerationInput, InputLimits, parse_input
 from sdq.settings import ModelSpec, Settings
-from worker.engines.adapters import AdapterLoadFailed, AdapterMissing, LoadedAdapters
+from worker.engines.adapters import AdapterLoadFailed, AdapterMissing, LoadedAdapters, name_of
 from worker.engines.diffusers_engine import LoadedModel, SchedulerCache, generate, load_model
 from worker.engines.tiny_lora import make_tiny_lora
 
@@ -111,7 +112,7 @@ def test_the_cache_holds_at_most_its_capacity_least_recently_used_out(
         assert held.loads == loads, name
         assert len(held.held) <= 2
     # blue and green are held now; red was the least recently used when green came back.
-    assert [version.split(".")[0] for version in held.held] == ["blue", "green"]
+    assert [name_of(version) for version in held.held] == ["blue", "green"]
 
 
 def test_a_replaced_adapter_file_is_loaded_anew(
@@ -163,3 +164,61 @@ def test_a_missing_adapter_file_fails_the_job_saying_so(
     worker = engine(tiny_model_dir, tmp_path)
     with pytest.raises(AdapterMissing, match="adapter 'red' is no longer in the model's adapters"):
         draw(worker, ("red", 1.0))
+
+
+def hub_cache_with(tmp_path: Path, repo: str, files: dict[str, Path]) -> Path:
+    """A Hugging Face Hub cache holding one snapshot of `repo` with these files, laid out as
+    `huggingface_hub` writes it (what a worker that downloaded it before would have)."""
+    cache = tmp_path / "hub"
+    root = cache / f"models--{repo.replace('/', '--')}"
+    revision = "0" * 40
+    for name, source in files.items():
+        target = root / "snapshots" / revision / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    (root / "refs").mkdir(parents=True)
+    (root / "refs" / "main").write_text(revision)
+    return cache
+
+
+def test_a_hub_adapter_loads_from_the_hub_cache_without_the_network(
+    model: LoadedModel,
+    adapters_dir: Path,
+    plain: np.ndarray,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # loopback only
+    cache = hub_cache_with(
+        tmp_path,
+        "acme/pixel-lora",
+        {
+            "pytorch_lora_weights.safetensors": adapters_dir / "red.safetensors",
+            "v2/pixel.safetensors": adapters_dir / "green.safetensors",
+        },
+    )
+    assert model.adapters is not None
+    hub = {"pixel": "acme/pixel-lora", "pixel2": "acme/pixel-lora/v2/pixel.safetensors"}
+    monkeypatch.setattr(model.adapters, "hub", hub)
+    monkeypatch.setattr(model.adapters, "hub_cache", cache)
+    assert np.array_equal(draw(model, ("pixel", 1.0)), draw(model, ("red", 1.0)))
+    assert np.array_equal(draw(model, ("pixel2", 1.0)), draw(model, ("green", 1.0)))
+    assert {"pixel", "pixel2"} <= model.adapters.names()
+    assert np.array_equal(draw(model), plain)
+
+
+def test_a_hub_adapter_that_cannot_be_fetched_fails_its_job_naming_it(
+    model: LoadedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    assert model.adapters is not None
+    monkeypatch.setattr(model.adapters, "hub", {"gone": "acme/nothing-here"})
+    monkeypatch.setattr(model.adapters, "hub_cache", tmp_path / "empty")
+    with pytest.raises(AdapterMissing) as caught:
+        draw(model, ("gone", 1.0))
+    message = str(caught.value)
+    assert message.startswith(
+        "adapter 'gone' (acme/nothing-here/pytorch_lora_weights.safetensors) could not be "
+        "fetched from the Hugging Face Hub ("
+    )
+    assert str(tmp_path) not in message

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from sdq.adapters import adapter_file, adapter_names
+from sdq.adapters import adapter_file, adapter_names, hub_file, model_adapters
 from sdq.settings import ModelSpec, Settings
 from worker.engines.adapter_plan import plan_adapters
 
@@ -72,3 +72,39 @@ def test_a_job_loads_what_is_not_held_and_unloads_the_least_recently_used(
 ) -> None:
     plan = plan_adapters(tuple(held), tuple(wanted), capacity)
     assert ("".join(plan.load), "".join(plan.unload), "".join(plan.held)) == (load, unload, after)
+
+
+@pytest.mark.parametrize(
+    ("reference", "expected"),
+    [
+        ("acme/pixel", ("acme/pixel", "pytorch_lora_weights.safetensors")),
+        ("acme/pixel/v2/pixel.safetensors", ("acme/pixel", "v2/pixel.safetensors")),
+        ("acme/pixel/weights.bin", None),
+        ("acme", None),
+        ("acme/pixel/../x.safetensors", None),
+        ("https://example.com/x.safetensors", None),
+    ],
+)
+def test_hub_references(reference: str, expected: tuple[str, str] | None) -> None:
+    if expected is None:
+        with pytest.raises(ValueError, match=r"is not OWNER/REPO or OWNER/REPO/FILE\.safetensors"):
+            hub_file(reference)
+    else:
+        assert hub_file(reference) == expected
+
+
+def test_a_model_offers_its_folders_adapters_and_its_hub_adapters(tmp_path: Path) -> None:
+    (tmp_path / "red.safetensors").write_bytes(b"")
+    assert model_adapters(tmp_path, {"pixel": "acme/pixel", "red": "acme/red"}) == ("pixel", "red")
+
+
+@pytest.mark.parametrize(
+    ("hub_loras", "message"),
+    [
+        ({"../x": "acme/pixel"}, "'../x' is not an adapter name"),
+        ({"pixel": "not a repo"}, "is not OWNER/REPO"),
+    ],
+)
+def test_a_spec_with_a_bad_hub_adapter_is_refused(hub_loras: dict[str, str], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        ModelSpec(id="a/b", hub_loras=hub_loras)

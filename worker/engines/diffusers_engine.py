@@ -109,7 +109,9 @@ def load_model(spec: ModelSpec, settings: Settings) -> LoadedModel:
     check_family(spec, type(pipeline).__name__)
     apply_steps(pipeline, plan.steps, device, plan.compile_mode)
     pipeline.set_progress_bar_config(disable=True)
-    adapters = LoadedAdapters(pipeline, settings.adapters_dir(spec), settings.lora_cache_size)
+    adapters = LoadedAdapters(
+        pipeline, settings.adapters_dir(spec), settings.lora_cache_size, spec.hub_loras
+    )
     return LoadedModel(spec, pipeline, device, plan, adapters)
 
 

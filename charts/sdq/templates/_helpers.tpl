@@ -107,6 +107,7 @@ port-forward`): a web page cannot make a browser send those, so DNS rebinding st
 {{- if .source }}{{ $_ := set $model "source" .source }}{{ end -}}
 {{- if .runtime }}{{ $_ := set $model "runtime" .runtime }}{{ end -}}
 {{- if .loraDir }}{{ $_ := set $model "lora_dir" .loraDir }}{{ end -}}
+{{- if .hubLoras }}{{ $_ := set $model "hub_loras" .hubLoras }}{{ end -}}
 {{- if .family }}{{ $_ := set $model "family" .family }}{{ end -}}
 {{- if .defaults }}{{ $_ := set $model "defaults" .defaults }}{{ end -}}
 {{- $models = append $models $model -}}
