@@ -14,22 +14,23 @@ from sdq.storage import OutputStorage
 def load_init_image(storage: OutputStorage, request: GenerationInput) -> Image.Image | None:
     """None for text-to-image; else the stored image, RGB, resized to width x height (like
     AUTOMATIC1111's "just resize")."""
-    if request.image is None:
-        return None
-    with Image.open(io.BytesIO(storage.get(request.image))) as image:
-        rgb = image.convert("RGB")
-    if rgb.size != (request.width, request.height):
-        rgb = rgb.resize((request.width, request.height), Image.Resampling.LANCZOS)
-    return rgb
+    return _stored(storage, request.image, "RGB", request)
 
 
 def load_mask(storage: OutputStorage, request: GenerationInput) -> Image.Image | None:
     """None without inpainting; else the stored mask as greyscale (white = repaint), resized to
     width x height like the starting image (AUTOMATIC1111 resizes a mask of another size)."""
-    if request.mask is None:
+    return _stored(storage, request.mask, "L", request)
+
+
+def _stored(
+    storage: OutputStorage, key: str | None, mode: str, request: GenerationInput
+) -> Image.Image | None:
+    if key is None:
         return None
-    with Image.open(io.BytesIO(storage.get(request.mask))) as image:
-        grey = image.convert("L")
-    if grey.size != (request.width, request.height):
-        grey = grey.resize((request.width, request.height), Image.Resampling.LANCZOS)
-    return grey
+    with Image.open(io.BytesIO(storage.get(key))) as image:
+        converted = image.convert(mode)
+    if converted.size != (request.width, request.height):
+        size = (request.width, request.height)
+        converted = converted.resize(size, Image.Resampling.LANCZOS)
+    return converted

@@ -3,37 +3,23 @@ job gets its own images, as it would alone, and a job that stops gets none."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from sdq.inputs import GenerationInput, InputLimits, parse_input
-from sdq.settings import ModelSpec, Settings
 from worker.engines.base import GenerationCanceled, StepCallback
 from worker.engines.diffusers_engine import (
     LoadedModel,
     SchedulerCache,
     generate,
     generate_batch,
-    load_model,
 )
 
 # Batched kernels on CPU round differently from single ones (the same holds for `num_outputs`
 # > 1 in one job): a batched image may differ from its job run alone by a level or two of 255.
 ROUNDING_LEVELS = 2
-
-
-@pytest.fixture(scope="module")
-def model(tiny_model_dir: Path) -> LoadedModel:
-    settings = Settings(data_dir=tiny_model_dir.parent.parent, torch_threads=1)
-    return load_model(ModelSpec(id="sdq/tiny"), settings)
-
-
-@pytest.fixture(scope="module")
-def schedulers(model: LoadedModel) -> SchedulerCache:
-    return SchedulerCache(model.pipeline.scheduler)  # type: ignore[attr-defined]
 
 
 def request(**fields: object) -> GenerationInput:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,27 +11,13 @@ from PIL import Image, PngImagePlugin
 
 from sdq.inputs import GenerationInput, InputLimits, parse_input
 from sdq.schedulers import SCHEDULERS
-from sdq.settings import ModelSpec, Settings
 from worker.engines.base import GenerationCanceled
 from worker.engines.diffusers_engine import (
     LoadedModel,
     SchedulerCache,
     generate,
-    load_model,
 )
 from worker.png import encode_png
-
-
-@pytest.fixture(scope="module")
-def model(tiny_model_dir: Path) -> LoadedModel:
-    settings = Settings(data_dir=tiny_model_dir.parent.parent, torch_threads=1)
-    return load_model(ModelSpec(id="sdq/tiny"), settings)
-
-
-@pytest.fixture(scope="module")
-def schedulers(model: LoadedModel) -> SchedulerCache:
-    # diffusers sets a pipeline's components at run time; its types do not declare them.
-    return SchedulerCache(model.pipeline.scheduler)  # type: ignore[attr-defined]
 
 
 def request(**fields: object) -> GenerationInput:

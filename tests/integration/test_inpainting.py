@@ -4,15 +4,12 @@ image, its surroundings, only the masked area at full size) works."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 from sdq.inputs import InputLimits, parse_input
-from sdq.settings import ModelSpec, Settings
-from worker.engines.diffusers_engine import LoadedModel, SchedulerCache, generate, load_model
+from worker.engines.diffusers_engine import LoadedModel, SchedulerCache, generate
 from worker.engines.inpaint import blurred_mask, filled, pasted_back
 
 SIZE = 64
@@ -20,17 +17,6 @@ BLUR = 2
 # The masked square, and the margin its blurred edge may reach beyond it.
 BOX = (16, 16, 40, 40)
 MARGIN = 3 * BLUR
-
-
-@pytest.fixture(scope="module")
-def model(tiny_model_dir: Path) -> LoadedModel:
-    settings = Settings(data_dir=tiny_model_dir.parent.parent, torch_threads=1)
-    return load_model(ModelSpec(id="sdq/tiny"), settings)
-
-
-@pytest.fixture(scope="module")
-def schedulers(model: LoadedModel) -> SchedulerCache:
-    return SchedulerCache(model.pipeline.scheduler)  # type: ignore[attr-defined]
 
 
 def photo() -> Image.Image:
