@@ -33,8 +33,11 @@ def mask_from_transparency(data: bytes, field: str, size: tuple[int, int], max_p
     with opened_image(data, field, max_pixels) as image:
         if image.format != "PNG":
             raise InvalidInput([InvalidField(field, f"must be a PNG (got {image.format})")])
+        width, height = image.size
+        if width * height > max_pixels:
+            message = f"has {width}x{height} pixels; at most {max_pixels} are accepted"
+            raise InvalidInput([InvalidField(field, message)])
         if image.size != size:
-            width, height = image.size
             message = f"is {width}x{height}; it must be the image's size, {size[0]}x{size[1]}"
             raise InvalidInput([InvalidField(field, message)])
         if "A" not in image.getbands() and "transparency" not in image.info:

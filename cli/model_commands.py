@@ -23,8 +23,11 @@ def make_tiny_command(
 
     if family not in FAMILY_NAMES:
         raise typer.BadParameter(f"one of {', '.join(FAMILY_NAMES)}", param_hint="--family")
-    written = make_tiny_family(family, folder, seed=seed)
-    typer.echo(f"wrote tiny {family} pipeline to {written}")
+    try:
+        written = make_tiny_family(family, folder, seed=seed)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="FOLDER") from None
+    typer.echo(f"tiny {family} pipeline in {written}")
 
 
 @app.command("make-tiny-lora")

@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from sdq.adapters import MAX_SCALE, NAME, listed, model_adapters
-from sdq.families import FAMILIES, FamilyTraits, traits
+from sdq.families import FAMILIES, FamilyTraits
 from sdq.json_types import Number, OptionalText, OptionalWholeNumber, Text, WholeNumber
 from sdq.schedulers import DEFAULT_SCHEDULER, find_scheduler, scheduler_names
 from sdq.settings import ModelSpec, Settings
@@ -67,7 +67,7 @@ class InputLimits:
             settings.max_prompt_chars,
             settings.max_loras_per_job,
             adapters,
-            traits(spec.family),
+            spec.rules,
             spec.input_defaults(),
         )
 

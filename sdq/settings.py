@@ -13,10 +13,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sdq.adapters import NAME as ADAPTER_NAME
 from sdq.adapters import hub_file
 from sdq.api_keys import KEY_ALPHABET
-from sdq.families import Family, traits
+from sdq.families import Family, FamilyTraits, traits
 from sdq.model_runtime import ModelRuntime
 from sdq.redis_connect import parse_sentinel_url
 from sdq.scaling_policy import ScalingPolicy
+from sdq.schedulers import find_scheduler
 
 TINY_MODEL_ID = "sdq/tiny"
 ADMIN_KEY_MIN_CHARS = 32
@@ -77,10 +78,11 @@ class ModelSpec(BaseModel):
         "OWNER/REPO/FILE.safetensors (default file pytorch_lora_weights.safetensors); workers "
         "download each on first use into the Hub cache; a file of the same name in lora_dir wins",
     )
-    family: Family = Field(
-        default="sd15",
+    family: Family | None = Field(
+        default=None,
         description="sd15, sdxl, sd3 or flux: its defaults (size, steps, guidance, sampler) and "
-        "rules (samplers, size multiple, negative prompt); workers refuse a checkpoint of another",
+        "rules (samplers, size multiple, negative prompt); workers refuse a checkpoint of another. "
+        "Unset: SD 1.x's defaults and rules, whatever the checkpoint (as before families)",
     )
     defaults: ModelDefaults = Field(
         default_factory=ModelDefaults,
@@ -88,13 +90,21 @@ class ModelSpec(BaseModel):
         "guidance_scale, scheduler",
     )
 
+    @property
+    def rules(self) -> FamilyTraits:
+        """Its family's defaults and rules (SD 1.x's when its family is not said)."""
+        return traits(self.family or "sd15")
+
     def input_defaults(self) -> dict[str, object]:
         """What a request that leaves a field out gets: the model's defaults over its family's."""
-        family = traits(self.family)
+        family = self.rules
         own = self.defaults.model_dump(exclude_none=True)
-        # The family's size within the model's bounds (a small max_size lowers it).
+        # The family's size within the model's bounds (a small max_size lowers it), of the
+        # family's multiple (rounded up when rounding down would fall below min_size).
         size = min(max(family.size, self.min_size), self.max_size)
         size -= size % family.size_multiple
+        if size < self.min_size:
+            size += family.size_multiple
         return {
             "width": size,
             "height": size,
@@ -120,22 +130,35 @@ class ModelSpec(BaseModel):
 
     @model_validator(mode="after")
     def _defaults_fit(self) -> ModelSpec:
-        """Its defaults are requests it would accept (a default it refuses helps nobody)."""
-        family, defaults = traits(self.family), self.input_defaults()
+        """Its defaults are requests it would accept (a default it refuses helps nobody): sizes
+        within its bounds and of its family's multiple, a sampler its family takes (any of the
+        sampler's names, kept as its own) with at least the steps that sampler needs."""
+        family, defaults = self.rules, self.input_defaults()
         for side in ("width", "height"):
-            value = getattr(self.defaults, side)
-            if value is None:
-                continue
+            value = defaults[side]
+            assert isinstance(value, int)
             if not self.min_size <= value <= self.max_size or value % family.size_multiple:
-                raise ValueError(
-                    f"default {side} {value} must be within min_size {self.min_size} and "
-                    f"max_size {self.max_size}, a multiple of {family.size_multiple} "
-                    f"({family.name})"
+                bounds = (
+                    f"within min_size {self.min_size} and max_size {self.max_size}, a multiple "
+                    f"of {family.size_multiple} ({family.name})"
                 )
-        if defaults["scheduler"] not in family.schedulers:
+                if getattr(self.defaults, side) is None:
+                    raise ValueError(f"no {side} is {bounds}")
+                raise ValueError(f"default {side} {value} must be {bounds}")
+        choice = find_scheduler(str(defaults["scheduler"]))
+        if choice is None or choice.name not in family.schedulers:
             raise ValueError(
                 f"default scheduler {defaults['scheduler']!r} is not one {family.name} takes: "
                 + ", ".join(family.schedulers)
+            )
+        if self.defaults.scheduler is not None:
+            self.defaults.scheduler = choice.name
+        steps = defaults["num_inference_steps"]
+        assert isinstance(steps, int)
+        if steps < choice.min_steps:
+            raise ValueError(
+                f"default num_inference_steps {steps} is below the {choice.min_steps} steps "
+                f"scheduler {choice.name} needs"
             )
         return self
 

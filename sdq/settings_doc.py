@@ -310,6 +310,7 @@ def _runtime_section() -> str:
         [
             {
                 "id": "stabilityai/stable-diffusion-xl-base-1.0",
+                "family": "sdxl",
                 "runtime": {"dtype": "bf16", "compile": "denoiser", "channels_last": True},
             }
         ]

@@ -22,7 +22,6 @@ from api.runtime import ApiRuntime
 from api.submission import cancel, images_base64, submit, wait_for_images
 from sdq.adapters import SUFFIX, adapter_names, model_adapters
 from sdq.api_keys import Principal
-from sdq.families import traits
 from sdq.inputs import (
     GenerationInput,
     InputLimits,
@@ -82,14 +81,15 @@ async def generate(
     settings = runtime.settings
     options = await read_options(runtime, caller)
     spec = chosen_model(runtime, options, body)
-    raw = a1111.native_input(body, traits(spec.family))
+    own = frozenset(spec.defaults.model_dump(exclude_none=True))
+    raw = a1111.native_input(body, spec.rules, own)
     if raw.get("mask") and isinstance(body, a1111.Img2ImgRequest) and body.inpainting_mask_invert:
         pixels = settings.max_init_image_pixels
         raw["mask"] = await to_thread.run_sync(inverted_mask, raw["mask"], "mask", pixels)
     every = options.get(PREVIEW_OPTION)
     if every and int(every) > 0:
         raw["preview_every"] = int(every)  # live previews for /progress's current_image
-    wanted = request_hash({"route": type(body).__name__, "body": body.model_dump(mode="json")})
+    wanted = request_hash({"route": type(body).__name__, "body": a1111.hashed_body(body)})
     try:
         parsed = parse_input(raw, InputLimits.for_model(spec, settings))
         submitted = await submit_once(
@@ -280,7 +280,7 @@ async def loras(runtime: Runtime, caller: Caller) -> list[a1111.Lora]:
 @router.get("/samplers")
 async def samplers(runtime: Runtime, caller: Caller) -> list[a1111.Sampler]:
     """The samplers of the caller's current model's family (SD 3 and FLUX: only Euler)."""
-    family = traits(default_model(runtime, await read_options(runtime, caller)).family)
+    family = default_model(runtime, await read_options(runtime, caller)).rules
     return [
         a1111.Sampler(name=s.name, aliases=list(s.aliases), options={})
         for s in SCHEDULERS

@@ -80,6 +80,22 @@ class Img2ImgRequest(Txt2ImgRequest):
     inpainting_mask_invert: WholeNumber = 0
 
 
+# Fields added with inpainting: in a request's idempotency hash only when the client sent them,
+# so that a call repeated across the upgrade hashes as it did.
+INPAINTING_REQUEST_FIELDS = frozenset(
+    {"mask", "mask_blur", "inpainting_fill", "inpaint_full_res", "inpaint_full_res_padding",
+     "inpainting_mask_invert"}
+)  # fmt: skip
+
+
+def hashed_body(body: Txt2ImgRequest) -> dict[str, Any]:
+    """What a request's idempotency hash covers: the body as read, defaults included, but the
+    inpainting fields only when sent."""
+    return body.model_dump(
+        mode="json", exclude=set(INPAINTING_REQUEST_FIELDS - body.model_fields_set)
+    )
+
+
 def inpainting(body: Img2ImgRequest) -> dict[str, Any]:
     """The sdq inpainting fields of an img2img request with a mask (none without one); the mask
     itself as sent (inverted first by the caller when `inpainting_mask_invert` asks)."""
@@ -130,26 +146,41 @@ SD15_DEFAULTS = {
     "num_inference_steps": "steps",
     "guidance_scale": "cfg_scale",
 }
+# sdq input field -> the A1111 fields that, sent, set it.
+SD15_SENT = {
+    **{field: {name} for field, name in SD15_DEFAULTS.items()},
+    "scheduler": {"sampler_name", "sampler_index"},
+}
 
 
-def for_family(raw: dict[str, Any], body: Txt2ImgRequest, family: FamilyTraits) -> dict[str, Any]:
-    """A1111's defaults are SD 1.x's: for a model of another family, what the client left out
-    takes the model's defaults instead; and on SD 3 and FLUX, whose one sampler is their own
-    flow-matching Euler, "Euler a" (the web UI's and webuiapi's default) means that one."""
-    if family.name == "sd15":
-        return raw
+def for_family(
+    raw: dict[str, Any],
+    body: Txt2ImgRequest,
+    family: FamilyTraits,
+    own_defaults: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """A1111's defaults are SD 1.x's. For a model of another family, what the client left out
+    takes the model's defaults instead; for an SD 1.x model, what it left out and the model has a
+    default of its own for (`own_defaults`, sdq field names: an sd-turbo's 1 step) does too. On
+    SD 3 and FLUX, whose one sampler is their own flow-matching Euler, "Euler a" (the web UI's
+    and webuiapi's default) means that one."""
     sent = body.model_fields_set
-    raw = {
-        k: v for k, v in raw.items() if SD15_DEFAULTS.get(k, k) in sent or k not in SD15_DEFAULTS
-    }
-    if not {"sampler_name", "sampler_index"} & sent:
-        raw.pop("scheduler", None)
-    elif family.flow_matching and find_scheduler(raw["scheduler"]) == find_scheduler("Euler a"):
+    deferred = (
+        {*SD15_DEFAULTS, "scheduler"} if family.name != "sd15" else own_defaults
+    )  # the fields a client that left them out gets from the model
+    raw = {k: v for k, v in raw.items() if k not in deferred or SD15_SENT.get(k, {k}) & sent}
+    if family.flow_matching and find_scheduler(raw.get("scheduler", "")) == find_scheduler(
+        "Euler a"
+    ):
         raw["scheduler"] = FLOW_SAMPLER
     return raw
 
 
-def native_input(body: Txt2ImgRequest, family: FamilyTraits = FAMILIES["sd15"]) -> dict[str, Any]:
+def native_input(
+    body: Txt2ImgRequest,
+    family: FamilyTraits = FAMILIES["sd15"],
+    own_defaults: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
     """The sdq input for an A1111 request (validated afterwards with the model's limits)."""
     if not 1 <= body.batch_size * body.n_iter <= 8:
         count = body.batch_size * body.n_iter
@@ -176,7 +207,7 @@ def native_input(body: Txt2ImgRequest, family: FamilyTraits = FAMILIES["sd15"]) 
         raw["image"] = body.init_images[0]
         raw["prompt_strength"] = body.denoising_strength
         raw |= inpainting(body)
-    return for_family(raw, body, family)
+    return for_family(raw, body, family, own_defaults)
 
 
 def info(job: Job, request: GenerationInput, body: Txt2ImgRequest) -> dict[str, Any]:

@@ -51,7 +51,10 @@ class Model(BaseModel):
     loras: list[str] = Field(
         description="Its LoRA adapters (`input.loras[].name`): the files of its adapters folder"
     )
-    family: Family = Field(description="sd15, sdxl, sd3 or flux: its defaults and rules")
+    family: Family | None = Field(
+        description="sd15, sdxl, sd3 or flux: its defaults and rules (null: not said in its "
+        "spec, served with SD 1.x's)"
+    )
     defaults: InputDefaults = Field(description="What a request that leaves a field out gets")
     schedulers: list[str] = Field(description="The `input.scheduler` values it takes")
 

@@ -11,7 +11,6 @@ from fastapi import APIRouter
 from api.deps import BaseUrl, Runtime, ServedModel
 from api.native.model_shapes import InputDefaults, Model, ModelPage, SizeLimits
 from sdq.adapters import model_adapters
-from sdq.families import traits
 from sdq.prediction import iso_time
 from sdq.settings import ModelSpec
 from sdq.store import heartbeats
@@ -57,7 +56,7 @@ def _model(
         loras=list(loras),
         family=spec.family,
         defaults=InputDefaults.model_validate(spec.input_defaults()),
-        schedulers=list(traits(spec.family).schedulers),
+        schedulers=list(spec.rules.schedulers),
     )
 
 

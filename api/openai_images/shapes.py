@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.ascii_numbers import ascii_int
-from sdq.families import quality_steps, traits
+from sdq.families import quality_steps
 from sdq.inputs import InvalidField, InvalidInput, unknown_model
 from sdq.json_types import OptionalText, Text, WholeNumber
 from sdq.settings import ModelSpec, Settings
@@ -90,7 +90,7 @@ FIELD_NAMES = {
 def edit_size(width: int, height: int, spec: ModelSpec) -> tuple[int, int]:
     """An edit keeps its image's size, rounded down to a multiple of 8 (16 for SD 3 and FLUX)
     within the model's bounds."""
-    multiple = traits(spec.family).size_multiple
+    multiple = spec.rules.size_multiple
 
     def fit(value: int) -> int:
         return max(spec.min_size, min(spec.max_size, value - value % multiple))

@@ -65,6 +65,7 @@ while passed < max_passed do
   if not job_id then return {0, aborted} end
   local outcome, reply = claim_one(job_id, sched, model, fields)
   if outcome == 'running' then
+    if picked then sched_passed_over(sched, model, picked) end
     if delivery ~= '' then redis.call('SET', delivery, job_id, 'EX', tonumber(ARGV[13])) end
     table.insert(reply, 2, aborted)
     return reply

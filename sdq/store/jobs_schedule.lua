@@ -78,7 +78,8 @@ end
 
 -- Which of a tenant's queued jobs (job ids, oldest first) a free worker takes, as
 -- sdq.scheduling.choose: the fewest adapter loads, the oldest among equals, never one behind a job
--- already passed over `max_passes` times. The jobs before the one taken count one pass more.
+-- already passed over `max_passes` times. The jobs before it count a pass more once it is claimed
+-- (sched_passed_over), not when it is only picked (it may turn out aborted or gone).
 local function sched_choose(sched, model, jobs, job_prefix, affinity)
   if #jobs == 1 or affinity.max_passes <= 0 then return 1 end
   local passed_key = sched_passed_key(sched, model)
@@ -89,11 +90,18 @@ local function sched_choose(sched, model, jobs, job_prefix, affinity)
     local passed = tonumber(redis.call('HGET', passed_key, job_id) or '0')
     if best_loads == 0 or passed >= affinity.max_passes then break end
   end
-  for index = 1, best - 1 do redis.call('HINCRBY', passed_key, jobs[index], 1) end
   return best
 end
 
--- The job a free worker takes next: {job id, priority, tenant}, or nil when none is queued.
+-- A picked job was claimed: the older jobs of its tenant taken over count one pass more.
+local function sched_passed_over(sched, model, picked)
+  for _, job_id in ipairs(picked[4] or {}) do
+    redis.call('HINCRBY', sched_passed_key(sched, model), job_id, 1)
+  end
+end
+
+-- The job a free worker takes next: {job id, priority, tenant, the older jobs of the tenant it
+-- passes over}, or nil when none is queued.
 -- `affinity` (nil: plain FIFO) is the worker's adapter preference: {held = set, window = n,
 -- max_passes = n}, read only when the job key prefix `job_prefix` is given.
 local function sched_pick(sched, model, job_prefix, affinity)
@@ -108,7 +116,9 @@ local function sched_pick(sched, model, job_prefix, affinity)
       if #jobs > 0 then
         local index = 1
         if window > 1 then index = sched_choose(sched, model, jobs, job_prefix, affinity) end
-        return {jobs[index], priority, tenant}
+        local passed_over = {}
+        for older = 1, index - 1 do passed_over[older] = jobs[older] end
+        return {jobs[index], priority, tenant, passed_over}
       end
       redis.call('ZREM', tenants_key, tenant)  -- an empty turn left behind: drop it
     end

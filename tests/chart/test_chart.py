@@ -599,7 +599,7 @@ def test_a_models_family_defaults_and_hub_adapters_reach_its_spec() -> None:
     )  # fmt: skip
     config = named(render(args), "ConfigMap", f"{RELEASE}-config")["data"]
     specs = [ModelSpec.model_validate(model) for model in json.loads(config["SDQ_MODELS"])]
-    assert [spec.family for spec in specs] == ["flux", "sd15"]
+    assert [spec.family for spec in specs] == ["flux", None]
     assert [spec.hub_loras for spec in specs] == [{"pixel": "acme/pixel-lora"}, {}]
     assert specs[0].input_defaults() == {
         "width": 1024,

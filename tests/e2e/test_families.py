@@ -40,7 +40,7 @@ def families(
         folder = data_dir / "models" / family
         made = run_cli(dict(os.environ), "models", "make-tiny", "--family", family, str(folder))
         assert made.returncode == 0, made.stderr
-        assert f"wrote tiny {family} pipeline" in made.stdout
+        assert f"tiny {family} pipeline in" in made.stdout
         specs.append(
             {"id": model_id(family), "source": str(folder), "family": family, "defaults": DEFAULTS}
         )

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+from typer.testing import CliRunner
 
-from sdq.families import traits
+from cli import app
 from sdq.inputs import InputLimits, parse_input
 from sdq.settings import ModelSpec, Settings
 from worker.engines.diffusers_engine import DiffusersEngine
@@ -64,7 +65,7 @@ def never(step: int, total: int, latents: object) -> bool:
 
 
 def test_text_to_image_with_the_models_defaults(engine: DiffusersEngine) -> None:
-    family = traits(engine.model.spec.family)
+    family = engine.model.spec.rules
     assert type(engine.model.pipeline).__name__ == family.pipeline
     request = job(engine, num_outputs=2)
     assert request.scheduler == family.scheduler  # type: ignore[attr-defined]
@@ -120,3 +121,17 @@ def test_a_checkpoint_of_another_family_is_refused_at_load(
         "test/wrong is a sdxl checkpoint (StableDiffusionXLPipeline) but its spec says family "
         '\'flux\': set "family": "sdxl" in its SDQ_MODELS entry'
     )
+
+
+def test_make_tiny_keeps_its_own_family_and_refuses_a_folder_of_another(
+    folders: dict[str, Path],
+) -> None:
+    again = CliRunner().invoke(
+        app, ["models", "make-tiny", "--family", "sdxl", str(folders["sdxl"])]
+    )
+    assert again.exit_code == 0 and "tiny sdxl pipeline in" in again.output
+    other = CliRunner().invoke(
+        app, ["models", "make-tiny", "--family", "flux", str(folders["sdxl"])]
+    )
+    assert other.exit_code == 2
+    assert "already holds another pipeline (StableDiffusionXLPipeline)" in other.output

@@ -106,6 +106,9 @@ def test_sd3_takes_a_negative_prompt_and_sdxl_any_sampler() -> None:
         ({"defaults": {"height": 4096}}, "within min_size 64 and max_size 2048"),
         ({"defaults": {"steps": 4}}, "Extra inputs are not permitted"),
         ({"family": "sd2"}, "Input should be 'sd15', 'sdxl', 'sd3' or 'flux'"),
+        ({"min_size": 500, "max_size": 503}, "no width is within min_size 500 and max_size 503"),
+        ({"defaults": {"scheduler": "PNDM", "num_inference_steps": 3}}, "below the 4 steps"),
+        ({"defaults": {"scheduler": "Warp 9"}}, "'Warp 9' is not one sd15 takes"),
     ],
 )
 def test_a_spec_whose_defaults_the_model_would_refuse_is_refused(
@@ -216,3 +219,33 @@ def test_openai_edits_keep_a_size_the_family_takes() -> None:
 def test_one_model_on_the_command_line(text: str, expected: ModelSpec) -> None:
     """`sdq up --model` takes the shorthand, or one SDQ_MODELS entry as JSON (a family with it)."""
     assert ModelSpec.parse(text) == expected
+
+
+def test_a1111_on_an_sd15_model_with_its_own_defaults_takes_them_where_left_out() -> None:
+    """An sd-turbo style model (1 step, no guidance): A1111's 50 steps and cfg 7 are only its
+    defaults for fields the client left out, which the model's own defaults replace."""
+    spec = ModelSpec(id="a/turbo", defaults={"num_inference_steps": 1, "guidance_scale": 0})
+    own = frozenset(spec.defaults.model_dump(exclude_none=True))
+    left_out = native_input(Txt2ImgRequest.model_validate({"prompt": "dog"}), spec.rules, own)
+    assert "num_inference_steps" not in left_out and "guidance_scale" not in left_out
+    assert left_out["width"] == 512 and left_out["scheduler"] == "Euler"
+    parsed = parse_input(left_out, InputLimits.for_model(spec, SETTINGS))
+    assert (parsed.num_inference_steps, parsed.guidance_scale) == (1, 0)
+    sent = native_input(Txt2ImgRequest.model_validate({"prompt": "d", "steps": 4}), spec.rules, own)
+    assert sent["num_inference_steps"] == 4
+
+
+def test_a1111_img2img_without_a_mask_hashes_as_before_inpainting() -> None:
+    """The idempotency hash of an img2img call is what it was before the inpainting fields."""
+    from api.a1111.shapes import Img2ImgRequest, hashed_body
+
+    before = {"init_images", "denoising_strength", "resize_mode", *Txt2ImgRequest.model_fields}
+    body = Img2ImgRequest.model_validate({"prompt": "d", "init_images": ["aW1n"]})
+    assert set(hashed_body(body)) == before
+    masked = Img2ImgRequest.model_validate({"prompt": "d", "init_images": ["aW1n"], "mask": "bQ=="})
+    assert set(hashed_body(masked)) == before | {"mask"}
+
+
+def test_a_default_sampler_may_be_any_of_its_names() -> None:
+    spec = ModelSpec(id="a/b", defaults={"scheduler": "k_euler_ancestral"})
+    assert spec.input_defaults()["scheduler"] == "Euler a"

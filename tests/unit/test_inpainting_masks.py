@@ -114,3 +114,11 @@ def test_a1111_inpainting_refusals(fields: dict[str, Any], field: str, message: 
     [problem] = caught.value.fields
     assert problem.field == field
     assert problem.description.startswith(message)
+
+
+def test_openai_refuses_a_mask_of_too_many_pixels_before_decoding_it() -> None:
+    big = encoded(Image.new("RGBA", (100, 100)))
+    with pytest.raises(InvalidInput) as caught:
+        mask_from_transparency(big, "mask", (100, 100), max_pixels=50 * 50)
+    [problem] = caught.value.fields
+    assert problem.description == "has 100x100 pixels; at most 2500 are accepted"

@@ -23,7 +23,7 @@ from diffusers import (
 from diffusers.utils import logging as diffusers_logging
 from PIL.Image import Image
 
-from sdq.families import FLOW_SAMPLER, family_of_pipeline, traits
+from sdq.families import FLOW_SAMPLER, family_of_pipeline
 from sdq.inputs import GenerationInput, InputLimits, LoraChoice, parse_input
 from sdq.schedulers import find_scheduler
 from sdq.settings import TINY_MODEL_ID, ModelSpec, Settings
@@ -117,8 +117,21 @@ def load_model(spec: ModelSpec, settings: Settings) -> LoadedModel:
 
 def check_family(spec: ModelSpec, pipeline_class: str) -> None:
     """The checkpoint is of the family the model's spec says (its defaults and rules are that
-    family's); a pipeline of no family sdq knows is served with the spec's, and said so."""
+    family's). A spec that says none is served with SD 1.x's rules whatever loads (as before
+    families), said in the log when the checkpoint is of another family; so is a pipeline of no
+    family sdq knows."""
     found = family_of_pipeline(pipeline_class)
+    if spec.family is None:
+        if found not in (None, "sd15"):
+            log.warning(
+                "%s loads as %s, a %s checkpoint, but its spec names no family: it is served "
+                'with SD 1.x\'s defaults and rules; set "family": "%s" for its own',
+                spec.id,
+                pipeline_class,
+                found,
+                found,
+            )
+        return
     if found is None:
         log.warning(
             "%s loads as %s, of no family sdq knows: served with the rules of family %s",
@@ -145,9 +158,10 @@ def warm_up(model: LoadedModel, schedulers: SchedulerCache) -> float:
     """Run the plan's warm-up generation (compiling what is compiled); its seconds, 0 if none."""
     if model.plan is None or model.plan.warmup_steps == 0:
         return 0.0
+    family = model.spec.rules
     size = model.plan.warmup_size or default_size(model.pipeline)
+    size = max(family.size_multiple, size - size % family.size_multiple)  # a size it takes
     fields = {"width": size, "height": size, "num_inference_steps": model.plan.warmup_steps}
-    family = traits(model.spec.family)
     limits = InputLimits(
         min_size=8, max_size=size, family=family, defaults=model.spec.input_defaults()
     )
@@ -248,7 +262,7 @@ def generate(
     with torch.inference_mode():
         result = pipe(
             prompt=request.prompt,
-            negative_prompt=request.negative_prompt or None,
+            **negative(model, request.negative_prompt or None),
             num_inference_steps=request.num_inference_steps,
             guidance_scale=request.guidance_scale,
             num_images_per_prompt=request.num_outputs,
@@ -266,6 +280,12 @@ def takes_size(pipeline: Any) -> bool:
     """Whether the pipeline's call takes `width` and `height` (SD 1.x's image-to-image takes the
     image's own)."""
     return "width" in inspect.signature(pipeline.__call__).parameters
+
+
+def negative(model: LoadedModel, prompt: str | list[str] | None) -> dict[str, Any]:
+    """The negative prompt argument, for a family that takes one (FLUX's pipelines of some
+    diffusers versions have no such parameter; the API refuses one for FLUX)."""
+    return {"negative_prompt": prompt} if model.spec.rules.negative_prompt else {}
 
 
 def nothing_masked(mask: Image | None) -> bool:
@@ -315,7 +335,7 @@ def generate_batch(
         result = pipe(
             prompt=prompts,
             # An empty negative prompt is what diffusers uses for none.
-            negative_prompt=negatives if any(negatives) else None,
+            **negative(model, negatives if any(negatives) else None),
             num_inference_steps=first.num_inference_steps,
             guidance_scale=first.guidance_scale,
             num_images_per_prompt=1,
@@ -342,7 +362,7 @@ class DiffusersEngine:
     def load(cls, spec: ModelSpec, settings: Settings) -> DiffusersEngine:
         """Load the model and run its warm-up (timed in `warmup_s`)."""
         model = load_model(spec, settings)
-        flow = traits(spec.family).flow_matching
+        flow = spec.rules.flow_matching
         schedulers = SchedulerCache(model.pipeline.scheduler, flow)
         warmup_s = warm_up(model, schedulers)
         return cls(model, schedulers, latent_space(model.pipeline), warmup_s=warmup_s)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +32,7 @@ from transformers import (
     T5TokenizerFast,
 )
 
-from sdq.families import FAMILY_NAMES
+from sdq.families import FAMILY_NAMES, traits
 from worker.engines.published_configs import CLIP_MAX_TOKENS, SDXL_SCHEDULER
 from worker.engines.random_model import clip_tokenizer
 from worker.engines.tiny_model import build_tiny_pipeline, make_tiny
@@ -258,14 +259,19 @@ def build_tiny_family(family: str, seed: int = 0) -> DiffusionPipeline:
 
 def make_tiny_family(family: str, folder: Path, seed: int = 0) -> Path:
     """Write `family`'s tiny pipeline to `folder` with `save_pretrained` (atomically: a temporary
-    folder beside it, renamed); a folder that already holds one is kept."""
-    if family == "sd15":
-        return make_tiny(folder, seed)
+    folder beside it, renamed); a folder that already holds one of that family is kept, one that
+    holds another pipeline is refused (ValueError)."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r} ({', '.join(FAMILIES)})")
     folder = folder.resolve()
-    if (folder / "model_index.json").is_file():
+    index = folder / "model_index.json"
+    if index.is_file():
+        found = json.loads(index.read_text()).get("_class_name")
+        if found != traits(family).pipeline:
+            raise ValueError(f"{folder} already holds another pipeline ({found}); choose another")
         return folder
+    if family == "sd15":
+        return make_tiny(folder, seed)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent, prefix=f".tiny-{family}-") as tmp:
         build_tiny_family(family, seed).save_pretrained(tmp, safe_serialization=True)
