@@ -88,7 +88,8 @@ def finish(
         discard(runtime, keys)
         return None
     if status is JobStatus.SUCCEEDED:
-        remove_strays(runtime, job.id, keep={*keys, *([request.image] if request.image else [])})
+        inputs = {key for key in (request.image, request.mask) if key}  # kept for a retry
+        remove_strays(runtime, job.id, keep={*keys, *inputs})
     log.info("%s in %.3f s (queue wait %.3f s)", status.value, predict_time, timings.queue_wait)
     metrics.job_finished(job.model, status)
     queue_wait, end_to_end = job.started_at - job.created_at, completed_at - job.created_at
@@ -98,7 +99,7 @@ def finish(
 
 def remove_strays(runtime: WorkerRuntime, job_id: str, keep: set[str]) -> None:
     """Remove the files an earlier attempt wrote before its worker was lost (this attempt's
-    outputs and the starting image stay). Best effort: what stays goes when the record expires."""
+    outputs and the starting image and mask stay). Best effort: what stays goes when the record expires."""
     try:
         strays = [key for key in runtime.storage.job_keys(job_id) if key not in keep]
         for key in strays:

@@ -142,3 +142,18 @@ def test_openai_edit_repaints_the_transparent_part(stack: Stack) -> None:
             prompt="x",
         )
     assert isinstance(caught.value.body, dict) and caught.value.body["param"] == "mask"
+
+
+def test_a_finished_inpainting_job_keeps_its_image_and_mask_beside_its_output(stack: Stack) -> None:
+    """Both inputs stay with the job while its record lives, as its starting image always has
+    (the stray files of an earlier attempt are removed when an attempt succeeds: not these)."""
+    body = {
+        "model": "sdq/tiny",
+        "input": INPUT | {"image": data_url(photo()), "mask": data_url(square(255, 0)),
+                          "prompt_strength": 1.0, "seed": 2},
+    }  # fmt: skip
+    with stack.http() as client:
+        done = client.post("/v1/predictions", json=body, headers={"Prefer": "wait"}).json()
+    assert done["status"] == "succeeded", done
+    folder = stack.data_dir / "outputs" / done["id"]
+    assert sorted(p.name for p in folder.iterdir()) == ["input-0.png", "mask.png", "out-1-0.png"]
