@@ -39,7 +39,7 @@ def store_outputs(
 def finish(
     runtime: WorkerRuntime,
     job: Job,
-    request: GenerationInput,
+    request: GenerationInput | None,
     status: JobStatus,
     fields: dict[str, Any],
     keys: list[str],
@@ -48,6 +48,7 @@ def finish(
 ) -> JobStatus | None:
     """Write the attempt's outcome (`keys`: its stored outputs when it succeeded) and return the
     status written, or None when the attempt was superseded (its outputs are removed again).
+    `request` is None only for a job whose input could not be read (it fails).
     `before` (the `output` event) runs just ahead of the terminal write, in its round trip."""
     assert job.started_at is not None
     if status is not JobStatus.SUCCEEDED:
@@ -87,8 +88,8 @@ def finish(
         log.warning("attempt %d was superseded (the job was recovered elsewhere)", job.attempt)
         discard(runtime, keys)
         return None
-    if status is JobStatus.SUCCEEDED:
-        inputs = {key for key in (request.image, request.mask) if key}  # kept for a retry
+    if status is JobStatus.SUCCEEDED and request is not None:
+        inputs = {key for key in (request.image, request.mask) if key}  # the job's own inputs
         remove_strays(runtime, job.id, keep={*keys, *inputs})
     log.info("%s in %.3f s (queue wait %.3f s)", status.value, predict_time, timings.queue_wait)
     metrics.job_finished(job.model, status)
@@ -99,7 +100,8 @@ def finish(
 
 def remove_strays(runtime: WorkerRuntime, job_id: str, keep: set[str]) -> None:
     """Remove the files an earlier attempt wrote before its worker was lost (this attempt's
-    outputs and the starting image and mask stay). Best effort: what stays goes when the record expires."""
+    outputs and the starting image and mask stay). Best effort: what stays goes when the record
+    expires."""
     try:
         strays = [key for key in runtime.storage.job_keys(job_id) if key not in keep]
         for key in strays:

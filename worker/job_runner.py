@@ -9,6 +9,7 @@ from typing import Any
 
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
+from pydantic import ValidationError
 
 from sdq import metrics
 from sdq.inputs import GenerationInput
@@ -84,7 +85,12 @@ def run_next(
 
 def _partners_or_none(runtime: WorkerRuntime, model_id: str, job: Job) -> list[Job]:
     """The job's batch partners; when claiming them fails, none: the claimed job runs alone
-    rather than waiting, `running`, for recovery (Redis being gone is left to the broker watch)."""
+    rather than waiting, `running`, for recovery (Redis being gone is left to the broker watch).
+    A job whose input this worker cannot read gets none: it runs alone, to fail naming why."""
+    try:
+        GenerationInput.model_validate(job.input)
+    except ValidationError:
+        return []
     try:
         return claim_partners(runtime, model_id, job)
     except (redis.ConnectionError, redis.TimeoutError):
@@ -95,7 +101,17 @@ def _partners_or_none(runtime: WorkerRuntime, model_id: str, job: Job) -> list[J
 
 
 def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
-    request = GenerationInput.model_validate(job.input)
+    try:
+        request = GenerationInput.model_validate(job.input)
+    except ValidationError as error:  # written by a newer API: fail it, naming the cause
+        log.error("cannot read the job's input: %s", error)
+        first = error.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in ("input", *first["loc"]))
+        message = (
+            f"this worker cannot read the job's input ({where}: {first['msg']}); it may be "
+            "older than the API: upgrade the workers"
+        )
+        return finish(runtime, job, None, JobStatus.FAILED, {"error": message}, [], 0.0)
     assert job.started_at is not None and request.seed is not None
     log.info("started attempt %d on %s", job.attempt, runtime.worker_id)
     keys: list[str] = []
