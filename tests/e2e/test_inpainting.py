@@ -57,12 +57,14 @@ def assert_inpainted(result: Image.Image) -> None:
 INPUT = {"prompt": "a red ball", "width": SIZE, "height": SIZE, "num_inference_steps": 4}
 
 
+def masked_input() -> dict[str, object]:
+    """The photo with the square repainted from noise."""
+    return INPUT | {"image": data_url(photo()), "mask": data_url(square(255, 0)),
+                    "prompt_strength": 1.0, "seed": 2}  # fmt: skip
+
+
 def test_native_mask_repaints_only_the_white_part(stack: Stack) -> None:
-    body = {
-        "model": "sdq/tiny",
-        "input": INPUT | {"image": data_url(photo()), "mask": data_url(square(255, 0)),
-                          "prompt_strength": 1.0, "seed": 2},
-    }  # fmt: skip
+    body = {"model": "sdq/tiny", "input": masked_input()}
     with stack.http() as client:
         created = client.post("/v1/predictions", json=body)
         assert created.status_code == 201, created.text
@@ -147,11 +149,7 @@ def test_openai_edit_repaints_the_transparent_part(stack: Stack) -> None:
 def test_a_finished_inpainting_job_keeps_its_image_and_mask_beside_its_output(stack: Stack) -> None:
     """Both inputs stay with the job while its record lives, as its starting image always has
     (the stray files of an earlier attempt are removed when an attempt succeeds: not these)."""
-    body = {
-        "model": "sdq/tiny",
-        "input": INPUT | {"image": data_url(photo()), "mask": data_url(square(255, 0)),
-                          "prompt_strength": 1.0, "seed": 2},
-    }  # fmt: skip
+    body = {"model": "sdq/tiny", "input": masked_input()}
     with stack.http() as client:
         done = client.post("/v1/predictions", json=body, headers={"Prefer": "wait"}).json()
     assert done["status"] == "succeeded", done

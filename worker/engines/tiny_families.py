@@ -35,7 +35,7 @@ from transformers import (
 from sdq.families import FAMILY_NAMES, traits
 from worker.engines.published_configs import CLIP_MAX_TOKENS, SDXL_SCHEDULER
 from worker.engines.random_model import clip_tokenizer
-from worker.engines.tiny_model import build_tiny_pipeline, make_tiny
+from worker.engines.tiny_model import TINY_UNET_BLOCKS, build_tiny_pipeline, make_tiny
 
 FAMILIES = FAMILY_NAMES
 
@@ -157,14 +157,9 @@ def build_sdxl(seed: int = 0) -> StableDiffusionXLPipeline:
     text_time_dim = 8
     unet = UNet2DConditionModel(
         sample_size=128,  # SDXL's: 1024-pixel images by default
-        in_channels=4,
-        out_channels=4,
-        layers_per_block=1,
-        block_out_channels=(32, 32, 64),
         # SDXL has no attention at full latent size; this one, as tiny_model's, only at 1/4 of
         # it, where it costs little on CPU at SDXL's default 1024 pixels.
-        down_block_types=("DownBlock2D", "DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D", "UpBlock2D"),
+        **TINY_UNET_BLOCKS,
         cross_attention_dim=2 * TEXT_DIM,  # both text encoders' hidden states side by side
         attention_head_dim=(2, 2, 4),
         use_linear_projection=True,
@@ -172,7 +167,6 @@ def build_sdxl(seed: int = 0) -> StableDiffusionXLPipeline:
         addition_time_embed_dim=text_time_dim,
         # 6 size and crop numbers, each embedded, and text_encoder_2's pooled projection
         projection_class_embeddings_input_dim=6 * text_time_dim + TEXT_DIM,
-        norm_num_groups=8,
     )
     return StableDiffusionXLPipeline(
         vae=_vae(4, scaling_factor=SDXL_VAE_SCALING),

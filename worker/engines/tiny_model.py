@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import torch
 from diffusers import (
@@ -17,6 +18,17 @@ from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 TEXT_DIM = 32
 MAX_TOKENS = 77
+# The tiny UNets' blocks (tiny_families' SDXL one too): attention only at 1/4 of the latent size,
+# where it costs little on CPU (most of a UNet's cost is attention at full size).
+TINY_UNET_BLOCKS: dict[str, Any] = {
+    "in_channels": 4,
+    "out_channels": 4,
+    "layers_per_block": 1,
+    "block_out_channels": (32, 32, 64),
+    "down_block_types": ("DownBlock2D", "DownBlock2D", "CrossAttnDownBlock2D"),
+    "up_block_types": ("CrossAttnUpBlock2D", "UpBlock2D", "UpBlock2D"),
+    "norm_num_groups": 8,
+}
 
 
 def _byte_level_alphabet() -> list[str]:
@@ -50,17 +62,7 @@ def build_tiny_pipeline(seed: int = 0) -> StableDiffusionPipeline:
     """Random weights, real architecture: UNet, 8x-downsampling VAE, CLIP text encoder."""
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
-        sample_size=64,
-        in_channels=4,
-        out_channels=4,
-        layers_per_block=1,
-        # Attention only at 1/4 of the latent size: most of the cost of a UNet on CPU is there.
-        block_out_channels=(32, 32, 64),
-        down_block_types=("DownBlock2D", "DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D", "UpBlock2D"),
-        cross_attention_dim=TEXT_DIM,
-        attention_head_dim=8,
-        norm_num_groups=8,
+        sample_size=64, cross_attention_dim=TEXT_DIM, attention_head_dim=8, **TINY_UNET_BLOCKS
     )
     vae = AutoencoderKL(
         in_channels=3,
