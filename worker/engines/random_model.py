@@ -30,7 +30,7 @@ from worker.engines.published_configs import (
     SDXL_SCHEDULER,
     family_configs,
 )
-from worker.engines.tiny_model import write_tokenizer_files
+from worker.engines.tiny_model import save_pipeline, write_tokenizer_files
 
 SPECIAL_TOKENS = ("<|startoftext|>", "<|endoftext|>")
 
@@ -109,9 +109,7 @@ def make_random(
 ) -> Path:
     """Write `family`'s random-weight pipeline to `folder` with `save_pretrained` (atomically:
     a temporary folder beside it, renamed); a folder that already holds one is kept."""
-    folder = folder.resolve()
-    if (folder / "model_index.json").is_file():
-        return folder
+    return save_pipeline(folder, lambda: build_random_pipeline(family, dtype, device), ".random-")
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".random-") as tmp:
         pipeline: Any = build_random_pipeline(family, dtype, device)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,12 @@ from transformers import (
 from sdq.families import FAMILY_NAMES, traits
 from worker.engines.published_configs import CLIP_MAX_TOKENS, SDXL_SCHEDULER
 from worker.engines.random_model import clip_tokenizer
-from worker.engines.tiny_model import TINY_UNET_BLOCKS, build_tiny_pipeline, make_tiny
+from worker.engines.tiny_model import (
+    TINY_UNET_BLOCKS,
+    build_tiny_pipeline,
+    make_tiny,
+    save_pipeline,
+)
 
 FAMILIES = FAMILY_NAMES
 
@@ -266,14 +270,4 @@ def make_tiny_family(family: str, folder: Path, seed: int = 0) -> Path:
         return folder
     if family == "sd15":
         return make_tiny(folder, seed)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=f".tiny-{family}-") as tmp:
-        build_tiny_family(family, seed).save_pretrained(tmp, safe_serialization=True)
-        staged = Path(tmp)
-        try:
-            staged.rename(folder)
-        except OSError:
-            if not (folder / "model_index.json").is_file():
-                raise
-        staged.mkdir(exist_ok=True)  # TemporaryDirectory cleans up whatever is left
-    return folder
+    return save_pipeline(folder, lambda: build_tiny_family(family, seed), f".tiny-{family}-")

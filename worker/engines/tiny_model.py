@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -107,13 +108,20 @@ def build_tiny_pipeline(seed: int = 0) -> StableDiffusionPipeline:
 
 
 def make_tiny(folder: Path, seed: int = 0) -> Path:
-    """Write the tiny pipeline to `folder` with `save_pretrained` (atomically: temp dir, rename)."""
+    """Write the tiny pipeline to `folder` (`save_pipeline`: atomically, kept when there)."""
+    return save_pipeline(folder, lambda: build_tiny_pipeline(seed), ".tiny-")
+
+
+def save_pipeline(folder: Path, build: Callable[[], Any], prefix: str) -> Path:
+    """Write the pipeline `build` makes to `folder` with `save_pretrained`, atomically (a
+    temporary folder beside it, renamed); a folder that already holds a pipeline is kept, and so
+    is one another process finished first."""
     folder = folder.resolve()
     if (folder / "model_index.json").is_file():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".tiny-") as tmp:
-        build_tiny_pipeline(seed).save_pretrained(tmp, safe_serialization=True)
+    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=prefix) as tmp:
+        build().save_pretrained(tmp, safe_serialization=True)  # the pipeline freed after it
         staged = Path(tmp)
         try:
             staged.rename(folder)
