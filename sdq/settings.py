@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -95,7 +95,7 @@ class ModelSpec(BaseModel):
         """Its family's defaults and rules (SD 1.x's when its family is not said)."""
         return traits(self.family or "sd15")
 
-    def input_defaults(self) -> dict[str, object]:
+    def input_defaults(self) -> dict[str, Any]:
         """What a request that leaves a field out gets: the model's defaults over its family's."""
         family = self.rules
         own = self.defaults.model_dump(exclude_none=True)
@@ -136,7 +136,6 @@ class ModelSpec(BaseModel):
         family, defaults = self.rules, self.input_defaults()
         for side in ("width", "height"):
             value = defaults[side]
-            assert isinstance(value, int)
             if not self.min_size <= value <= self.max_size or value % family.size_multiple:
                 bounds = (
                     f"within min_size {self.min_size} and max_size {self.max_size}, a multiple "
@@ -145,7 +144,7 @@ class ModelSpec(BaseModel):
                 if getattr(self.defaults, side) is None:
                     raise ValueError(f"no {side} is {bounds}")
                 raise ValueError(f"default {side} {value} must be {bounds}")
-        choice = find_scheduler(str(defaults["scheduler"]))
+        choice = find_scheduler(defaults["scheduler"])
         if choice is None or choice.name not in family.schedulers:
             raise ValueError(
                 f"default scheduler {defaults['scheduler']!r} is not one {family.name} takes: "
@@ -154,7 +153,6 @@ class ModelSpec(BaseModel):
         if self.defaults.scheduler is not None:
             self.defaults.scheduler = choice.name
         steps = defaults["num_inference_steps"]
-        assert isinstance(steps, int)
         if steps < choice.min_steps:
             raise ValueError(
                 f"default num_inference_steps {steps} is below the {choice.min_steps} steps "

@@ -20,7 +20,7 @@ from api.masks import inverted_mask
 from api.queue_view import queue_info
 from api.runtime import ApiRuntime
 from api.submission import cancel, images_base64, submit, wait_for_images
-from sdq.adapters import SUFFIX, adapter_names, model_adapters
+from sdq.adapters import SUFFIX, adapter_names
 from sdq.api_keys import Principal
 from sdq.inputs import (
     GenerationInput,
@@ -267,9 +267,8 @@ async def loras(runtime: Runtime, caller: Caller) -> list[a1111.Lora]:
     """The adapters of the caller's current model (`sd_model_checkpoint`), to use as
     `<lora:NAME:WEIGHT>` in a prompt."""
     model = default_model(runtime, await read_options(runtime, caller))
-    folder = runtime.settings.adapters_dir(model)
-    names = await to_thread.run_sync(model_adapters, folder, model.hub_loras)
-    on_disk = set(await to_thread.run_sync(adapter_names, folder))
+    on_disk = set(await to_thread.run_sync(adapter_names, runtime.settings.adapters_dir(model)))
+    names = sorted(on_disk | set(model.hub_loras))  # what sdq.adapters.model_adapters gives
 
     def path(name: str) -> str:  # a file of the folder wins over a Hub adapter of its name
         return f"{name}{SUFFIX}" if name in on_disk else f"hf:{model.hub_loras[name]}"

@@ -70,7 +70,7 @@ def native_input(
         if quality not in QUALITIES:
             choices = ", ".join(QUALITIES)
             raise InvalidInput([InvalidField("quality", f"must be one of {choices}")])
-        default_steps = int(str(spec.input_defaults()["num_inference_steps"]))
+        default_steps = spec.input_defaults()["num_inference_steps"]
         raw["num_inference_steps"] = quality_steps(default_steps, quality)
     return raw
 
@@ -101,7 +101,7 @@ def edit_size(width: int, height: int, spec: ModelSpec) -> tuple[int, int]:
 def default_size(spec: ModelSpec) -> tuple[int, int]:
     """The size of a generation that does not say (or says `auto`): the model's default."""
     defaults = spec.input_defaults()
-    return int(str(defaults["width"])), int(str(defaults["height"]))
+    return defaults["width"], defaults["height"]
 
 
 class UrlImage(BaseModel):

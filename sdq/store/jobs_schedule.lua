@@ -87,8 +87,8 @@ local function sched_choose(sched, model, jobs, job_prefix, affinity)
   for index, job_id in ipairs(jobs) do
     local loads = sched_loads(job_prefix .. job_id, affinity.held)
     if best_loads == nil or loads < best_loads then best, best_loads = index, loads end
-    local passed = tonumber(redis.call('HGET', passed_key, job_id) or '0')
-    if best_loads == 0 or passed >= affinity.max_passes then break end
+    if best_loads == 0 then break end  -- nothing to load: no pass count needs reading
+    if tonumber(redis.call('HGET', passed_key, job_id) or '0') >= affinity.max_passes then break end
   end
   return best
 end
@@ -102,11 +102,10 @@ end
 
 -- The job a free worker takes next: {job id, priority, tenant, the older jobs of the tenant it
 -- passes over}, or nil when none is queued.
--- `affinity` (nil: plain FIFO) is the worker's adapter preference: {held = set, window = n,
--- max_passes = n}, read only when the job key prefix `job_prefix` is given.
+-- `affinity` is the worker's adapter preference, {held = set, window = n, max_passes = n} (window
+-- 1: plain FIFO); `job_prefix` the job key prefix its inputs are read under.
 local function sched_pick(sched, model, job_prefix, affinity)
-  local window = 1
-  if affinity and job_prefix then window = math.max(1, affinity.window) end
+  local window = math.max(1, affinity.window)
   for _, priority in ipairs(PRIORITIES) do
     local tenants_key = sched_tenants_key(sched, model, priority)
     while true do

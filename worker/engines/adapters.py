@@ -86,7 +86,7 @@ class LoadedAdapters:
         return path
 
     def names(self) -> frozenset[str]:
-        """The adapters held, by name (a version starts with its file's name, which has no ':')."""
+        """The adapters held, by name (`version_of`: a version starts with it)."""
         return frozenset(name_of(version) for version in self.held)
 
     def apply(self, loras: list[LoraChoice]) -> None:
