@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import transformers
 from diffusers import (
     AutoencoderKL,
     EulerAncestralDiscreteScheduler,
     StableDiffusionPipeline,
     UNet2DConditionModel,
 )
+from diffusers.utils import logging as diffusers_logging
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 TEXT_DIM = 32
@@ -120,6 +122,8 @@ def save_pipeline(folder: Path, build: Callable[[], Any], prefix: str) -> Path:
     if (folder / "model_index.json").is_file():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
+    diffusers_logging.disable_progress_bar()  # a few MB: no bars for shards written in an instant
+    transformers.utils.logging.disable_progress_bar()
     with tempfile.TemporaryDirectory(dir=folder.parent, prefix=prefix) as tmp:
         build().save_pretrained(tmp, safe_serialization=True)  # the pipeline freed after it
         staged = Path(tmp)
