@@ -4,20 +4,25 @@ the cold starts it met, and the model's workers over time."""
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 from cli.loadgen.outcome import SAMPLE_EVERY_S, Outcome, Sample
 from cli.loadgen.summary import percentile
 
-# A window of the workers timeline in which a worker started: (previous sample's time, this
-# sample's time, workers added).
-WorkerStart = tuple[float, float, int]
+
+class WorkerStart(NamedTuple):
+    """A window of the workers timeline in which a worker started."""
+
+    before_s: float  # the previous sample's time
+    at_s: float  # this sample's time
+    added: int  # workers added
+    from_zero: bool  # the previous sample saw no worker at all
 
 
 def worker_starts(timeline: list[Sample]) -> list[WorkerStart]:
     """Each rise of the live worker count between two samples (a worker became live then)."""
     return [
-        (before_s, at_s, now - before)
+        WorkerStart(before_s, at_s, now - before, before == 0)
         for (before_s, before), (at_s, now) in pairwise(timeline)
         if now > before
     ]
@@ -28,14 +33,18 @@ def waited_for_a_start(
 ) -> bool:
     """Whether the request waited in the queue across a worker start: it was queued at the
     sample that still saw fewer workers (the first sample, at 0 s, is taken before any request
-    is sent), and its job started after that sample, by `slack_s` after the sample that saw
-    the new worker (a worker shows in `workers` once loaded, a moment before it takes work)."""
+    is sent) and its job started after that sample. When that sample saw no worker at all, the
+    job could only run on a started one, however long it then queued behind others; otherwise
+    it must have started by `slack_s` after the sample that saw the new worker (a worker shows
+    in `workers` once loaded, a moment before it takes work), else it waited for busy ones."""
     if outcome.queue_wait_s is None:
         return False
     started_s = outcome.sent_s + outcome.queue_wait_s
     return any(
-        (outcome.sent_s <= before_s or before_s == 0.0) and before_s < started_s <= at_s + slack_s
-        for before_s, at_s, _ in starts
+        (outcome.sent_s <= start.before_s or start.before_s == 0.0)
+        and start.before_s < started_s
+        and (start.from_zero or started_s <= start.at_s + slack_s)
+        for start in starts
     )
 
 
@@ -95,7 +104,7 @@ def sdq_facts(
             [o.latency_s - (o.queue_wait_s or 0.0) - (o.predict_time_s or 0.0) for o in to_the_end]
         ),
         "cold_starts": {
-            "worker_starts": sum(added for _, _, added in starts) if timeline else None,
+            "worker_starts": sum(start.added for start in starts) if timeline else None,
             "requests_waited": sum(1 for o in split if waited_for_a_start(o, starts))
             if timeline and split
             else None,

@@ -82,7 +82,7 @@ FROM_ZERO: list[Sample] = [(0.0, 0), (1.0, 0), (2.0, 0), (3.0, 2), (4.0, 2), (5.
 
 
 def test_worker_starts_are_the_rises_between_samples() -> None:
-    assert worker_starts(FROM_ZERO) == [(2.0, 3.0, 2), (4.0, 5.0, 1)]
+    assert worker_starts(FROM_ZERO) == [(2.0, 3.0, 2, True), (4.0, 5.0, 1, False)]
     assert worker_starts([(0.0, 4)]) == []
 
 
@@ -94,7 +94,8 @@ def test_worker_starts_are_the_rises_between_samples() -> None:
         (0.01, 3.9, True),  # taken within a sampling interval of the rise being seen
         (0.01, 5.5, True),  # queued across the second rise (4 s: 2 workers, 5 s: 3)
         (0.01, 4.5, True),  # queued at the 4 s sample (2 workers), started as the third came
-        (0.01, 6.5, False),  # started past every rise's slack: it waited for busy workers
+        (0.01, 6.5, True),  # queued while none was live: it waited for a start, then its turn
+        (3.5, 3.0, False),  # queued across the second rise but started past its slack: busy workers
         (2.5, 0.1, False),  # sent and started between two samples: no rise seen across it
         (3.5, 0.2, False),  # no rise then
         (0.01, None, False),  # no queue wait known
