@@ -212,7 +212,7 @@ def test_batch_size_and_n_iter_are_each_at_least_one_and_at_most_eight_together(
 
 def test_a_caller_that_hangs_up_cancels_its_job(stack: Stack) -> None:
     long = {"prompt": "hang up", "width": 512, "height": 512, "steps": 150, "cfg_scale": 7}
-    with httpx.Client(base_url=stack.url, timeout=1) as impatient:
+    with httpx.Client(base_url=stack.url, timeout=httpx.Timeout(30, read=1)) as impatient:
         try:
             answer = impatient.post("/sdapi/v1/txt2img", json=long)
         except httpx.ReadTimeout:
@@ -220,8 +220,12 @@ def test_a_caller_that_hangs_up_cancels_its_job(stack: Stack) -> None:
         else:
             raise AssertionError(f"answered before hanging up: {answer.status_code} {answer.text}")
     with stack.http() as client:
-        [newest] = client.get("/v1/predictions", params={"limit": 1}).json()["results"]
-        assert newest["input"]["prompt"] == "hang up"
+
+        def created() -> dict[str, Any] | None:
+            found = client.get("/v1/predictions", params={"limit": 1}).json()["results"]
+            return found[0] if found and found[0]["input"]["prompt"] == "hang up" else None
+
+        newest = wait_until(created, 30, "the job the caller left")
         wait_until(
             lambda: client.get(f"/v1/predictions/{newest['id']}").json()["status"] == "canceled",
             60,

@@ -620,7 +620,7 @@ def test_a_revoked_key_is_refused_by_a_second_api_process(keyed: KeyedStack) -> 
                 assert first.get("/v1/predictions").status_code == 401
                 wait_until(
                     lambda: second.get("/v1/predictions").status_code == 401,
-                    3,
+                    10,
                     "the second API to refuse the revoked key",
                 )
         assert ops.delete(f"/v1/admin/keys/{carol['id']}").status_code == 404

@@ -156,11 +156,12 @@ def test_keda_metrics_count_queued_and_in_flight(client: httpx.Client) -> None:
     }
     running = client.post("/v1/predictions", json={"model": "sdq/tiny", "input": long}).json()
     queued = client.post("/v1/predictions", json={"model": "sdq/tiny", "input": long}).json()
-    metrics: dict[str, Any] = {}
-    for _ in range(100):
-        metrics = client.get("/v1/scaling/metrics/sdq/tiny").json()
-        if metrics["in_flight"] == 1:
-            break
+
+    def claimed() -> dict[str, Any] | None:
+        body: dict[str, Any] = client.get("/v1/scaling/metrics/sdq/tiny").json()
+        return body if body["in_flight"] == 1 else None
+
+    metrics = wait_until(claimed, 60, "the worker to take the first job")
     assert (metrics["queued"], metrics["in_flight"], metrics["work"]) == (1, 1, 2)
     assert metrics["workers"] == 1 and metrics["desired"] is None  # no sdq scaler in this stack
     [trigger] = documented_scaled_object()["spec"]["triggers"]

@@ -36,7 +36,7 @@ from tests.helpers import (
 MODEL = "sdq/tiny"
 ROUNDING_LEVELS = 2  # batched CPU kernels round differently (tests/integration/...generation)
 SMALL = {"width": 64, "height": 64, "num_inference_steps": 4}
-LONG = {"width": 64, "height": 64, "num_inference_steps": 150}  # seconds per batch: time to act
+LONG = {"width": 128, "height": 128, "num_inference_steps": 150}  # seconds per batch: time to act
 
 
 @pytest.fixture(scope="module")

@@ -87,7 +87,7 @@ def test_native_prefer_wait_from_zero_workers_sees_the_cold_start(stack: Stack) 
             "the bench's first two requests to queue",
         )
     stack.start_worker(MODEL)  # a cold start, as the scaler's would be
-    stdout, stderr = running.communicate(timeout=60)
+    stdout, stderr = running.communicate(timeout=180)
     assert running.returncode == 0, stdout + stderr
     document = json.loads(stdout)
     assert (document["dialect"], document["mode"]) == ("native", "wait")
@@ -148,7 +148,8 @@ def test_an_open_loop_runs_for_its_duration(warm: Stack) -> None:
     document = bench(warm, "--rate", "5", "-z", "2s", "-d", '{"prompt": "dog", "steps": 4}', url)
     assert (document["rate"], document["duration_s"], document["concurrency"]) == (5.0, 2.0, None)
     sent = [outcome["sent_s"] for outcome in document["outcomes"]]
-    assert 2 <= len(sent) <= 30 and max(sent) < 2.5  # Poisson at 5/s for 2 s: 10 expected
+    assert 2 <= len(sent) <= 30  # Poisson at 5/s for 2 s: 10 expected
+    assert max(sent) < 5, "none sent after the duration (a slow machine may send a little late)"
     assert document["summary"]["status_codes"] == {"200": len(sent)}
 
 

@@ -53,8 +53,8 @@ def failing_stack(
         port,
         SDQ_MODELS=json.dumps([{"id": MODEL, "source": str(not_a_model)}]),
         SDQ_MODEL_LOAD_MAX_FAILURES="2",
-        SDQ_MODEL_LOAD_BACKOFF_S="3",
-        SDQ_MODEL_LOAD_BACKOFF_MAX_S="3",
+        SDQ_MODEL_LOAD_BACKOFF_S="8",  # a window the test cannot miss
+        SDQ_MODEL_LOAD_BACKOFF_MAX_S="8",
         SDQ_SCALER_POLL_INTERVAL_S="0.5",
         HF_HUB_OFFLINE="1",
     )

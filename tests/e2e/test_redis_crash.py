@@ -145,7 +145,7 @@ def test_a_queued_job_whose_message_was_lost_is_sent_again_and_runs(tmp_path: Pa
             job_id = created.json()["id"]
             assert client.delete(keys.queue("sdq/synthetic")) == 1  # the message, gone
             running.start_worker("sdq/synthetic")
-            wait_status(http, job_id, "succeeded", timeout=60)
+            wait_status(http, job_id, "succeeded", timeout=120)
     except BaseException:
         print_logs(tmp_path)
         raise

@@ -75,7 +75,7 @@ def test_a_burst_scales_from_zero_to_max_and_back_to_zero(api_only: Stack, tmp_p
             jobs = [
                 client.post(
                     "/v1/predictions",
-                    json={"model": MODEL, "input": {"prompt": f"{i}", "num_inference_steps": 20}},
+                    json={"model": MODEL, "input": {"prompt": f"{i}", "num_inference_steps": 50}},
                 ).json()
                 for i in range(BURST)
             ]

@@ -157,8 +157,8 @@ def test_queue_rises_and_falls_live_with_the_chart(keyed_ui: KeyedStack, console
     expect(page.locator(f"{ROW} [data-field=workers]")).to_have_text("1")
     with keyed_ui.as_("alice") as alice:
         ids = []
-        for n in range(6):  # 40 steps of 0.05 s: two seconds each, one worker
-            body = {"input": {"prompt": f"load {n}", "num_inference_steps": 40}}
+        for n in range(6):  # 80 steps of 0.05 s: four seconds each, one worker
+            body = {"input": {"prompt": f"load {n}", "num_inference_steps": 80}}
             created = alice.post(f"/v1/models/{SYNTHETIC}/predictions", json=body)
             assert created.status_code == 201, created.text
             ids.append(created.json()["id"])

@@ -65,7 +65,7 @@ def test_generate_shows_progress_previews_then_the_image(
     page = watched.page
     expect(page.locator("#who")).to_contain_text("authentication off")
     expect(page.locator("#sign-in-panel")).to_be_hidden()
-    fill_form(page, "sdq/tiny", "a lighthouse at dusk", steps=20, size=128)
+    fill_form(page, "sdq/tiny", "a lighthouse at dusk", steps=60, size=128)
     page.fill("#seed", "7")
     page.evaluate(WATCH_PROGRESS)
     page.get_by_role("button", name="Generate").click()

@@ -230,7 +230,7 @@ def test_a_worker_aborts_an_expired_job_and_stops_a_running_one_at_its_deadline(
             lambda: store.run(heartbeats.live_workers(time.time(), 30)), 120, "a ready worker"
         )
         expired = new_job(store, deadline_in=-1, age=10, model=SYNTHETIC_MODEL_ID)
-        long = new_job(store, deadline_in=3, model=SYNTHETIC_MODEL_ID, steps=150)
+        long = new_job(store, deadline_in=10, model=SYNTHETIC_MODEL_ID, steps=150)  # 30 s
         for job in (expired, long):
             send_generate(celery, job.id, SYNTHETIC_MODEL_ID)
 
@@ -243,7 +243,7 @@ def test_a_worker_aborts_an_expired_job_and_stops_a_running_one_at_its_deadline(
         assert event_types(redis_client, expired) == ["queued", "completed"]
 
         stopped = wait_until(lambda: terminal(long), 60, "the long job to be stopped")
-        reason = "stopped: its deadline (3s after submission) passed while it was running"
+        reason = "stopped: its deadline (10s after submission) passed while it was running"
         assert stopped.status is JobStatus.CANCELED
         assert stopped.error == reason
         assert reason in stopped.logs and stopped.output == []
