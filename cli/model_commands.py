@@ -36,8 +36,8 @@ def make_tiny_lora_command(
     out: Annotated[Path, typer.Argument(help="The adapter file to write (NAME.safetensors).")],
     seed: Annotated[int, typer.Option(help="Seed of the random weights.")] = 0,
 ) -> None:
-    """Write a random LoRA adapter for a pipeline (the tiny model's, in tests and demos): put it
-    in the model's adapters folder and ask for it by its file name."""
+    """Write a random LoRA adapter for a pipeline of any family (the tiny ones, in tests and
+    demos): put it in the model's adapters folder and ask for it by its file name."""
     from worker.engines.tiny_lora import make_tiny_lora
 
     try:

@@ -1,6 +1,7 @@
 """Every model family through the worker's engine, on tiny random-weight pipelines of each
-(`sdq models make-tiny --family`): loaded by its spec, text-to-image, image-to-image and
-inpainting with the family's defaults, and a checkpoint of another family refused at load."""
+(`sdq models make-tiny --family`): loaded by its spec, text-to-image, image-to-image,
+inpainting and LoRA adapters (`sdq models make-tiny-lora`) with the family's defaults, and a
+checkpoint of another family refused at load."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sdq.settings import ModelSpec, Settings
 from worker.engines.diffusers_engine import DiffusersEngine
 from worker.engines.load_errors import LoadCause, ModelLoadError
 from worker.engines.tiny_families import make_tiny_family
+from worker.engines.tiny_lora import make_tiny_lora
 
 FAMILIES = ("sdxl", "sd3", "flux")
 SIZE = 64
@@ -28,12 +30,22 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {family: make_tiny_family(family, root / family) for family in FAMILIES}
 
 
-def spec(family: str, folder: Path) -> ModelSpec:
+@pytest.fixture(scope="module")
+def adapters(folders: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One random adapter, `red`, per family: ROOT/FAMILY/red.safetensors."""
+    root = tmp_path_factory.mktemp("family-loras")
+    for family, folder in folders.items():
+        make_tiny_lora(folder, root / family / "red.safetensors", seed=1)
+    return root
+
+
+def spec(family: str, folder: Path, adapters: Path | None = None) -> ModelSpec:
     return ModelSpec(
         id=f"test/tiny-{family}",
         source=str(folder),
         family=family,
         defaults={"width": SIZE, "height": SIZE, "num_inference_steps": 3},
+        lora_dir=adapters / family if adapters else None,
     )
 
 
@@ -41,11 +53,12 @@ def spec(family: str, folder: Path) -> ModelSpec:
 def engine(
     request: pytest.FixtureRequest,
     folders: dict[str, Path],
+    adapters: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> DiffusersEngine:
     family = request.param
     settings = Settings(data_dir=tmp_path_factory.mktemp("data"), torch_threads=1)
-    return DiffusersEngine.load(spec(family, folders[family]), settings)
+    return DiffusersEngine.load(spec(family, folders[family], adapters), settings)
 
 
 def job(engine: DiffusersEngine, **fields: object) -> object:
@@ -95,6 +108,21 @@ def test_image_to_image_and_inpainting(engine: DiffusersEngine) -> None:
     out = np.asarray(inpainted).astype(int)
     assert np.array_equal(out[:4], original[:4]) and np.array_equal(out[-4:], original[-4:])
     assert np.abs(out[24:32, 24:32] - original[24:32, 24:32]).mean() > 5
+
+
+def test_a_lora_adapter_changes_the_image_and_leaves_nothing_behind(
+    engine: DiffusersEngine,
+) -> None:
+    def draw(*loras: tuple[str, float]) -> np.ndarray:
+        chosen = [{"name": name, "scale": scale} for name, scale in loras]
+        [image] = engine.generate(job(engine, loras=chosen), never)  # type: ignore[arg-type]
+        return np.asarray(image).astype(int)
+
+    plain = draw()
+    assert np.array_equal(draw(("red", 0.0)), plain), "scale 0 draws as no adapter"
+    assert np.abs(draw(("red", 1.0)) - plain).mean() > 1
+    assert engine.held_adapters() == {"red"}
+    assert np.array_equal(draw(), plain), "the next job without it is drawn without it"
 
 
 def test_previews_only_where_a_projection_fits(engine: DiffusersEngine) -> None:

@@ -1,5 +1,6 @@
-"""A random LoRA adapter for a pipeline folder (the tiny model in tests and demos): low-rank
-updates of the UNet's attention projections, saved as diffusers saves LoRA weights."""
+"""A random LoRA adapter for a pipeline folder (the tiny models in tests and demos): low-rank
+updates of the denoiser's attention projections (the UNet of SD 1.x and SDXL, the transformer
+of SD 3 and FLUX), saved as diffusers saves LoRA weights."""
 
 from __future__ import annotations
 
@@ -22,22 +23,26 @@ def make_tiny_lora(base: Path, out: Path, seed: int = 0) -> Path:
     if out.suffix != ".safetensors":
         raise ValueError(f"{out} must end in .safetensors (the adapter's name is the file's)")
     pipeline = AutoPipelineForText2Image.from_pretrained(base, local_files_only=True)
-    unet = pipeline.unet
-    unet.add_adapter(
+    part = "unet" if getattr(pipeline, "unet", None) is not None else "transformer"
+    denoiser = getattr(pipeline, part)
+    denoiser.add_adapter(
         LoraConfig(r=RANK, lora_alpha=RANK, target_modules=["to_q", "to_k", "to_v", "to_out.0"])
     )
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for name, parameter in unet.named_parameters():
+        for name, parameter in denoiser.named_parameters():
             if "lora_" in name:
                 noise = torch.randn(parameter.shape, generator=generator) * WEIGHT_STD
                 parameter.copy_(noise.to(parameter.dtype))
-    layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
+    layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(denoiser))
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".lora-") as staging:
         type(pipeline).save_lora_weights(
-            staging, unet_lora_layers=layers, weight_name=out.name, safe_serialization=True
+            staging,
+            weight_name=out.name,
+            safe_serialization=True,
+            **{f"{part}_lora_layers": layers},
         )
         written = Path(staging) / out.name
         written.chmod(0o644)  # read by the model's workers, listed by the API
