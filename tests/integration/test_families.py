@@ -5,6 +5,8 @@ checkpoint of another family refused at load."""
 
 from __future__ import annotations
 
+import base64
+import io
 from pathlib import Path
 
 import numpy as np
@@ -125,17 +127,24 @@ def test_a_lora_adapter_changes_the_image_and_leaves_nothing_behind(
     assert np.array_equal(draw(), plain), "the next job without it is drawn without it"
 
 
-def test_previews_only_where_a_projection_fits(engine: DiffusersEngine) -> None:
-    has_preview = engine.model.spec.family == "sdxl"
-    request = job(engine, preview_every=1)
-    seen: list[object] = []
+@pytest.mark.parametrize(("width", "height"), [(SIZE, SIZE), (2 * SIZE, SIZE), (SIZE, 3 * SIZE)])
+def test_every_family_previews_its_steps_at_the_drawings_shape(
+    engine: DiffusersEngine, width: int, height: int
+) -> None:
+    family = engine.model.spec.family
+    assert engine.space == {"sdxl": "sdxl", "sd3": "sd3", "flux": "flux"}[str(family)]
+    request = job(engine, preview_every=1, width=width, height=height)
+    seen: list[str | None] = []
 
     def preview(step: int, total: int, latents: object) -> bool:
         seen.append(engine.preview(latents))
         return False
 
     engine.generate(request, preview)  # type: ignore[arg-type]
-    assert seen and all((p is not None) == has_preview for p in seen)
+    assert len(seen) == 3 and all(seen)
+    prefix = "data:image/jpeg;base64,"
+    shown = Image.open(io.BytesIO(base64.b64decode(str(seen[-1]).removeprefix(prefix))))
+    assert shown.width * height == shown.height * width, (shown.size, (width, height))
 
 
 def test_a_checkpoint_of_another_family_is_refused_at_load(

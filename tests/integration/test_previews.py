@@ -8,15 +8,20 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from diffusers import FluxPipeline
 from PIL import Image
 
 from worker.engines.previews import (
+    NO_PREVIEW,
+    SD3_BIAS,
+    SD3_FACTORS,
     SD_FACTORS,
     SDXL_BIAS,
     SDXL_FACTORS,
     latent_space,
     preview_data_url,
     preview_image,
+    unpacked,
 )
 
 
@@ -47,18 +52,44 @@ def test_preview_is_the_first_image_at_latent_resolution_as_a_jpeg_data_url() ->
     assert (image.format, image.size) == ("JPEG", (12, 8))
 
 
+def pipeline_of(class_name: str, **vae_config: float) -> object:
+    """A stand-in with the class name and VAE config `latent_space` reads."""
+    vae = SimpleNamespace(config=SimpleNamespace(**vae_config))
+    return type(class_name, (), {"vae": vae})()
+
+
 @pytest.mark.parametrize(
     ("pipeline", "space"),
     [
-        (
-            SimpleNamespace(vae=SimpleNamespace(config=SimpleNamespace(scaling_factor=0.18215))),
-            "sd",
-        ),
-        (
-            SimpleNamespace(vae=SimpleNamespace(config=SimpleNamespace(scaling_factor=0.13025))),
-            "sdxl",
-        ),
+        (pipeline_of("StableDiffusionPipeline", scaling_factor=0.18215), "sd"),
+        (pipeline_of("StableDiffusionPipeline", scaling_factor=0.13025), "sdxl"),
+        (pipeline_of("StableDiffusionXLImg2ImgPipeline", scaling_factor=0.13025), "sdxl"),
+        (pipeline_of("StableDiffusion3Pipeline", latent_channels=16), "sd3"),
+        (pipeline_of("StableDiffusion3InpaintPipeline", latent_channels=16), "sd3"),
+        (pipeline_of("FluxPipeline", latent_channels=16), "flux"),
+        (pipeline_of("SomeOtherPipeline", latent_channels=16), NO_PREVIEW),
+        (pipeline_of("SanaPipeline", latent_channels=32), NO_PREVIEW),
     ],
 )
-def test_latent_space_follows_the_vae(pipeline: object, space: str) -> None:
+def test_latent_space_follows_the_pipeline_and_its_vae(pipeline: object, space: str) -> None:
     assert latent_space(pipeline) == space
+
+
+def test_sd3_space_projects_sixteen_channels_with_its_bias() -> None:
+    latents = torch.zeros(1, 16, 4, 4)
+    latents[0, 2] = 0.5
+    pixels = preview_image(latents, "sd3").getpixel((1, 1))
+    expected = [float(f) * 0.5 + float(b) for f, b in zip(SD3_FACTORS[2], SD3_BIAS, strict=True)]
+    assert pixels == tuple(round((v + 1) * 127.5) for v in expected)
+
+
+@pytest.mark.parametrize(
+    ("height", "width"),
+    [(8, 8), (8, 16), (16, 8), (6, 20), (24, 2), (2, 2), (128, 96)],
+)
+def test_flux_latents_unpack_as_diffusers_packs_them(height: int, width: int) -> None:
+    latents = torch.randn(2, 16, height, width)
+    packed = FluxPipeline._pack_latents(latents, 2, 16, height, width)
+    assert torch.equal(unpacked(packed[0], height / width), latents[0])
+    image = preview_image(packed, "flux", height / width)
+    assert image.size == (width, height)

@@ -357,6 +357,7 @@ class DiffusersEngine:
     space: str
     notice: str | None = None
     warmup_s: float = 0.0
+    aspect: float = 1.0  # the drawing's height over its width (places FLUX's packed latents)
 
     @classmethod
     def load(cls, spec: ModelSpec, settings: Settings) -> DiffusersEngine:
@@ -374,15 +375,19 @@ class DiffusersEngine:
         init_image: Image | None = None,
         mask: Image | None = None,
     ) -> list[Image]:
+        self.aspect = request.height / request.width
         return generate(self.model, self.schedulers, request, on_step, init_image, mask)
 
     def generate_batch(
         self, requests: list[GenerationInput], on_steps: list[StepCallback]
     ) -> list[list[Image] | None]:
+        self.aspect = requests[0].height / requests[0].width  # a batch's jobs share a size
         return generate_batch(self.model, self.schedulers, requests, on_steps)
 
     def preview(self, latents: Any) -> str | None:
-        return preview_data_url(latents, self.space) if self.space != NO_PREVIEW else None
+        if self.space == NO_PREVIEW:
+            return None
+        return preview_data_url(latents, self.space, self.aspect)
 
     def held_adapters(self) -> frozenset[str]:
         return self.model.adapters.names() if self.model.adapters is not None else frozenset()

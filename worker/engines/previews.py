@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from typing import Any
 
 import torch
 from PIL import Image
 
-# Least-squares fits of RGB on the 4 latent channels (as published with ComfyUI's latent formats).
+# Least-squares fits of RGB on the latent channels, as published with ComfyUI's latent formats:
+# 4 channels for SD 1.x and SDXL, 16 for SD 3 and FLUX (each on its own VAE's latents).
 SD_FACTORS = torch.tensor(
     [
         [0.3512, 0.2297, 0.3227],
@@ -28,34 +30,105 @@ SDXL_FACTORS = torch.tensor(
     ]
 )
 SDXL_BIAS = torch.tensor([0.1084, -0.0175, -0.0011])
+SD3_FACTORS = torch.tensor(
+    [
+        [-0.0922, -0.0175, 0.0749],
+        [0.0311, 0.0633, 0.0954],
+        [0.1994, 0.0927, 0.0458],
+        [0.0856, 0.0339, 0.0902],
+        [0.0587, 0.0272, -0.0496],
+        [-0.0006, 0.1104, 0.0309],
+        [0.0978, 0.0306, 0.0427],
+        [-0.0042, 0.1038, 0.1358],
+        [-0.0194, 0.0020, 0.0669],
+        [-0.0488, 0.0130, -0.0268],
+        [0.0922, 0.0988, 0.0951],
+        [-0.0278, 0.0524, -0.0542],
+        [0.0332, 0.0456, 0.0895],
+        [-0.0069, -0.0030, -0.0810],
+        [-0.0596, -0.0465, -0.0293],
+        [-0.1448, -0.1463, -0.1189],
+    ]
+)
+SD3_BIAS = torch.tensor([0.2394, 0.2135, 0.1925])
+FLUX_FACTORS = torch.tensor(
+    [
+        [-0.0346, 0.0244, 0.0681],
+        [0.0034, 0.0210, 0.0687],
+        [0.0275, -0.0668, -0.0433],
+        [-0.0174, 0.0160, 0.0617],
+        [0.0859, 0.0721, 0.0329],
+        [0.0004, 0.0383, 0.0115],
+        [0.0405, 0.0861, 0.0915],
+        [-0.0236, -0.0185, -0.0259],
+        [-0.0245, 0.0250, 0.1180],
+        [0.1008, 0.0755, -0.0421],
+        [-0.0515, 0.0201, 0.0011],
+        [0.0428, -0.0012, -0.0036],
+        [0.0817, 0.0765, 0.0749],
+        [-0.1264, -0.0522, -0.1103],
+        [-0.0280, -0.0881, -0.0499],
+        [-0.1262, -0.0982, -0.0778],
+    ]
+)
+FLUX_BIAS = torch.tensor([-0.0329, -0.0718, -0.0851])
 
-
+PROJECTIONS: dict[str, tuple[torch.Tensor, torch.Tensor]] = {
+    "sd": (SD_FACTORS, SD_BIAS),
+    "sdxl": (SDXL_FACTORS, SDXL_BIAS),
+    "sd3": (SD3_FACTORS, SD3_BIAS),
+    "flux": (FLUX_FACTORS, FLUX_BIAS),
+}
 NO_PREVIEW = "none"
 
 
 def latent_space(pipeline: Any) -> str:
-    """`sdxl` for SDXL-family pipelines (their VAE's scaling factor), `sd` for SD 1.x/2.x, and
-    `none` for latents these projections do not fit (SD 3's and FLUX's 16 channels, FLUX's
-    packed into patches): those send no previews."""
+    """Which projection fits the pipeline's latents: `sd3` or `flux` for their 16-channel VAEs,
+    `sdxl` for SDXL-family pipelines (their VAE's scaling factor), `sd` for SD 1.x/2.x, and
+    `none` for latents no projection here fits (other channel counts): those send no previews."""
     config = getattr(getattr(pipeline, "vae", None), "config", None)
-    if getattr(config, "latent_channels", 4) != 4:
+    channels = getattr(config, "latent_channels", 4)
+    name = type(pipeline).__name__
+    if channels == 16:
+        if name.startswith("Flux"):
+            return "flux"
+        return "sd3" if name.startswith("StableDiffusion3") else NO_PREVIEW
+    if channels != 4:
         return NO_PREVIEW
     scaling = getattr(config, "scaling_factor", None)
-    if "XL" in type(pipeline).__name__ or scaling == 0.13025:
+    if "XL" in name or scaling == 0.13025:
         return "sdxl"
     return "sd"
 
 
-def preview_image(latents: torch.Tensor, space: str = "sd") -> Image.Image:
-    """The first image of a latent batch, projected to RGB at latent resolution (1/8 size)."""
-    factors, bias = (SDXL_FACTORS, SDXL_BIAS) if space == "sdxl" else (SD_FACTORS, SD_BIAS)
-    latent = latents[0].detach().to(device="cpu", dtype=torch.float32)  # (4, h, w)
+def unpacked(packed: torch.Tensor, aspect: float) -> torch.Tensor:
+    """One FLUX latent from its sequence of 2x2 patches, (rows * columns, channels * 4), back
+    to (channels, height, width), as diffusers' FluxPipeline packs it. The sequence does not say
+    its rows: `aspect` (the image's height over its width) does."""
+    patches, features = packed.shape
+    rows = max(1, min(patches, round(math.sqrt(patches * aspect))))
+    while patches % rows:  # the nearest divisor: rounding of the size to the patch grid
+        rows -= 1
+    columns, channels = patches // rows, features // 4
+    grid = packed.reshape(rows, columns, channels, 2, 2).permute(2, 0, 3, 1, 4)
+    return grid.reshape(channels, rows * 2, columns * 2)
+
+
+def preview_image(latents: torch.Tensor, space: str = "sd", aspect: float = 1.0) -> Image.Image:
+    """The first image of a latent batch, projected to RGB at latent resolution (1/8 size);
+    `aspect` (height over width) places FLUX's packed patches."""
+    factors, bias = PROJECTIONS[space]
+    latent = latents[0].detach().to(device="cpu", dtype=torch.float32)
+    if space == "flux" and latent.dim() == 2:
+        latent = unpacked(latent, aspect)
     rgb = torch.einsum("chw,cr->hwr", latent, factors) + bias
     pixels = ((rgb.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
     return Image.fromarray(pixels, mode="RGB")
 
 
-def preview_data_url(latents: torch.Tensor, space: str = "sd", quality: int = 80) -> str:
+def preview_data_url(
+    latents: torch.Tensor, space: str = "sd", aspect: float = 1.0, quality: int = 80
+) -> str:
     buffer = io.BytesIO()
-    preview_image(latents, space).save(buffer, format="JPEG", quality=quality)
+    preview_image(latents, space, aspect).save(buffer, format="JPEG", quality=quality)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
