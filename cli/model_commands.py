@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
+from sdq.logs import quiet_libraries
+
 app = typer.Typer(help="Model utilities.", no_args_is_help=True)
+
+
+@app.callback()
+def quiet() -> None:
+    # Before diffusers is imported: its and transformers' notices (optional backends, configs
+    # they would write differently) are not this command's output, as in every sdq process.
+    quiet_libraries(verbose=False)
 
 
 @app.command("make-tiny")

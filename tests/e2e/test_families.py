@@ -1,7 +1,8 @@
 """Every model family end to end: tiny SDXL, SD 3 and FLUX pipelines written by `sdq models
-make-tiny --family`, served by their spec (`family`, `defaults`) through the same worker, over
-real HTTP in each dialect: defaults filled in per model, text-to-image and image-to-image, the
-A1111 and OpenAI mappings, and what a family does not take refused by name."""
+make-tiny --family`, each with an adapter written by `sdq models make-tiny-lora`, served by their
+spec (`family`, `defaults`, `lora_dir`) through the same worker, over real HTTP in each dialect:
+defaults filled in per model, text-to-image, image-to-image and LoRA, the A1111 and OpenAI
+mappings, and what a family does not take refused by name."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import os
 from collections.abc import Iterator
 
 import httpx
+import numpy as np
 import openai
 import pytest
 import webuiapi
@@ -41,9 +43,15 @@ def families(
         made = run_cli(dict(os.environ), "models", "make-tiny", "--family", family, str(folder))
         assert made.returncode == 0, made.stderr
         assert f"tiny {family} pipeline in" in made.stdout
-        specs.append(
-            {"id": model_id(family), "source": str(folder), "family": family, "defaults": DEFAULTS}
+        assert made.stderr == "", "no library notices"
+        adapters = data_dir / "loras" / family
+        lora = run_cli(
+            dict(os.environ), "models", "make-tiny-lora", str(folder), f"{adapters}/red.safetensors"
         )
+        assert lora.returncode == 0 and lora.stderr == "", lora.stderr
+        assert "wrote LoRA adapter 'red'" in lora.stdout
+        spec = {"id": model_id(family), "source": str(folder), "family": family}
+        specs.append(spec | {"defaults": DEFAULTS, "lora_dir": str(adapters)})
     with started_api(redis_server.url, data_dir, logs, SDQ_MODELS=json.dumps(specs)) as stack:
         for family in FAMILIES:
             log = logs / f"worker-{family}.log"
@@ -75,6 +83,12 @@ def run(client: httpx.Client, family: str, **fields: object) -> dict[str, object
     return done
 
 
+def pixels_of(client: httpx.Client, done: dict[str, object]) -> np.ndarray:
+    output = done["output"]
+    assert isinstance(output, list)
+    return np.asarray(Image.open(io.BytesIO(client.get(output[0]).content))).astype(int)
+
+
 @pytest.mark.parametrize("family", FAMILIES)
 def test_each_family_draws_with_its_models_defaults_and_from_an_image(
     families: Stack, family: str
@@ -91,6 +105,18 @@ def test_each_family_draws_with_its_models_defaults_and_from_an_image(
         assert (stored["guidance_scale"], stored["scheduler"]) == (guidance, scheduler)
         assert stored["num_inference_steps"] == 3
         run(client, family, image=photo(), prompt_strength=0.7)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_each_family_draws_with_a_lora_adapter(families: Stack, family: str) -> None:
+    with families.http() as client:
+        assert client.get(f"/v1/models/{model_id(family)}").json()["loras"] == ["red"]
+        plain = run(client, family, seed=5)
+        adapted = run(client, family, seed=5, loras=[{"name": "red", "scale": 1.0}])
+        again = run(client, family, seed=5)
+        pixels = [pixels_of(client, done) for done in (plain, adapted, again)]
+    assert np.abs(pixels[1] - pixels[0]).mean() > 1, "the adapter changes the image"
+    assert np.array_equal(pixels[2], pixels[0]), "the next job without it draws as before"
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ and the worker's cache holds at most its capacity."""
 
 from __future__ import annotations
 
-import logging
 import shutil
 from pathlib import Path
 
@@ -223,27 +222,3 @@ def test_a_hub_adapter_that_cannot_be_fetched_fails_its_job_naming_it(
         "fetched from the Hugging Face Hub ("
     )
     assert str(tmp_path) not in message
-
-
-class Kept(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-def test_an_adapter_of_the_unet_alone_loads_without_diffusers_notice(
-    tiny_model_dir: Path, adapters_dir: Path
-) -> None:
-    """diffusers warns at each load that the text encoder got no keys; the worker's log does
-    not carry that line for every adapter."""
-    kept = Kept()
-    diffusers_logger = logging.getLogger("diffusers")
-    diffusers_logger.addHandler(kept)
-    try:
-        draw(engine(tiny_model_dir, adapters_dir), ("red", 1.0))
-    finally:
-        diffusers_logger.removeHandler(kept)
-    assert not [m for m in kept.messages if m.startswith("No LoRA keys associated")], kept.messages

@@ -60,21 +60,6 @@ def downloaded(name: str, reference: str, cache_dir: Path | None = None) -> Path
         ) from error
 
 
-class TextEncoderKeysNotice(logging.Filter):
-    """Drops diffusers' warning, at each adapter load, that a text encoder got no keys ("safe
-    to ignore"): most adapters adapt only the denoiser, so it would fill the worker's log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("No LoRA keys associated to")
-
-
-def quiet_text_encoder_notice() -> None:
-    """Install `TextEncoderKeysNotice` on the diffusers logger that writes it (once)."""
-    logger = logging.getLogger("diffusers.loaders.lora_base")
-    if not any(isinstance(f, TextEncoderKeysNotice) for f in logger.filters):
-        logger.addFilter(TextEncoderKeysNotice())
-
-
 class LoadedAdapters:
     def __init__(
         self,
@@ -92,7 +77,6 @@ class LoadedAdapters:
         self.held: tuple[str, ...] = ()  # file versions, least recently used first
         self.touched = False  # a load was tried: adapter layers may be in the pipeline
         self.loads = 0  # adapter loads so far (the dispatch benchmark counts them)
-        quiet_text_encoder_notice()
 
     def file_of(self, name: str) -> Path:
         """The adapter's file: in the model's folder, else (a Hub adapter) in the Hub cache."""

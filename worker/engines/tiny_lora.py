@@ -8,8 +8,10 @@ import tempfile
 from pathlib import Path
 
 import torch
+import transformers
 from diffusers import AutoPipelineForText2Image
 from diffusers.utils import convert_state_dict_to_diffusers
+from diffusers.utils import logging as diffusers_logging
 from peft import LoraConfig, get_peft_model_state_dict
 
 RANK = 4
@@ -22,6 +24,8 @@ def make_tiny_lora(base: Path, out: Path, seed: int = 0) -> Path:
     atomically); the same seed writes the same adapter."""
     if out.suffix != ".safetensors":
         raise ValueError(f"{out} must end in .safetensors (the adapter's name is the file's)")
+    diffusers_logging.disable_progress_bar()  # a few MB: no bars for loads done in an instant
+    transformers.utils.logging.disable_progress_bar()
     pipeline = AutoPipelineForText2Image.from_pretrained(base, local_files_only=True)
     part = "unet" if getattr(pipeline, "unet", None) is not None else "transformer"
     denoiser = getattr(pipeline, part)
