@@ -276,10 +276,16 @@ def generate(
     return images
 
 
+_TAKES_SIZE: dict[type, bool] = {}  # per pipeline class: its signature read once
+
+
 def takes_size(pipeline: Any) -> bool:
     """Whether the pipeline's call takes `width` and `height` (SD 1.x's image-to-image takes the
     image's own)."""
-    return "width" in inspect.signature(pipeline.__call__).parameters
+    kind = type(pipeline)
+    if kind not in _TAKES_SIZE:
+        _TAKES_SIZE[kind] = "width" in inspect.signature(kind.__call__).parameters
+    return _TAKES_SIZE[kind]
 
 
 def negative(model: LoadedModel, prompt: str | list[str] | None) -> dict[str, Any]:
