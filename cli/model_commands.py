@@ -15,7 +15,7 @@ app = typer.Typer(help="Model utilities.", no_args_is_help=True)
 @app.callback()
 def quiet() -> None:
     # Before diffusers is imported: its and transformers' notices (optional backends, configs
-    # they would write differently) are not this command's output, as in every sdq process.
+    # they would write differently) are not these commands' output, which is one line.
     quiet_libraries(verbose=False)
 
 

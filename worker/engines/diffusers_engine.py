@@ -36,7 +36,7 @@ from worker.engines.load_errors import (
     ModelLoadError,
     local_folder_problem,
 )
-from worker.engines.previews import NO_PREVIEW, latent_space, preview_data_url
+from worker.engines.previews import NO_PREVIEW, latent_space, patch_rows, preview_data_url
 from worker.engines.runtime_apply import DTYPES, apply_steps
 from worker.engines.runtime_plan import Device, RuntimePlan, plan_runtime
 from worker.engines.tiny_model import make_tiny
@@ -363,7 +363,8 @@ class DiffusersEngine:
     space: str
     notice: str | None = None
     warmup_s: float = 0.0
-    aspect: float = 1.0  # the drawing's height over its width (places FLUX's packed latents)
+    patch_rows: int = 0  # the drawing's rows of FLUX's packed latent patches
+    preview_failed: bool = False  # a preview raised: said once in the log, then none are sent
 
     @classmethod
     def load(cls, spec: ModelSpec, settings: Settings) -> DiffusersEngine:
@@ -381,19 +382,26 @@ class DiffusersEngine:
         init_image: Image | None = None,
         mask: Image | None = None,
     ) -> list[Image]:
-        self.aspect = request.height / request.width
+        self.patch_rows = patch_rows(self.model.pipeline, request.height)
         return generate(self.model, self.schedulers, request, on_step, init_image, mask)
 
     def generate_batch(
         self, requests: list[GenerationInput], on_steps: list[StepCallback]
     ) -> list[list[Image] | None]:
-        self.aspect = requests[0].height / requests[0].width  # a batch's jobs share a size
+        self.patch_rows = patch_rows(self.model.pipeline, requests[0].height)  # one size
         return generate_batch(self.model, self.schedulers, requests, on_steps)
 
     def preview(self, latents: Any) -> str | None:
-        if self.space == NO_PREVIEW:
+        """The step's preview, or None: for latents no projection fits, and after a failure (a
+        preview is a nicety: it never fails the job)."""
+        if self.space == NO_PREVIEW or self.preview_failed:
             return None
-        return preview_data_url(latents, self.space, self.aspect)
+        try:
+            return preview_data_url(latents, self.space, self.patch_rows)
+        except Exception:
+            self.preview_failed = True
+            log.exception("%s: step previews stopped: one could not be made", self.model.spec.id)
+            return None
 
     def held_adapters(self) -> frozenset[str]:
         return self.model.adapters.names() if self.model.adapters is not None else frozenset()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import math
 from typing import Any
 
 import torch
@@ -85,7 +84,8 @@ NO_PREVIEW = "none"
 def latent_space(pipeline: Any) -> str:
     """Which projection fits the pipeline's latents: `sd3` or `flux` for their 16-channel VAEs,
     `sdxl` for SDXL-family pipelines (their VAE's scaling factor), `sd` for SD 1.x/2.x, and
-    `none` for latents no projection here fits (other channel counts): those send no previews."""
+    `none` for latents no projection here fits (16 channels of another pipeline, other channel
+    counts): those send no previews."""
     config = getattr(getattr(pipeline, "vae", None), "config", None)
     channels = getattr(config, "latent_channels", 4)
     name = type(pipeline).__name__
@@ -101,34 +101,38 @@ def latent_space(pipeline: Any) -> str:
     return "sd"
 
 
-def unpacked(packed: torch.Tensor, aspect: float) -> torch.Tensor:
-    """One FLUX latent from its sequence of 2x2 patches, (rows * columns, channels * 4), back
-    to (channels, height, width), as diffusers' FluxPipeline packs it. The sequence does not say
-    its rows: `aspect` (the image's height over its width) does."""
+def unpacked(packed: torch.Tensor, rows: int) -> torch.Tensor:
+    """One FLUX latent from its sequence of 2x2 patches, (rows * columns, channels * 4), back to
+    (channels, height, width), as diffusers' FluxPipeline packs it; the sequence does not say
+    how many `rows` of patches it holds (`patch_rows` does)."""
     patches, features = packed.shape
-    rows = max(1, min(patches, round(math.sqrt(patches * aspect))))
-    while patches % rows:  # the nearest divisor: rounding of the size to the patch grid
-        rows -= 1
+    if rows < 1 or patches % rows:
+        raise ValueError(f"{patches} patches do not make {rows} rows")
     columns, channels = patches // rows, features // 4
     grid = packed.reshape(rows, columns, channels, 2, 2).permute(2, 0, 3, 1, 4)
     return grid.reshape(channels, rows * 2, columns * 2)
 
 
-def preview_image(latents: torch.Tensor, space: str = "sd", aspect: float = 1.0) -> Image.Image:
+def patch_rows(pipeline: Any, height: int) -> int:
+    """How many rows of 2x2 latent patches a FLUX pipeline draws for an image `height` tall."""
+    return height // (getattr(pipeline, "vae_scale_factor", 8) * 2)
+
+
+def preview_image(latents: torch.Tensor, space: str = "sd", rows: int = 0) -> Image.Image:
     """The first image of a latent batch, projected to RGB at latent resolution (1/8 size);
-    `aspect` (height over width) places FLUX's packed patches."""
+    FLUX's packed patches are laid out in `rows` (`patch_rows`)."""
     factors, bias = PROJECTIONS[space]
     latent = latents[0].detach().to(device="cpu", dtype=torch.float32)
     if space == "flux" and latent.dim() == 2:
-        latent = unpacked(latent, aspect)
+        latent = unpacked(latent, rows)
     rgb = torch.einsum("chw,cr->hwr", latent, factors) + bias
     pixels = ((rgb.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
     return Image.fromarray(pixels, mode="RGB")
 
 
 def preview_data_url(
-    latents: torch.Tensor, space: str = "sd", aspect: float = 1.0, quality: int = 80
+    latents: torch.Tensor, space: str = "sd", rows: int = 0, quality: int = 80
 ) -> str:
     buffer = io.BytesIO()
-    preview_image(latents, space, aspect).save(buffer, format="JPEG", quality=quality)
+    preview_image(latents, space, rows).save(buffer, format="JPEG", quality=quality)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()

@@ -27,7 +27,10 @@ def make_tiny_lora(base: Path, out: Path, seed: int = 0) -> Path:
     diffusers_logging.disable_progress_bar()  # a few MB: no bars for loads done in an instant
     transformers.utils.logging.disable_progress_bar()
     pipeline = AutoPipelineForText2Image.from_pretrained(base, local_files_only=True)
-    part = "unet" if getattr(pipeline, "unet", None) is not None else "transformer"
+    parts = [part for part in ("unet", "transformer") if getattr(pipeline, part, None) is not None]
+    if not parts:
+        raise ValueError(f"{base} holds a pipeline with neither a UNet nor a transformer")
+    part = parts[0]
     denoiser = getattr(pipeline, part)
     denoiser.add_adapter(
         LoraConfig(r=RANK, lora_alpha=RANK, target_modules=["to_q", "to_k", "to_v", "to_out.0"])
