@@ -110,11 +110,3 @@ def make_random(
     """Write `family`'s random-weight pipeline to `folder` with `save_pretrained` (atomically:
     a temporary folder beside it, renamed); a folder that already holds one is kept."""
     return save_pipeline(folder, lambda: build_random_pipeline(family, dtype, device), ".random-")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".random-") as tmp:
-        pipeline: Any = build_random_pipeline(family, dtype, device)
-        pipeline.save_pretrained(tmp, safe_serialization=True)
-        del pipeline
-        Path(tmp).rename(folder)
-        Path(tmp).mkdir()  # TemporaryDirectory cleans up what is left: nothing
-    return folder
