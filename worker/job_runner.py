@@ -74,23 +74,35 @@ def run_next(
         busy_since = time.perf_counter()
         runtime.heartbeat.busy(job.id)
         try:
+            request = _read_input(job)
+            if isinstance(request, str):  # written by a newer API: fail it, naming the cause
+                return finish(runtime, job, None, JobStatus.FAILED, {"error": request}, [], 0.0)
             partners = _partners_or_none(runtime, model_id, job)
             if partners:
                 return run_batch(runtime, [job, *partners])[0]
-            return _execute(runtime, job)
+            return _execute(runtime, job, request)
         finally:
             runtime.heartbeat.idle(runtime.engine.held_adapters())
             metrics.gpu_busy(model_id, time.perf_counter() - busy_since)
 
 
+def _read_input(job: Job) -> GenerationInput | str:
+    """The job's input, or why this worker cannot read it (a field a newer API added)."""
+    try:
+        return GenerationInput.model_validate(job.input)
+    except ValidationError as error:
+        log.error("cannot read the job's input: %s", error)
+        first = error.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in ("input", *first["loc"]))
+        return (
+            f"this worker cannot read the job's input ({where}: {first['msg']}); it may be "
+            "older than the API: upgrade the workers"
+        )
+
+
 def _partners_or_none(runtime: WorkerRuntime, model_id: str, job: Job) -> list[Job]:
     """The job's batch partners; when claiming them fails, none: the claimed job runs alone
-    rather than waiting, `running`, for recovery (Redis being gone is left to the broker watch).
-    A job whose input this worker cannot read gets none: it runs alone, to fail naming why."""
-    try:
-        GenerationInput.model_validate(job.input)
-    except ValidationError:
-        return []
+    rather than waiting, `running`, for recovery (Redis being gone is left to the broker watch)."""
     try:
         return claim_partners(runtime, model_id, job)
     except (redis.ConnectionError, redis.TimeoutError):
@@ -100,18 +112,7 @@ def _partners_or_none(runtime: WorkerRuntime, model_id: str, job: Job) -> list[J
         return []
 
 
-def _execute(runtime: WorkerRuntime, job: Job) -> JobStatus | None:
-    try:
-        request = GenerationInput.model_validate(job.input)
-    except ValidationError as error:  # written by a newer API: fail it, naming the cause
-        log.error("cannot read the job's input: %s", error)
-        first = error.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in ("input", *first["loc"]))
-        message = (
-            f"this worker cannot read the job's input ({where}: {first['msg']}); it may be "
-            "older than the API: upgrade the workers"
-        )
-        return finish(runtime, job, None, JobStatus.FAILED, {"error": message}, [], 0.0)
+def _execute(runtime: WorkerRuntime, job: Job, request: GenerationInput) -> JobStatus | None:
     assert job.started_at is not None and request.seed is not None
     log.info("started attempt %d on %s", job.attempt, runtime.worker_id)
     keys: list[str] = []
