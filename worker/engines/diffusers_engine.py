@@ -13,14 +13,12 @@ from typing import Any
 
 import diffusers
 import torch
-import transformers
 from diffusers import (
     AutoPipelineForImage2Image,
     AutoPipelineForInpainting,
     AutoPipelineForText2Image,
     DiffusionPipeline,
 )
-from diffusers.utils import logging as diffusers_logging
 from PIL.Image import Image
 
 from sdq.families import FLOW_SAMPLER, family_of_pipeline
@@ -39,7 +37,7 @@ from worker.engines.load_errors import (
 from worker.engines.previews import NO_PREVIEW, latent_space, patch_rows, preview_data_url
 from worker.engines.runtime_apply import DTYPES, apply_steps
 from worker.engines.runtime_plan import Device, RuntimePlan, plan_runtime
-from worker.engines.tiny_model import make_tiny
+from worker.engines.tiny_model import hide_progress_bars, make_tiny
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +91,7 @@ def load_model(spec: ModelSpec, settings: Settings) -> LoadedModel:
     device = choose_device(settings.device)
     plan = plan_runtime(spec.runtime, device)
     # Before the tiny model is written too: its shards' progress bars are no use in a log.
-    diffusers_logging.disable_progress_bar()
-    transformers.utils.logging.disable_progress_bar()
+    hide_progress_bars()
     source = resolve_source(spec, settings)
     problem = local_folder_problem(source)
     if problem is not None:

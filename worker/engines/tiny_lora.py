@@ -8,11 +8,11 @@ import tempfile
 from pathlib import Path
 
 import torch
-import transformers
 from diffusers import AutoPipelineForText2Image
 from diffusers.utils import convert_state_dict_to_diffusers
-from diffusers.utils import logging as diffusers_logging
 from peft import LoraConfig, get_peft_model_state_dict
+
+from worker.engines.tiny_model import hide_progress_bars
 
 RANK = 4
 # Large enough that a scale of 1 visibly changes the tiny model's images.
@@ -24,8 +24,7 @@ def make_tiny_lora(base: Path, out: Path, seed: int = 0) -> Path:
     atomically); the same seed writes the same adapter."""
     if out.suffix != ".safetensors":
         raise ValueError(f"{out} must end in .safetensors (the adapter's name is the file's)")
-    diffusers_logging.disable_progress_bar()  # a few MB: no bars for loads done in an instant
-    transformers.utils.logging.disable_progress_bar()
+    hide_progress_bars()  # a few MB: no bars for loads done in an instant
     pipeline = AutoPipelineForText2Image.from_pretrained(base, local_files_only=True)
     parts = [part for part in ("unet", "transformer") if getattr(pipeline, part, None) is not None]
     if not parts:

@@ -109,6 +109,13 @@ def build_tiny_pipeline(seed: int = 0) -> StableDiffusionPipeline:
     )
 
 
+def hide_progress_bars() -> None:
+    """No progress bars from diffusers' and transformers' loads and saves in this process (a
+    log is no place for them)."""
+    diffusers_logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()
+
+
 def make_tiny(folder: Path, seed: int = 0) -> Path:
     """Write the tiny pipeline to `folder` (`save_pipeline`: atomically, kept when there)."""
     return save_pipeline(folder, lambda: build_tiny_pipeline(seed), ".tiny-")
@@ -122,8 +129,7 @@ def save_pipeline(folder: Path, build: Callable[[], Any], prefix: str) -> Path:
     if (folder / "model_index.json").is_file():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
-    diffusers_logging.disable_progress_bar()  # a few MB: no bars for shards written in an instant
-    transformers.utils.logging.disable_progress_bar()
+    hide_progress_bars()  # a few MB: no bars for shards written in an instant
     with tempfile.TemporaryDirectory(dir=folder.parent, prefix=prefix) as tmp:
         build().save_pretrained(tmp, safe_serialization=True)  # the pipeline freed after it
         staged = Path(tmp)
